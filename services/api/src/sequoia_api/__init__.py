@@ -1,0 +1,1 @@
+"""Sequoia's REST API."""

@@ -1,0 +1,57 @@
+"""A small HTTP client of Sequoia's REST API, for the CLI and ingest scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class ApiError(RuntimeError):
+    """A non-2xx answer, with the API's stable error code."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        self.status_code, self.code = status_code, body.get("code", "http_error")
+        self.body = body
+        super().__init__(f"{status_code} {self.code}: {body.get('message', '')}")
+
+
+class SequoiaClient:
+    """Calls the API with a bearer token."""
+
+    def __init__(self, base_url: str, token: str | None, timeout: float = 120.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _json(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"message": response.text}
+            raise ApiError(response.status_code, body if isinstance(body, dict) else {"detail": body})
+        return response.json()
+
+    def ingest(self, voyage_slug: str, paths: Iterable[Path]) -> dict[str, Any]:
+        """Upload files in one request; returns the batch and per-file results."""
+        with ExitStack() as stack:
+            files = [("files", (p.name, stack.enter_context(p.open("rb")))) for p in paths]
+            response = self._http.post(f"/api/voyages/{voyage_slug}/media", files=files)
+        if response.status_code == 415:
+            return response.json().get("detail") or self._json(response)
+        return self._json(response)
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        """A batch's status and items."""
+        return self._json(self._http.get(f"/api/batches/{batch_id}"))
+
+    def media(self, media_id: str) -> dict[str, Any]:
+        """One media item in full."""
+        return self._json(self._http.get(f"/api/media/{media_id}"))

@@ -1,0 +1,68 @@
+"""FastAPI dependencies: the app state, a transaction, and bearer-token checks."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sequoia_api.state import ApiState
+from sequoia_core.db.pool import transaction
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_state(request: Request) -> ApiState:
+    """The state built by the app's lifespan."""
+    return request.app.state.sequoia
+
+
+State = Annotated[ApiState, Depends(get_state)]
+
+
+def get_conn(state: State) -> Iterator[psycopg.Connection]:
+    """A connection in one transaction for the length of the request."""
+    with transaction(state.pool) as conn:
+        yield conn
+
+
+Conn = Annotated[psycopg.Connection, Depends(get_conn)]
+
+
+def _token_ok(presented: str, tokens: list[str]) -> bool:
+    # Compare against every token in constant time, so timing reveals neither a token nor which matched.
+    matches = [hmac.compare_digest(presented.encode(), token.encode()) for token in tokens]
+    return any(matches)
+
+
+def _check(state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
+    tokens = state.settings.api_tokens
+    if not tokens:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no API tokens are configured (SEQUOIA_API_TOKEN)")
+    if credentials is None or not _token_ok(credentials.credentials, tokens):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def require_writer(
+    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Every write needs a valid bearer token."""
+    _check(state, credentials)
+
+
+def require_reader(
+    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Reads need a token too, unless `PUBLIC_READS` is set."""
+    if not state.settings.public_reads:
+        _check(state, credentials)
+
+
+Writer = Depends(require_writer)
+Reader = Depends(require_reader)

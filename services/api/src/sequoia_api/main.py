@@ -1,0 +1,48 @@
+"""The FastAPI application factory: `uvicorn --factory sequoia_api.main:create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sequoia_api.errors import install_error_handlers
+from sequoia_api.routes import batches, health, ingest, media
+from sequoia_api.state import ApiState
+from sequoia_core.errors import SequoiaError
+from sequoia_core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; resources open in its lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ApiState.build(settings)
+        state.pool.open(wait=False)
+        if settings.s3_create_bucket:
+            try:
+                state.storage.ensure_bucket()
+            except SequoiaError as err:
+                log.warning("bucket check failed at start: %s (readyz will say so)", err.message)
+        app.state.sequoia = state
+        try:
+            yield
+        finally:
+            state.pool.close()
+
+    app = FastAPI(
+        title="Sequoia",
+        summary="Media derivatives in the background: ingest, status and health.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (health.router, ingest.router, batches.router, media.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,91 @@
+"""Ingest of originals for a voyage."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, File, Path, Response, UploadFile, status
+
+from sequoia_api.deps import State, Writer
+from sequoia_api.errors import ApiError
+from sequoia_api.ingest import Accepted, Rejected, Upload, ingest
+from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, MediaOut
+from sequoia_api.state import ApiState
+from sequoia_api.views import media_out
+from sequoia_core.db import media
+from sequoia_core.db.media import FINAL_STATES
+from sequoia_core.db.pool import transaction
+from sequoia_core.errors import ErrorCode
+
+router = APIRouter(prefix="/api/voyages", tags=["ingest"], dependencies=[Writer])
+
+VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
+_POLL_SECONDS = 0.25
+
+
+def _file_result(result: Accepted | Rejected) -> IngestedFile:
+    if isinstance(result, Rejected):
+        return IngestedFile(
+            filename=result.filename,
+            status="rejected",
+            error=ErrorInfo(code=result.error.code, message=result.error.message),
+        )
+    item = result.item
+    return IngestedFile(
+        filename=result.filename, status="accepted", media_id=item.id, task_id=item.task_id, media_kind=item.media_kind
+    )
+
+
+def _wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOut]:
+    """Synchronous mode: poll until every item is final or the timeout passes."""
+    deadline = time.monotonic() + state.settings.sync_wait_timeout_seconds
+    finished: dict[UUID, MediaOut] = {}
+    while True:
+        with transaction(state.pool) as conn:
+            for media_id in media_ids:
+                row = media.get_media(conn, media_id)
+                if row is not None and row.processing_status in FINAL_STATES:
+                    finished[media_id] = media_out(row, state.storage)
+        if len(finished) == len(media_ids) or time.monotonic() > deadline:
+            return finished
+        time.sleep(_POLL_SECONDS)
+
+
+@router.post(
+    "/{voyage_slug}/media",
+    response_model=IngestResponse,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={201: {"model": IngestResponse}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], File()], state: State,
+                 response: Response) -> IngestResponse:
+    """Upload one or many originals; each is stored and its derivatives queued (202).
+
+    With `ASYNC_THUMBNAILS=false` the call waits for the derivatives and answers 201.
+    """
+    uploads = [Upload(filename=f.filename or "unnamed", stream=f.file, size=f.size) for f in files]
+    batch_id, results = ingest(state, voyage_slug, uploads)
+    body = IngestResponse(
+        batch_id=batch_id,
+        voyage_slug=voyage_slug,
+        accepted=sum(isinstance(r, Accepted) for r in results),
+        rejected=sum(isinstance(r, Rejected) for r in results),
+        files=[_file_result(r) for r in results],
+    )
+    if batch_id is None:
+        raise ApiError(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode.UNSUPPORTED_TYPE,
+            "no file was of an allowed type",
+            detail=body.model_dump(mode="json"),
+        )
+    if not state.settings.async_thumbnails:
+        finished = _wait_until_final(state, [f.media_id for f in body.files if f.media_id])
+        for f in body.files:
+            if f.media_id in finished:
+                f.media = finished[f.media_id]
+                f.status = finished[f.media_id].status
+        response.status_code = status.HTTP_201_CREATED
+    return body

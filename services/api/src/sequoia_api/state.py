@@ -1,0 +1,33 @@
+"""The API process's long-lived resources, built in the app's lifespan, never at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+from psycopg_pool import ConnectionPool
+
+from sequoia_core.celery_app import create_celery_app
+from sequoia_core.db.pool import create_pool
+from sequoia_core.settings import Settings
+from sequoia_core.storage import Storage
+
+
+@dataclass
+class ApiState:
+    """Settings, Postgres pool, S3 storage and the Celery app used only to send tasks."""
+
+    settings: Settings
+    pool: ConnectionPool
+    storage: Storage
+    celery: Celery
+
+    @classmethod
+    def build(cls, settings: Settings) -> ApiState:
+        """Create (not yet open) every resource."""
+        return cls(
+            settings=settings,
+            pool=create_pool(settings),
+            storage=Storage(settings),
+            celery=create_celery_app(settings, main="sequoia-api"),
+        )

@@ -1,0 +1,42 @@
+"""Turning stored rows into response models."""
+
+from __future__ import annotations
+
+from sequoia_api.schemas import DerivativeOut, ErrorInfo, MediaOut
+from sequoia_core.db.media import MediaRow
+from sequoia_core.storage import Storage
+
+
+def media_out(row: MediaRow, storage: Storage) -> MediaOut:
+    """A media row with presigned derivative URLs."""
+    derivatives = [
+        DerivativeOut(
+            name=d["name"],
+            format=d["format"],
+            width=d.get("width"),
+            height=d.get("height"),
+            size_bytes=d.get("size_bytes"),
+            url=storage.presigned_url(d["key"]),
+        )
+        for d in row.derivatives
+    ]
+    error = ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None
+    return MediaOut(
+        id=row.id,
+        voyage_slug=row.voyage_slug,
+        batch_id=row.batch_id,
+        task_id=row.task_id,
+        media_kind=row.media_kind,
+        media_format=row.media_format,
+        original_filename=row.original_filename,
+        size_bytes=row.size_bytes,
+        status=row.processing_status,
+        attempts=row.attempts,
+        error=error,
+        derivatives=derivatives,
+        metadata=row.metadata,
+        created_at=row.created_at,
+        queued_at=row.queued_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+    )

@@ -1,0 +1,1 @@
+"""Shared code for every Sequoia service: settings, database, storage, Celery wiring, media types."""

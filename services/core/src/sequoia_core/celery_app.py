@@ -1,0 +1,50 @@
+"""The Celery app factory shared by the API (to send) and every worker (to run)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from sequoia_core.queues import QueueName, celery_queues, queue_for
+from sequoia_core.settings import Settings
+
+
+def _route(name: str, args: object, kwargs: object, options: object, task: object = None, **kw: object) -> dict:
+    return {"queue": queue_for(name).value}
+
+
+def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
+    """A Celery app wired for at-least-once delivery on Redis, JSON messages only.
+
+    Building it opens no connection; the broker is reached on first use.
+    """
+    app = Celery(main, broker=settings.redis_url, backend=settings.redis_url)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_routes=(_route,),
+        task_queues=celery_queues(),
+        task_default_queue=QueueName.DEFAULT.value,
+        # At-least-once: ack after the task ran; a killed worker's task goes back to the queue.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit_seconds,
+        task_soft_time_limit=settings.soft_time_limit,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        # Fail a publish fast: the outbox relay republishes what did not go out.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        result_expires=7 * 24 * 3600,
+        task_track_started=True,
+        task_send_sent_event=True,
+        worker_send_task_events=True,
+        worker_concurrency=settings.worker_concurrency,
+        worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+    )
+    return app

@@ -1,0 +1,63 @@
+"""SQL for `async_task_batches`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass
+class BatchRow:
+    """One ingest batch as stored."""
+
+    id: UUID
+    voyage_slug: str
+    batch_status: str
+    total_items: int
+    created_at: datetime
+    completed_at: datetime | None
+
+
+_INSERT = "INSERT INTO async_task_batches (id, voyage_slug, total_items) VALUES (%s, %s, %s)"
+_GET = "SELECT * FROM async_task_batches WHERE id = %s"
+_LOCK = "SELECT 1 FROM async_task_batches WHERE id = %s FOR UPDATE"
+
+# Runs after the batch row is locked, so two workers finishing the last two items cannot both
+# miss each other's commit: the second waits for the lock and then sees the first's item.
+_FINALIZE = """
+UPDATE async_task_batches b
+   SET batch_status = CASE
+         WHEN s.cancelled = s.total THEN 'cancelled'
+         WHEN s.failed > 0 OR s.cancelled > 0 THEN 'completed_with_errors'
+         ELSE 'completed' END,
+       completed_at = now()
+  FROM (SELECT count(*) AS total,
+               count(*) FILTER (WHERE processing_status = 'failed') AS failed,
+               count(*) FILTER (WHERE processing_status = 'cancelled') AS cancelled,
+               count(*) FILTER (WHERE processing_status NOT IN ('completed', 'failed', 'cancelled')) AS open
+          FROM media WHERE batch_id = %(id)s) s
+ WHERE b.id = %(id)s AND b.batch_status IN ('pending', 'processing') AND s.open = 0
+RETURNING b.batch_status
+"""
+
+
+def insert_batch(conn: psycopg.Connection, batch_id: UUID, voyage_slug: str, total_items: int) -> None:
+    """Record a new batch in `processing`."""
+    conn.execute(_INSERT, (batch_id, voyage_slug, total_items))
+
+
+def get_batch(conn: psycopg.Connection, batch_id: UUID) -> BatchRow | None:
+    """One batch, or None."""
+    with conn.cursor(row_factory=class_row(BatchRow)) as cur:
+        return cur.execute(_GET, (batch_id,)).fetchone()
+
+
+def finalize_if_done(conn: psycopg.Connection, batch_id: UUID) -> str | None:
+    """Give the batch its final status once every item is final; exactly once. Returns it, if set now."""
+    conn.execute(_LOCK, (batch_id,))
+    row = conn.execute(_FINALIZE, {"id": batch_id}).fetchone()
+    return row[0] if row else None

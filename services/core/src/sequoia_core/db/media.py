@@ -1,0 +1,221 @@
+"""SQL for the `media` table. Every state change is a guarded update: a late or duplicate
+delivery matches no row and changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+
+class Status(StrEnum):
+    """Processing states of a media item."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+CLAIMABLE_STATES = (Status.PENDING, Status.QUEUED, Status.RETRYING)
+
+
+@dataclass
+class MediaRow:
+    """One media item as stored."""
+
+    id: UUID
+    voyage_slug: str
+    batch_id: UUID | None
+    media_kind: str
+    media_format: str
+    original_filename: str
+    content_type: str
+    size_bytes: int
+    checksum_sha256: str | None
+    original_key: str
+    processing_status: str
+    task_id: UUID
+    queue: str
+    attempts: int
+    error_code: str | None
+    error_message: str | None
+    derivatives: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    worker: str | None
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass
+class NewMedia:
+    """What ingest knows about an item before it is stored."""
+
+    id: UUID
+    voyage_slug: str
+    batch_id: UUID | None
+    media_kind: str
+    media_format: str
+    original_filename: str
+    content_type: str
+    size_bytes: int
+    checksum_sha256: str | None
+    original_key: str
+    task_id: UUID
+    queue: str
+
+
+_INSERT = """
+INSERT INTO media (id, voyage_slug, batch_id, media_kind, media_format, original_filename, content_type,
+                   size_bytes, checksum_sha256, original_key, task_id, queue)
+VALUES (%(id)s, %(voyage_slug)s, %(batch_id)s, %(media_kind)s, %(media_format)s, %(original_filename)s,
+        %(content_type)s, %(size_bytes)s, %(checksum_sha256)s, %(original_key)s, %(task_id)s, %(queue)s)
+"""
+
+_GET = "SELECT * FROM media WHERE id = %s"
+
+_MARK_QUEUED = """
+UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = now()
+ WHERE id = %s AND task_id = %s AND processing_status = 'pending'
+"""
+
+# A worker claims an item before rendering. The same task may re-claim an item left in
+# `processing` by a dead worker once `stale_after` has passed (redelivery after a crash).
+_CLAIM = """
+UPDATE media
+   SET processing_status = 'processing', attempts = attempts + 1, started_at = now(),
+       worker = %(worker)s, updated_at = now()
+ WHERE id = %(id)s AND task_id = %(task_id)s
+   AND (processing_status = ANY(%(claimable)s)
+        OR (processing_status = 'processing' AND started_at < now() - %(stale_after)s))
+RETURNING *
+"""
+
+_COMPLETE = """
+UPDATE media
+   SET processing_status = 'completed', derivatives = %(derivatives)s, metadata = metadata || %(metadata)s,
+       error_code = NULL, error_message = NULL, completed_at = now(), updated_at = now()
+ WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = 'processing'
+RETURNING batch_id
+"""
+
+_FAIL = """
+UPDATE media
+   SET processing_status = 'failed', error_code = %(code)s, error_message = %(message)s,
+       completed_at = now(), updated_at = now()
+ WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = ANY(%(from_states)s)
+RETURNING batch_id
+"""
+
+_RETRYING = """
+UPDATE media
+   SET processing_status = 'retrying', error_code = %(code)s, error_message = %(message)s, updated_at = now()
+ WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = 'processing'
+"""
+
+
+def insert_media(conn: psycopg.Connection, item: NewMedia) -> None:
+    """Insert a new item in `pending`; the caller writes its outbox row in the same transaction."""
+    conn.execute(_INSERT, item.__dict__)
+
+
+def get_media(conn: psycopg.Connection, media_id: UUID) -> MediaRow | None:
+    """One item, or None."""
+    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return cur.execute(_GET, (media_id,)).fetchone()
+
+
+def mark_queued(conn: psycopg.Connection, media_id: UUID, task_id: UUID) -> bool:
+    """`pending` → `queued` once its task is on the broker."""
+    return conn.execute(_MARK_QUEUED, (media_id, task_id)).rowcount == 1
+
+
+def claim_for_processing(
+    conn: psycopg.Connection, media_id: UUID, task_id: UUID, worker: str, stale_after: timedelta
+) -> MediaRow | None:
+    """Claim an item for this task; None when it is not this task's to run (done, cancelled, superseded)."""
+    params = {
+        "id": media_id,
+        "task_id": task_id,
+        "worker": worker,
+        "claimable": [s.value for s in CLAIMABLE_STATES],
+        "stale_after": stale_after,
+    }
+    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return cur.execute(_CLAIM, params).fetchone()
+
+
+def complete(
+    conn: psycopg.Connection,
+    media_id: UUID,
+    task_id: UUID,
+    derivatives: list[dict[str, Any]],
+    metadata: dict[str, Any],
+) -> UUID | None | bool:
+    """`processing` → `completed`; returns the batch id (None for none), or False if not claimed."""
+    row = conn.execute(
+        _COMPLETE, {"id": media_id, "task_id": task_id, "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata)}
+    ).fetchone()
+    return False if row is None else row[0]
+
+
+def fail(
+    conn: psycopg.Connection,
+    media_id: UUID,
+    task_id: UUID,
+    code: str,
+    message: str,
+    from_states: tuple[Status, ...] = (Status.PROCESSING,),
+) -> UUID | None | bool:
+    """→ `failed` with a stable code; returns the batch id (None for none), or False if not moved."""
+    params = {
+        "id": media_id,
+        "task_id": task_id,
+        "code": code,
+        "message": message[:2000],
+        "from_states": [s.value for s in from_states],
+    }
+    row = conn.execute(_FAIL, params).fetchone()
+    return False if row is None else row[0]
+
+
+def mark_retrying(conn: psycopg.Connection, media_id: UUID, task_id: UUID, code: str, message: str) -> bool:
+    """`processing` → `retrying`, keeping the last error visible."""
+    params = {"id": media_id, "task_id": task_id, "code": code, "message": message[:2000]}
+    return conn.execute(_RETRYING, params).rowcount == 1
+
+
+@dataclass
+class BatchItem:
+    """The short view of an item in a batch listing."""
+
+    id: UUID
+    original_filename: str
+    media_kind: str
+    processing_status: str
+    error_code: str | None
+
+
+_LIST_BATCH = """
+SELECT id, original_filename, media_kind, processing_status, error_code
+  FROM media WHERE batch_id = %s ORDER BY created_at, id
+"""
+
+
+def list_batch_items(conn: psycopg.Connection, batch_id: UUID) -> list[BatchItem]:
+    """Every item of a batch, in upload order."""
+    with conn.cursor(row_factory=class_row(BatchItem)) as cur:
+        return cur.execute(_LIST_BATCH, (batch_id,)).fetchall()

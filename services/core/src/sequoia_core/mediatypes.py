@@ -1,0 +1,110 @@
+"""Media kinds and the allow-list of formats, decided by content sniffing (the extension is a hint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePath
+
+import puremagic
+
+from sequoia_core.errors import ErrorCode, PermanentError
+
+SNIFF_BYTES = 8192
+
+
+class MediaKind(StrEnum):
+    """What a media item is, and so which derivatives it gets."""
+
+    IMAGE = "image"
+    PDF = "pdf"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class MediaFormat:
+    """One allowed container format: its kind, MIME type, extensions and ffmpeg demuxer."""
+
+    name: str
+    kind: MediaKind
+    mime: str
+    extensions: tuple[str, ...]
+    demuxer: str | None = None
+
+    @property
+    def extension(self) -> str:
+        """The canonical extension, used for the original's S3 key."""
+        return self.extensions[0]
+
+
+ALLOWED_FORMATS: tuple[MediaFormat, ...] = (
+    MediaFormat("jpeg", MediaKind.IMAGE, "image/jpeg", ("jpg", "jpeg", "jpe", "jfif")),
+    MediaFormat("png", MediaKind.IMAGE, "image/png", ("png",)),
+    MediaFormat("webp", MediaKind.IMAGE, "image/webp", ("webp",)),
+    MediaFormat("gif", MediaKind.IMAGE, "image/gif", ("gif",)),
+    MediaFormat("tiff", MediaKind.IMAGE, "image/tiff", ("tiff", "tif")),
+    MediaFormat("pdf", MediaKind.PDF, "application/pdf", ("pdf",)),
+    MediaFormat("mp4", MediaKind.VIDEO, "video/mp4", ("mp4", "m4v"), demuxer="mov"),
+    MediaFormat("mov", MediaKind.VIDEO, "video/quicktime", ("mov", "qt"), demuxer="mov"),
+    MediaFormat("avi", MediaKind.VIDEO, "video/x-msvideo", ("avi",), demuxer="avi"),
+    MediaFormat("mkv", MediaKind.VIDEO, "video/x-matroska", ("mkv", "webm"), demuxer="matroska"),
+    MediaFormat("mp3", MediaKind.AUDIO, "audio/mpeg", ("mp3",), demuxer="mp3"),
+    MediaFormat("wav", MediaKind.AUDIO, "audio/wav", ("wav", "wave"), demuxer="wav"),
+    MediaFormat("aac", MediaKind.AUDIO, "audio/aac", ("aac",), demuxer="aac"),
+    MediaFormat("ogg", MediaKind.AUDIO, "audio/ogg", ("ogg", "oga"), demuxer="ogg"),
+)
+
+_BY_EXTENSION = {ext: fmt for fmt in ALLOWED_FORMATS for ext in fmt.extensions}
+# puremagic names some containers by a sibling extension.
+_EXTENSION_ALIASES = {"3gp": "mov", "m4a": "mp4", "jpe": "jpg", "jfif": "jpg"}
+
+
+def sniff(header: bytes) -> MediaFormat:
+    """The allowed format of content starting with `header`; `PermanentError` for anything else."""
+    if not header:
+        raise PermanentError("the file is empty", code=ErrorCode.EMPTY_FILE)
+    try:
+        matches = puremagic.magic_string(header)
+    except puremagic.PureError:
+        matches = []
+    for match in sorted(matches, key=lambda m: -m.confidence):
+        ext = match.extension.lstrip(".").lower()
+        fmt = _BY_EXTENSION.get(_EXTENSION_ALIASES.get(ext, ext))
+        if fmt is not None:
+            return fmt
+    raise PermanentError(
+        "the content is not an allowed image, PDF, video or audio format",
+        code=ErrorCode.UNSUPPORTED_TYPE,
+    )
+
+
+def check_name_hint(fmt: MediaFormat, filename: str | None) -> None:
+    """Refuse a file whose extension names another media kind than its content (`type_mismatch`).
+
+    A PNG named `.jpg` passes (same kind, a common mislabel); MP3 bytes named `.jpg` do not.
+    """
+    if not filename:
+        return
+    ext = PurePath(filename).suffix.lstrip(".").lower()
+    hinted = _BY_EXTENSION.get(ext)
+    if hinted is not None and hinted.kind != fmt.kind:
+        raise PermanentError(
+            f"the name says {hinted.kind} (.{ext}) but the content is {fmt.kind} ({fmt.name})",
+            code=ErrorCode.TYPE_MISMATCH,
+        )
+
+
+def identify(header: bytes, filename: str | None = None) -> MediaFormat:
+    """Sniff `header` and check it against the file name's hint."""
+    fmt = sniff(header)
+    check_name_hint(fmt, filename)
+    return fmt
+
+
+def format_named(name: str) -> MediaFormat:
+    """The allowed format called `name` (as stored on a media row)."""
+    for fmt in ALLOWED_FORMATS:
+        if fmt.name == name:
+            return fmt
+    raise KeyError(name)

@@ -1,0 +1,102 @@
+"""One settings object for every Sequoia process, read from the environment and `.env` once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything a Sequoia process can be told. Helm values → container env → this object."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # -- behaviour (seed: ASYNC_THUMBNAILS)
+    async_thumbnails: bool = True
+    sync_wait_timeout_seconds: float = 120.0
+
+    # -- services
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/sequoia"
+    db_pool_max_size: int = 8
+    migrations_dir: Path = Path("migrations")
+    s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = None
+    s3_bucket: str = "sequoia-media"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID")
+    s3_secret_access_key: SecretStr | None = Field(default=None, validation_alias="AWS_SECRET_ACCESS_KEY")
+    s3_create_bucket: bool = False
+    presign_expiry_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    # -- workers (seed: start_celery_worker.sh knobs)
+    worker_concurrency: int = Field(default=2, ge=1)
+    worker_max_tasks_per_child: int = Field(default=100, ge=1)
+    task_time_limit_seconds: int = Field(default=1800, ge=10)
+    task_soft_time_limit_seconds: int | None = None
+    visibility_timeout_seconds: int | None = None
+    task_max_retries: int = Field(default=5, ge=0)
+
+    # -- derivatives
+    preview_long_edge: int = Field(default=1280, ge=16)
+    thumbnail_long_edge: int = Field(default=320, ge=16)
+    output_format: Literal["jpeg", "webp"] = "jpeg"
+    output_quality: int = Field(default=85, ge=1, le=100)
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+
+    # -- security
+    sequoia_api_token: SecretStr | None = None
+    sequoia_api_tokens: Annotated[list[SecretStr], NoDecode] = []
+    public_reads: bool = False
+    flower_user: str = "admin"
+    flower_password: SecretStr | None = None
+
+    sequoia_api_url: str = "http://127.0.0.1:8000"
+    log_level: str = "info"
+
+    _split_tokens = field_validator("sequoia_api_tokens", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _time_limits_are_consistent(self) -> Settings:
+        if self.soft_time_limit >= self.task_time_limit_seconds:
+            raise ValueError("TASK_SOFT_TIME_LIMIT_SECONDS must be below TASK_TIME_LIMIT_SECONDS")
+        if self.visibility_timeout <= self.task_time_limit_seconds:
+            # A shorter visibility timeout makes Redis hand a running task to a second worker.
+            raise ValueError("VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
+        return self
+
+    @property
+    def soft_time_limit(self) -> int:
+        """Soft limit: the task gets a chance to record a `timeout` failure before the hard kill."""
+        if self.task_soft_time_limit_seconds is not None:
+            return self.task_soft_time_limit_seconds
+        return max(self.task_time_limit_seconds - 30, int(self.task_time_limit_seconds * 0.9))
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Redis redelivers an unacked task after this long; always above the hard limit."""
+        return self.visibility_timeout_seconds or self.task_time_limit_seconds + 600
+
+    @property
+    def api_tokens(self) -> list[str]:
+        """Every bearer token that may write (and read, unless reads are public)."""
+        tokens = [t.get_secret_value() for t in self.sequoia_api_tokens]
+        if self.sequoia_api_token is not None:
+            tokens.append(self.sequoia_api_token.get_secret_value())
+        return [t for t in tokens if t]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once by entry points."""
+    return Settings()

@@ -1,0 +1,131 @@
+"""S3 storage of originals and derivatives, with deterministic keys and vendor errors translated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from sequoia_core.errors import ErrorCode, ObjectNotFound, TransientError
+from sequoia_core.settings import Settings
+
+_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+
+
+def original_key(voyage_slug: str, media_id: UUID, extension: str) -> str:
+    """Where an original lives; the uploaded file name never becomes part of a key."""
+    return f"originals/{voyage_slug}/{media_id}/original.{extension}"
+
+
+def derivative_key(voyage_slug: str, media_id: UUID, name: str, extension: str) -> str:
+    """Where a derivative lives; the same item always writes the same keys, so repeats are harmless."""
+    return f"derivatives/{voyage_slug}/{media_id}/{name}.{extension}"
+
+
+def _translate(err: Exception, key: str) -> Exception:
+    if isinstance(err, ClientError):
+        code = str(err.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING_CODES:
+            return ObjectNotFound(f"s3 object {key} does not exist")
+    return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
+
+
+class Storage:
+    """The one place that talks to S3."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.bucket = settings.s3_bucket
+        self._create_bucket = settings.s3_create_bucket
+        self._expiry = settings.presign_expiry_seconds
+        common = dict(
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None,
+            aws_secret_access_key=(
+                settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
+            ),
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+            ),
+        )
+        self._client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, **common)
+        # Presigned URLs must name the endpoint that browsers reach, which may differ in a cluster.
+        public = settings.s3_public_endpoint_url or settings.s3_endpoint_url
+        self._presigner = boto3.client("s3", endpoint_url=public, **common)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket when configured to (the local stack and tests); else just check it."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as err:
+            if self._create_bucket and str(err.response.get("Error", {}).get("Code")) in {"404", "NoSuchBucket"}:
+                self._client.create_bucket(Bucket=self.bucket)
+                return
+            raise _translate(err, self.bucket) from err
+        except (BotoCoreError, EndpointConnectionError) as err:
+            raise _translate(err, self.bucket) from err
+
+    def ping(self) -> None:
+        """Raise `TransientError` unless the bucket answers."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, self.bucket) from err
+
+    def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
+        """Upload a file object (multipart for large ones)."""
+        try:
+            self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type})
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Upload a local file."""
+        with path.open("rb") as stream:
+            self.put_stream(key, stream, content_type)
+
+    def download(self, key: str, path: Path) -> None:
+        """Fetch an object into a local file."""
+        try:
+            self._client.download_file(self.bucket, key, str(path))
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+
+    def head(self, key: str) -> dict:
+        """The object's metadata (`ContentLength`, `ContentType`); `ObjectNotFound` if absent."""
+        try:
+            return self._client.head_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+
+    def read_prefix(self, key: str, length: int) -> bytes:
+        """The first `length` bytes of an object, for sniffing."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+            return response["Body"].read()
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`."""
+        keys: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, prefix) from err
+        return keys
+
+    def presigned_url(self, key: str) -> str:
+        """A time-limited GET URL for one object."""
+        return self._presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self._expiry
+        )

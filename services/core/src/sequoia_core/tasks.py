@@ -1,0 +1,6 @@
+"""Task names: the API and the relay send tasks by these names and never import worker code."""
+
+GENERATE_DERIVATIVES = "thumbnails.generate"
+RELAY_OUTBOX = "media.relay_outbox"
+SWEEP_STUCK = "media.sweep_stuck"
+FINALIZE_BATCH = "media.finalize_batch"

@@ -1,0 +1,1 @@
+"""Sequoia's worker for the `media` and `default` queues."""

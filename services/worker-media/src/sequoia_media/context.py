@@ -1,0 +1,28 @@
+"""What a media-worker process needs, built once per process on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from psycopg_pool import ConnectionPool
+
+from sequoia_core.db.pool import create_pool
+from sequoia_core.settings import Settings, get_settings
+
+
+@dataclass
+class MediaWorkerContext:
+    """Settings and database pool of one worker process."""
+
+    settings: Settings
+    pool: ConnectionPool
+
+
+@cache
+def worker_context() -> MediaWorkerContext:
+    """This process's context; the pool opens here, never at import."""
+    settings = get_settings()
+    pool = create_pool(settings, min_size=1)
+    pool.open(wait=False)
+    return MediaWorkerContext(settings=settings, pool=pool)

@@ -1,0 +1,1 @@
+"""Sequoia's derivative engines and the Celery worker of the `thumbnails` queue."""

@@ -1,0 +1,102 @@
+"""Generating one media item's derivatives: claim, fetch, render, store, record."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sequoia_core.db import batches, media
+from sequoia_core.db.media import MediaRow, Status
+from sequoia_core.db.pool import transaction
+from sequoia_core.errors import PermanentError
+from sequoia_core.storage import derivative_key
+from sequoia_thumbnails.context import WorkerContext
+from sequoia_thumbnails.renderers.base import Derivative
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """How one delivery of a generate task ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not this task's to run: finished, cancelled, superseded or running elsewhere
+
+
+@dataclass(frozen=True)
+class Job:
+    """One delivery: which item, under which task id, on which worker."""
+
+    media_id: UUID
+    task_id: UUID
+    worker: str
+
+
+def claim(ctx: WorkerContext, job: Job) -> MediaRow | None:
+    """Claim the item for this task, or None when a duplicate or late delivery finds nothing to do."""
+    # A `processing` item is taken over only after the hard time limit: its first worker is dead.
+    stale_after = timedelta(seconds=ctx.settings.task_time_limit_seconds)
+    with transaction(ctx.pool) as conn:
+        return media.claim_for_processing(conn, job.media_id, job.task_id, job.worker, stale_after)
+
+
+def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Fetch the original, render it and upload each derivative under its deterministic key."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sequoia-") as tmp:
+        source = Path(tmp) / f"original.{row.media_format}"
+        ctx.storage.download(row.original_key, source)
+        fmt, result = ctx.engine.render(source, Path(tmp) / "out", filename_hint=row.original_filename)
+        if fmt.kind != row.media_kind:
+            raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}", code="type_mismatch")
+        stored = [_store(ctx, row, derivative) for derivative in result.derivatives]
+    metadata = {**result.metadata, "render_seconds": round(time.perf_counter() - started, 4)}
+    return stored, metadata
+
+
+def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[str, Any]:
+    key = derivative_key(row.voyage_slug, row.id, derivative.name, derivative.extension)
+    ctx.storage.put_file(key, derivative.path, derivative.content_type)
+    return {
+        "name": derivative.name,
+        "key": key,
+        "width": derivative.width,
+        "height": derivative.height,
+        "format": derivative.format,
+        "content_type": derivative.content_type,
+        "size_bytes": derivative.path.stat().st_size,
+    }
+
+
+def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
+    """Mark the item completed (and its batch, if this was the last item); False if no longer ours."""
+    with transaction(ctx.pool) as conn:
+        batch_id = media.complete(conn, job.media_id, job.task_id, stored, metadata)
+        if batch_id:
+            batches.finalize_if_done(conn, batch_id)
+        return batch_id is not False
+
+
+def record_failed(
+    ctx: WorkerContext, job: Job, code: str, message: str, from_states: tuple[Status, ...] = (Status.PROCESSING,)
+) -> bool:
+    """Mark the item failed with a stable code (and finalise its batch if it was the last)."""
+    with transaction(ctx.pool) as conn:
+        batch_id = media.fail(conn, job.media_id, job.task_id, code, message, from_states)
+        if batch_id:
+            batches.finalize_if_done(conn, batch_id)
+        return batch_id is not False
+
+
+def record_retrying(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
+    """Keep the last transient error visible while the task waits to retry."""
+    with transaction(ctx.pool) as conn:
+        media.mark_retrying(conn, job.media_id, job.task_id, code, message)

@@ -1,0 +1,1 @@
+"""One renderer per media kind behind the `Renderer` protocol; `registry()` builds them explicitly."""

@@ -1,0 +1,89 @@
+"""The renderer protocol and the values renderers exchange with the engine."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from sequoia_core.mediatypes import MediaFormat, MediaKind
+from sequoia_core.settings import Settings
+
+OutputFormat = Literal["jpeg", "webp", "png", "json"]
+
+CONTENT_TYPES: dict[str, str] = {
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "png": "image/png",
+    "json": "application/json",
+}
+EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "webp": "webp", "png": "png", "json": "json"}
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """What to make and the safety limits to make it under."""
+
+    preview_long_edge: int = 1280
+    thumbnail_long_edge: int = 320
+    output_format: Literal["jpeg", "webp"] = "jpeg"
+    quality: int = 85
+    max_image_pixels: int = 100_000_000
+    max_file_bytes: int = 2 * 1024**3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RenderSpec:
+        """The spec the configured service renders with."""
+        return cls(
+            preview_long_edge=settings.preview_long_edge,
+            thumbnail_long_edge=settings.thumbnail_long_edge,
+            output_format=settings.output_format,
+            quality=settings.output_quality,
+            max_file_bytes=settings.max_upload_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """One file a renderer wrote."""
+
+    name: str  # thumbnail | preview | waveform | peaks
+    path: Path
+    width: int | None
+    height: int | None
+    format: OutputFormat
+
+    @property
+    def content_type(self) -> str:
+        """MIME type to store the derivative with."""
+        return CONTENT_TYPES[self.format]
+
+    @property
+    def extension(self) -> str:
+        """File extension of the derivative's key."""
+        return EXTENSIONS[self.format]
+
+
+@dataclass
+class RenderResult:
+    """Everything a render produced: the derivatives and facts learnt about the original."""
+
+    derivatives: list[Derivative]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Derivatives as JSON-ready dicts."""
+        return [{**asdict(d), "path": str(d.path)} for d in self.derivatives]
+
+
+class Renderer(Protocol):
+    """Makes the derivatives of one media kind."""
+
+    kinds: frozenset[MediaKind]
+
+    def render(self, source: Path, fmt: MediaFormat, out_dir: Path) -> RenderResult:
+        """Render `source` (already sniffed as `fmt`) into files under `out_dir`.
+
+        Raises `PermanentError` with a stable code for a bad file.
+        """
+        ...

@@ -1,0 +1,7 @@
+"""Celery entry point of the thumbnails worker: `celery -A sequoia_thumbnails.worker worker -Q thumbnails`."""
+
+from sequoia_core.celery_app import create_celery_app
+from sequoia_core.settings import get_settings
+
+app = create_celery_app(get_settings(), main="sequoia-thumbnails")
+app.autodiscover_tasks(["sequoia_thumbnails"], force=True)
