@@ -47,3 +47,6 @@ test-unit: install ## unit tests only (no services)
 
 clean: down ## remove the venv, logs, local S3 data and samples
 	rm -rf $(VENV) var samples .pytest_cache
+
+# Each area (engines, monitoring, chart, faults, ...) adds its targets in mk/<area>.mk.
+-include mk/*.mk

@@ -1,0 +1,168 @@
+"""Real services for tests: a fresh database, a Redis db, an S3 bucket (SeaweedFS when no S3 is
+given) and real Celery worker processes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis
+
+from scripts.devstack import seaweed
+from sequoia_core.celery_app import create_celery_app
+from sequoia_core.db.migrate import apply_migrations, ensure_database
+from sequoia_core.queues import QueueName
+from sequoia_core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TEST_TOKEN = "test-token-" + secrets.token_hex(8)
+
+
+def _with_dbname(url: str, name: str) -> str:
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new, migrated database on the server of DATABASE_URL (default: this machine's), dropped after."""
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    url = _with_dbname(base, f"sequoia_test_{secrets.token_hex(4)}")
+    ensure_database(url)
+    apply_migrations(url, ROOT / "migrations")
+    try:
+        yield url
+    finally:
+        admin = _with_dbname(base, "postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class S3Target:
+    """An S3 endpoint, its credentials, and the bucket the tests own."""
+
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+    bucket: str
+
+
+@contextmanager
+def s3_target(tmp_dir: Path) -> Iterator[S3Target]:
+    """S3_ENDPOINT_URL (with AWS_* credentials) when set; else a SeaweedFS of our own."""
+    bucket = f"sequoia-test-{secrets.token_hex(4)}"
+    if os.environ.get("S3_ENDPOINT_URL"):
+        yield S3Target(os.environ["S3_ENDPOINT_URL"], os.environ.get("AWS_ACCESS_KEY_ID", ""),
+                       os.environ.get("AWS_SECRET_ACCESS_KEY", ""), bucket)
+        return
+    gateway = seaweed.start(tmp_dir / "seaweedfs", "test-" + secrets.token_hex(4), secrets.token_urlsafe(24))
+    try:
+        gateway.wait_ready()
+        yield S3Target(gateway.endpoint_url, gateway.access_key, gateway.secret_key, bucket)
+    finally:
+        seaweed.stop(gateway.process)
+
+
+def service_env(database_url: str, redis_url: str, s3: S3Target, **extra: str) -> dict[str, str]:
+    """The environment every Sequoia process of a test run gets."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "S3_ENDPOINT_URL": s3.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        "S3_BUCKET": s3.bucket,
+        "S3_CREATE_BUCKET": "true",
+        "SEQUOIA_API_TOKEN": TEST_TOKEN,
+        "MIGRATIONS_DIR": str(ROOT / "migrations"),
+        **extra,
+    }
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    """Settings exactly as a process started with `env` (and no .env file) would read them."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return Settings(_env_file=None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def purge_queues(redis_url: str) -> None:
+    """Empty the test Redis db's queues, so a previous run's leftovers cannot reach this run."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match="*"):
+        name = key.decode()
+        if name.split("\x06")[0] in {q.value for q in QueueName} or name.startswith(("_kombu", "unacked")):
+            client.delete(key)
+    client.close()
+
+
+@dataclass
+class WorkerProcess:
+    """A real Celery worker run as a subprocess."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def alive(self) -> bool:
+        """The worker's main process still runs."""
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        """What the worker printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+
+def start_worker(env: dict[str, str], app: str, queues: str, name: str, workdir: Path,
+                 concurrency: int = 1, extra_args: tuple[str, ...] = ()) -> WorkerProcess:
+    """Start `celery worker` (prefork) in `workdir`, so no stray `.env` is read."""
+    node = f"{name}-{secrets.token_hex(3)}"
+    log_path = workdir / f"{node}.log"
+    command = [str(BIN / "celery"), "-A", app, "worker", "-Q", queues, "-n", f"{node}@%h",
+               "-c", str(concurrency), "--loglevel", "info", "-E", *extra_args]
+    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env}, stdout=log_path.open("ab"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    return WorkerProcess(node, process, log_path)
+
+
+def wait_for_ping(settings: Settings, worker: WorkerProcess, timeout: float = 60.0) -> None:
+    """Block until the worker answers a Celery ping."""
+    app = create_celery_app(settings)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not worker.alive():
+            raise RuntimeError(f"worker {worker.name} exited:\n{worker.log()[-3000:]}")
+        replies = app.control.ping(timeout=0.5)
+        if any(worker.name in next(iter(reply)) for reply in replies):
+            return
+    raise TimeoutError(f"worker {worker.name} did not answer a ping:\n{worker.log()[-3000:]}")
+
+
+def stop_worker(worker: WorkerProcess, timeout: float = 20.0) -> None:
+    """Warm shutdown, then kill the whole process group if it lingers."""
+    if worker.alive():
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        try:
+            worker.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    worker.process.wait(5)
