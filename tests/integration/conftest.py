@@ -103,3 +103,9 @@ def wait_final(api: TestClient) -> Callable[[UUID | str, float], dict]:
             time.sleep(0.2)
 
     return wait
+
+
+@pytest.fixture
+def api_state(api):
+    """The live app's resources (pool, storage, Celery, Redis)."""
+    return api.app.state.sequoia

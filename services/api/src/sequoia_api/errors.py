@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sequoia_core.errors import Conflict, NotFound, PermanentError, SequoiaError, TransientError
@@ -32,9 +34,11 @@ _HTTP_CODES = {
 class ApiError(Exception):
     """An error raised by a route with an explicit HTTP status."""
 
-    def __init__(self, status_code: int, code: str, message: str, detail: Any = None) -> None:
+    def __init__(self, status_code: int, code: str, message: str, detail: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status_code, self.code, self.message, self.detail = status_code, code, message, detail
+        self.headers = headers
 
 
 def _body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
@@ -58,7 +62,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     def _api_error(request: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(_body(err.code, err.message, err.detail), status_code=err.status_code)
+        return JSONResponse(_body(err.code, err.message, err.detail), status_code=err.status_code,
+                            headers=err.headers)
 
     @app.exception_handler(SequoiaError)
     def _sequoia_error(request: Request, err: SequoiaError) -> JSONResponse:
@@ -67,6 +72,13 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("%s %s failed: %s (%s)", request.method, request.url.path, err.code, err.message)
         headers = {"Retry-After": "5"} if status_code == 503 else None
         return JSONResponse(_body(err.code, err.message), status_code=status_code, headers=headers)
+
+    @app.exception_handler(RedisError)
+    @app.exception_handler(KombuOperationalError)
+    def _broker_error(request: Request, err: Exception) -> JSONResponse:
+        log.error("%s %s: broker unavailable: %s", request.method, request.url.path, err)
+        return JSONResponse(_body("broker_unavailable", "the Redis broker is unreachable"), status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -15,7 +15,7 @@ from sequoia_core.db import batches, media, outbox
 from sequoia_core.db.media import NewMedia
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, SequoiaError
 from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, identify
 from sequoia_core.queues import queue_for
 from sequoia_core.storage import original_key
@@ -46,7 +46,7 @@ class Rejected:
     """A file refused with a stable code."""
 
     filename: str
-    error: PermanentError
+    error: SequoiaError
 
 
 def check_voyage_slug(slug: str) -> None:
@@ -72,27 +72,10 @@ def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: Up
     upload.stream.seek(0)
     fmt: MediaFormat = identify(header, upload.filename)
     checksum, size = _checksum_and_size(upload.stream)
-    if size > state.settings.max_upload_bytes:
-        raise PermanentError(
-            f"{size} bytes is over the limit of {state.settings.max_upload_bytes}", code=ErrorCode.FILE_TOO_LARGE
-        )
     media_id = uuid4()
     key = original_key(voyage_slug, media_id, fmt.extension)
+    item = _new_item(state, voyage_slug, batch_id, fmt, upload.filename, size, checksum, key, media_id)
     state.storage.put_stream(key, upload.stream, fmt.mime)
-    item = NewMedia(
-        id=media_id,
-        voyage_slug=voyage_slug,
-        batch_id=batch_id,
-        media_kind=fmt.kind.value,
-        media_format=fmt.name,
-        original_filename=upload.filename[:255],
-        content_type=fmt.mime,
-        size_bytes=size,
-        checksum_sha256=checksum,
-        original_key=key,
-        task_id=uuid4(),
-        queue=queue_for(tasks.GENERATE_DERIVATIVES).value,
-    )
     return Accepted(filename=upload.filename, item=item)
 
 
@@ -107,6 +90,50 @@ def record_batch(state: ApiState, voyage_slug: str, batch_id: UUID, accepted: li
         return entries
 
 
+def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaFormat, filename: str,
+              size: int, checksum: str | None, key: str, media_id: UUID) -> NewMedia:
+    if size > state.settings.max_upload_bytes:
+        raise PermanentError(
+            f"{size} bytes is over the limit of {state.settings.max_upload_bytes}", code=ErrorCode.FILE_TOO_LARGE
+        )
+    return NewMedia(
+        id=media_id,
+        voyage_slug=voyage_slug,
+        batch_id=batch_id,
+        media_kind=fmt.kind.value,
+        media_format=fmt.name,
+        original_filename=filename[:255],
+        content_type=fmt.mime,
+        size_bytes=size,
+        checksum_sha256=checksum,
+        original_key=key,
+        task_id=uuid4(),
+        queue=queue_for(tasks.GENERATE_DERIVATIVES).value,
+    )
+
+
+def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: str, filename: str | None) -> Accepted:
+    """Accept an original a pipeline already put in the bucket: it must exist and sniff as allowed."""
+    if key.startswith("derivatives/") or ".." in key.split("/"):
+        raise PermanentError("key must name an original, not a derivative or a relative path", code="invalid_key")
+    size = int(state.storage.head(key)["ContentLength"])
+    name = filename or key.rsplit("/", 1)[-1]
+    fmt = identify(state.storage.read_prefix(key, SNIFF_BYTES) if size else b"", name)
+    item = _new_item(state, voyage_slug, batch_id, fmt, name, size, None, key, uuid4())
+    return Accepted(filename=name, item=item)
+
+
+def accept_all(state: ApiState, voyage_slug: str, results: list[Accepted | Rejected],
+               batch_id: UUID) -> UUID | None:
+    """Record and publish the accepted files as one batch; None when nothing was accepted."""
+    accepted = [r for r in results if isinstance(r, Accepted)]
+    if not accepted:
+        return None
+    entries = record_batch(state, voyage_slug, batch_id, accepted)
+    dispatch.publish_entries(state.pool, state.celery, entries)
+    return batch_id
+
+
 def ingest(state: ApiState, voyage_slug: str, uploads: list[Upload]) -> tuple[UUID | None, list[Accepted | Rejected]]:
     """Store, record and publish every acceptable upload; refuse the rest one by one."""
     check_voyage_slug(voyage_slug)
@@ -117,9 +144,18 @@ def ingest(state: ApiState, voyage_slug: str, uploads: list[Upload]) -> tuple[UU
             results.append(store_original(state, voyage_slug, batch_id, upload))
         except PermanentError as err:
             results.append(Rejected(filename=upload.filename, error=err))
-    accepted = [r for r in results if isinstance(r, Accepted)]
-    if not accepted:
-        return None, results
-    entries = record_batch(state, voyage_slug, batch_id, accepted)
-    dispatch.publish_entries(state.pool, state.celery, entries)
-    return batch_id, results
+    return accept_all(state, voyage_slug, results, batch_id), results
+
+
+def register(state: ApiState, voyage_slug: str, originals: list[tuple[str, str | None]]
+             ) -> tuple[UUID | None, list[Accepted | Rejected]]:
+    """Accept originals already in S3 (key, optional file name); refuse missing or disallowed ones one by one."""
+    check_voyage_slug(voyage_slug)
+    batch_id = uuid4()
+    results: list[Accepted | Rejected] = []
+    for key, filename in originals:
+        try:
+            results.append(register_original(state, voyage_slug, batch_id, key, filename))
+        except (PermanentError, ObjectNotFound) as err:
+            results.append(Rejected(filename=filename or key, error=err))
+    return accept_all(state, voyage_slug, results, batch_id), results

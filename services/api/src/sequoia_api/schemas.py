@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
+
+MediaKindName = Literal["image", "pdf", "video", "audio"]
 
 
 class ErrorBody(BaseModel):
@@ -69,6 +71,19 @@ class IngestedFile(BaseModel):
     media: MediaOut | None = Field(default=None, description="the finished item, in synchronous mode")
 
 
+class RegisterItem(BaseModel):
+    """An original already in the bucket."""
+
+    key: str = Field(min_length=1, max_length=1024, examples=["incoming/voyage-1/IMG_0001.jpg"])
+    filename: str | None = Field(default=None, max_length=255)
+
+
+class RegisterRequest(BaseModel):
+    """Originals a pipeline uploaded itself."""
+
+    items: list[RegisterItem] = Field(min_length=1, max_length=1000)
+
+
 class IngestResponse(BaseModel):
     """The result of an ingest call: one batch, one entry per file."""
 
@@ -108,3 +123,149 @@ class BatchOut(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     items: list[BatchItemOut]
+
+
+class TaskStatus(BaseModel):
+    """A derivative task: its state, the item it serves, attempts, timings and error."""
+
+    task_id: UUID
+    state: str = Field(description="queued | processing | retrying | succeeded | failed | cancelled")
+    current: bool = Field(description="false when a retry or the sweeper replaced this task with a new one")
+    superseded_by: UUID | None = None
+    media_id: UUID
+    voyage_slug: str
+    media_kind: str
+    queue: str
+    attempts: int
+    worker: str | None
+    error: ErrorInfo | None
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    wait_seconds: float | None = Field(description="queued → started")
+    runtime_seconds: float | None = Field(description="started → finished")
+
+
+class TaskPage(BaseModel):
+    """One page of active tasks, newest first."""
+
+    items: list[TaskStatus]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class CancelResult(BaseModel):
+    """What a cancel request did."""
+
+    task_id: UUID
+    media_id: UUID
+    state: str
+    previous_state: str
+    terminated: bool = Field(description="true when a running task was revoked with terminate")
+
+
+class FailedItemOut(BaseModel):
+    """A failed item with its error."""
+
+    media_id: UUID
+    filename: str
+    media_kind: str
+    error: ErrorInfo
+
+
+class BatchSummary(BaseModel):
+    """A batch of a voyage."""
+
+    id: UUID
+    batch_status: str
+    total_items: int
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class VoyageStatus(BaseModel):
+    """Processing status of one voyage."""
+
+    voyage_slug: str
+    total: int
+    counts_by_state: dict[str, int]
+    counts_by_kind: dict[str, dict[str, int]]
+    progress_percent: float
+    failed_items: list[FailedItemOut]
+    batches: list[BatchSummary]
+
+
+class KindRuntime(BaseModel):
+    """Runtime percentiles of one media kind within the window."""
+
+    completed: int
+    failed: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+class WindowStats(BaseModel):
+    """What finished within the window."""
+
+    completed: int
+    failed: int
+    failure_rate: float | None = Field(description="failed / (completed + failed); null when nothing finished")
+    throughput_per_minute: float
+
+
+class GenerationStats(BaseModel):
+    """Totals, windowed failure rate and throughput, runtime percentiles and queue depths."""
+
+    window_seconds: int
+    totals_by_state: dict[str, int]
+    totals_by_kind: dict[str, dict[str, int]]
+    window: WindowStats
+    runtime_by_kind: dict[str, KindRuntime]
+    queue_depths: dict[str, int]
+
+
+class RetryRequest(BaseModel):
+    """Which failed items to retry."""
+
+    voyage_slug: str | None = Field(default=None, max_length=64)
+    media_kind: MediaKindName | None = None
+    error_code: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=10_000)
+    dry_run: bool = False
+    include_permanent: bool = Field(default=False, description="also retry permanent errors (corrupt file, …)")
+
+
+class RetriedItem(BaseModel):
+    """One item a retry picked."""
+
+    media_id: UUID
+    task_id: UUID | None = Field(description="the new task; null in a dry run")
+    previous_error_code: str | None
+
+
+class RetryResult(BaseModel):
+    """What a retry did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    count: int
+    items: list[RetriedItem]
+
+
+class QueueHealth(BaseModel):
+    """One queue: who serves it and how much waits."""
+
+    workers: list[str]
+    workers_online: int
+    depth: int
+    oldest_queued_age_seconds: float | None
+
+
+class WorkerHealth(BaseModel):
+    """Overall worker health: `healthy`, `degraded` (200) or `unhealthy` (503)."""
+
+    status: str
+    reasons: list[str]
+    queues: dict[str, QueueHealth]
+    deployments: dict[str, dict[str, int | None]] | None = Field(
+        default=None, description="desired and ready replicas per worker deployment, when run in Kubernetes"
+    )

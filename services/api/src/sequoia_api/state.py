@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from celery import Celery
 from psycopg_pool import ConnectionPool
+from redis import Redis
 
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.db.pool import create_pool
@@ -15,12 +16,13 @@ from sequoia_core.storage import Storage
 
 @dataclass
 class ApiState:
-    """Settings, Postgres pool, S3 storage and the Celery app used only to send tasks."""
+    """Settings, Postgres pool, S3 storage, a Redis client and the Celery app (used only to send and inspect)."""
 
     settings: Settings
     pool: ConnectionPool
     storage: Storage
     celery: Celery
+    redis: Redis
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
@@ -30,4 +32,5 @@ class ApiState:
             pool=create_pool(settings),
             storage=Storage(settings),
             celery=create_celery_app(settings, main="sequoia-api"),
+            redis=Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3),
         )

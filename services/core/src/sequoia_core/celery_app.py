@@ -38,6 +38,10 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         # Fail a publish fast: the outbox relay republishes what did not go out.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        # Kubernetes scale-in sends SIGTERM: finish running tasks (warm shutdown); on a cold shutdown
+        # take a few seconds to hand unfinished messages back to the queue.
+        worker_soft_shutdown_timeout=30.0,
+        worker_enable_soft_shutdown_on_idle=True,
         result_expires=7 * 24 * 3600,
         task_track_started=True,
         task_send_sent_event=True,

@@ -16,6 +16,9 @@ class ErrorCode(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"
     ENCRYPTED_PDF = "encrypted_pdf"
     TOO_LONG = "too_long"
+    TOO_MANY_FRAMES = "too_many_frames"
+    CONTENT_TOO_LARGE = "content_too_large"
+    NO_STREAM = "no_stream"
     TIMEOUT = "timeout"
     RENDER_CRASHED = "render_crashed"
     MAX_ATTEMPTS = "max_attempts"
@@ -24,6 +27,35 @@ class ErrorCode(StrEnum):
     DATABASE_UNAVAILABLE = "database_unavailable"
     BROKER_UNAVAILABLE = "broker_unavailable"
     INTERNAL = "internal_error"
+
+
+# Codes that no retry can cure: `retry-failed-thumbnails` skips them unless asked (`include_permanent`).
+PERMANENT_CODES = frozenset({
+    ErrorCode.UNSUPPORTED_TYPE,
+    ErrorCode.TYPE_MISMATCH,
+    ErrorCode.CORRUPT_FILE,
+    ErrorCode.EMPTY_FILE,
+    ErrorCode.FILE_TOO_LARGE,
+    ErrorCode.IMAGE_TOO_LARGE,
+    ErrorCode.ENCRYPTED_PDF,
+    ErrorCode.TOO_LONG,
+    ErrorCode.TOO_MANY_FRAMES,
+    ErrorCode.CONTENT_TOO_LARGE,
+    ErrorCode.NO_STREAM,
+})
+
+
+# Codes of passing faults: the only ones a task retries by itself. Every other code is permanent.
+TRANSIENT_CODES = frozenset({
+    ErrorCode.STORAGE_UNAVAILABLE,
+    ErrorCode.DATABASE_UNAVAILABLE,
+    ErrorCode.BROKER_UNAVAILABLE,
+})
+
+
+def is_transient(code: str) -> bool:
+    """Whether an error with this code is worth retrying (a service was away, not a bad file)."""
+    return code in TRANSIENT_CODES
 
 
 class SequoiaError(Exception):
@@ -62,3 +94,8 @@ class ObjectNotFound(NotFound):
     """An S3 object that should exist does not."""
 
     code = ErrorCode.ORIGINAL_MISSING
+
+
+def error_for(code: str, message: str) -> PermanentError | TransientError:
+    """The error class its code calls for: transient codes retry, every other code fails now."""
+    return TransientError(message, code=code) if is_transient(code) else PermanentError(message, code=code)

@@ -54,6 +54,22 @@ class Settings(BaseSettings):
     output_quality: int = Field(default=85, ge=1, le=100)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
 
+    # -- derivative engines (worker-thumbnails; docs/engines.md)
+    image_engine: Literal["auto", "pillow", "vips"] = "auto"
+    render_time_limit_seconds: float = Field(default=300.0, gt=0)
+    render_memory_limit_mb: int = Field(default=2048, ge=32)
+    max_image_pixels: int = Field(default=100_000_000, ge=1)
+    max_media_duration_seconds: float = Field(default=6 * 3600, gt=0)
+    waveform_width: int = Field(default=1800, ge=16)
+    waveform_height: int = Field(default=280, ge=16)
+
+    # -- back-pressure, health and recovery
+    ingest_max_queue_depth: int = Field(default=10_000, ge=1)
+    health_max_queue_age_seconds: int = Field(default=900, ge=1)
+    stuck_after_seconds: int | None = None
+    max_attempts: int = Field(default=3, ge=1)
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+
     # -- security
     sequoia_api_token: SecretStr | None = None
     sequoia_api_tokens: Annotated[list[SecretStr], NoDecode] = []
@@ -73,6 +89,8 @@ class Settings(BaseSettings):
         if self.visibility_timeout <= self.task_time_limit_seconds:
             # A shorter visibility timeout makes Redis hand a running task to a second worker.
             raise ValueError("VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
+        if self.stuck_after <= self.task_time_limit_seconds:
+            raise ValueError("STUCK_AFTER_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
         return self
 
     @property
@@ -86,6 +104,12 @@ class Settings(BaseSettings):
     def visibility_timeout(self) -> int:
         """Redis redelivers an unacked task after this long; always above the hard limit."""
         return self.visibility_timeout_seconds or self.task_time_limit_seconds + 600
+
+    @property
+    def stuck_after(self) -> int:
+        """An item untouched this long in queued/processing is stuck; always past the hard limit,
+        so a task still running is never taken for a lost one."""
+        return self.stuck_after_seconds or self.task_time_limit_seconds + 300
 
     @property
     def api_tokens(self) -> list[str]:

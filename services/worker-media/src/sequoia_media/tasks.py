@@ -1,4 +1,4 @@
-"""Celery tasks of the `media` queue."""
+"""Celery tasks of the `media` queue: the outbox relay and the sweeper, run by beat."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from celery import Task, shared_task
 from sequoia_core import tasks as task_names
 from sequoia_media.context import worker_context
 from sequoia_media.outbox_relay import relay_pending
+from sequoia_media.sweeper import sweep
 
 RELAY_GRACE = timedelta(seconds=15)
 
@@ -17,3 +18,11 @@ RELAY_GRACE = timedelta(seconds=15)
 def relay_outbox(self: Task) -> int:
     """Publish outbox entries the API could not publish itself."""
     return relay_pending(worker_context().pool, self.app, RELAY_GRACE)
+
+
+@shared_task(name=task_names.SWEEP_STUCK, bind=True, ignore_result=True)
+def sweep_stuck(self: Task) -> dict[str, int]:
+    """Requeue stuck items, fail those out of attempts."""
+    ctx = worker_context()
+    result = sweep(ctx.pool, self.app, timedelta(seconds=ctx.settings.stuck_after), ctx.settings.max_attempts)
+    return {"requeued": result.requeued, "gave_up": result.gave_up}

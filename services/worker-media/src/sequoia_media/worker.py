@@ -5,8 +5,15 @@ from sequoia_core import tasks as task_names
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.settings import get_settings
 
-app = create_celery_app(get_settings(), main="sequoia-media")
+settings = get_settings()
+app = create_celery_app(settings, main="sequoia-media")
+# Expiry below the interval: a beat tick that waited in a backlog is dropped, not run late twice.
 app.conf.beat_schedule = {
-    "relay-outbox": {"task": task_names.RELAY_OUTBOX, "schedule": 10.0},
+    "relay-outbox": {"task": task_names.RELAY_OUTBOX, "schedule": 10.0, "options": {"expires": 9.0}},
+    "sweep-stuck": {
+        "task": task_names.SWEEP_STUCK,
+        "schedule": settings.sweep_interval_seconds,
+        "options": {"expires": settings.sweep_interval_seconds * 0.9},
+    },
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)

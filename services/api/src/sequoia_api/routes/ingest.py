@@ -1,4 +1,4 @@
-"""Ingest of originals for a voyage."""
+"""Ingest of originals for a voyage: multipart uploads, or registration of objects already in S3."""
 
 from __future__ import annotations
 
@@ -8,34 +8,48 @@ from uuid import UUID
 
 from fastapi import APIRouter, File, Path, Response, UploadFile, status
 
+from sequoia_api import ingest as service
 from sequoia_api.deps import State, Writer
 from sequoia_api.errors import ApiError
-from sequoia_api.ingest import Accepted, Rejected, Upload, ingest
-from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, MediaOut
+from sequoia_api.ingest import Accepted, Rejected, Upload
+from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, MediaOut, RegisterRequest
 from sequoia_api.state import ApiState
 from sequoia_api.views import media_out
+from sequoia_core import broker
 from sequoia_core.db import media
 from sequoia_core.db.media import FINAL_STATES
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode
+from sequoia_core.queues import QueueName
 
 router = APIRouter(prefix="/api/voyages", tags=["ingest"], dependencies=[Writer])
 
 VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
 _POLL_SECONDS = 0.25
+_RESPONSES = {
+    201: {"model": IngestResponse, "description": "synchronous mode: every derivative made (or failed)"},
+    415: {"model": ErrorBody, "description": "no file was of an allowed type"},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody, "description": "back-pressure: the queue is full, retry later"},
+}
+
+
+def _check_backpressure(state: ApiState) -> None:
+    """Refuse new work while the thumbnails queue is past its limit, instead of piling up."""
+    depth = broker.queue_depths(state.redis)[QueueName.THUMBNAILS.value]
+    if depth > state.settings.ingest_max_queue_depth:
+        raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, "backpressure",
+                       f"{depth} tasks wait in the thumbnails queue (limit {state.settings.ingest_max_queue_depth})",
+                       headers={"Retry-After": "30"})
 
 
 def _file_result(result: Accepted | Rejected) -> IngestedFile:
     if isinstance(result, Rejected):
-        return IngestedFile(
-            filename=result.filename,
-            status="rejected",
-            error=ErrorInfo(code=result.error.code, message=result.error.message),
-        )
+        return IngestedFile(filename=result.filename, status="rejected",
+                            error=ErrorInfo(code=result.error.code, message=result.error.message))
     item = result.item
-    return IngestedFile(
-        filename=result.filename, status="accepted", media_id=item.id, task_id=item.task_id, media_kind=item.media_kind
-    )
+    return IngestedFile(filename=result.filename, status="accepted", media_id=item.id, task_id=item.task_id,
+                        media_kind=item.media_kind)
 
 
 def _wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOut]:
@@ -44,7 +58,7 @@ def _wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, Medi
     finished: dict[UUID, MediaOut] = {}
     while True:
         with transaction(state.pool) as conn:
-            for media_id in media_ids:
+            for media_id in set(media_ids) - finished.keys():
                 row = media.get_media(conn, media_id)
                 if row is not None and row.processing_status in FINAL_STATES:
                     finished[media_id] = media_out(row, state.storage)
@@ -53,20 +67,8 @@ def _wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, Medi
         time.sleep(_POLL_SECONDS)
 
 
-@router.post(
-    "/{voyage_slug}/media",
-    response_model=IngestResponse,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={201: {"model": IngestResponse}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}},
-)
-def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], File()], state: State,
-                 response: Response) -> IngestResponse:
-    """Upload one or many originals; each is stored and its derivatives queued (202).
-
-    With `ASYNC_THUMBNAILS=false` the call waits for the derivatives and answers 201.
-    """
-    uploads = [Upload(filename=f.filename or "unnamed", stream=f.file, size=f.size) for f in files]
-    batch_id, results = ingest(state, voyage_slug, uploads)
+def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: list[Accepted | Rejected],
+             response: Response) -> IngestResponse:
     body = IngestResponse(
         batch_id=batch_id,
         voyage_slug=voyage_slug,
@@ -75,13 +77,10 @@ def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], Fil
         files=[_file_result(r) for r in results],
     )
     if batch_id is None:
-        raise ApiError(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode.UNSUPPORTED_TYPE,
-            "no file was of an allowed type",
-            detail=body.model_dump(mode="json"),
-        )
+        raise ApiError(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, ErrorCode.UNSUPPORTED_TYPE,
+                       "no file was accepted", detail=body.model_dump(mode="json"))
     if not state.settings.async_thumbnails:
+        # The seed's synchronous mode: the work still runs on the workers, the call just waits for it.
         finished = _wait_until_final(state, [f.media_id for f in body.files if f.media_id])
         for f in body.files:
             if f.media_id in finished:
@@ -89,3 +88,29 @@ def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], Fil
                 f.status = finished[f.media_id].status
         response.status_code = status.HTTP_201_CREATED
     return body
+
+
+@router.post("/{voyage_slug}/media", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,
+             responses=_RESPONSES)
+def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], File()], state: State,
+                 response: Response) -> IngestResponse:
+    """Upload one or many originals; each is stored and its derivatives queued (202).
+
+    A file of a type that is not allowed is refused on its own (`rejected` with a code); the rest go on.
+    With `ASYNC_THUMBNAILS=false` the call waits for the derivatives and answers 201.
+    """
+    _check_backpressure(state)
+    uploads = [Upload(filename=f.filename or "unnamed", stream=f.file, size=f.size) for f in files]
+    batch_id, results = service.ingest(state, voyage_slug, uploads)
+    return _respond(state, voyage_slug, batch_id, results, response)
+
+
+@router.post("/{voyage_slug}/media/register", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,
+             responses=_RESPONSES)
+def register_media(voyage_slug: VoyageSlug, request: RegisterRequest, state: State,
+                   response: Response) -> IngestResponse:
+    """Register originals a pipeline already put in the bucket (each must exist); derivatives are queued."""
+    _check_backpressure(state)
+    originals = [(item.key, item.filename) for item in request.items]
+    batch_id, results = service.register(state, voyage_slug, originals)
+    return _respond(state, voyage_slug, batch_id, results, response)

@@ -1,0 +1,103 @@
+"""The seed's status endpoints under /api/async."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+
+from sequoia_api import health, operations, reporting
+from sequoia_api.deps import Conn, Reader, State, Writer
+from sequoia_api.schemas import (
+    CancelResult,
+    ErrorBody,
+    GenerationStats,
+    MediaKindName,
+    RetryRequest,
+    RetryResult,
+    TaskPage,
+    TaskStatus,
+    VoyageStatus,
+    WorkerHealth,
+)
+from sequoia_api.task_views import task_status
+from sequoia_core import broker
+from sequoia_core.db import reports
+from sequoia_core.db.reports import ActiveFilter
+from sequoia_core.errors import NotFound
+from sequoia_core.queues import QueueName
+
+router = APIRouter(prefix="/api/async", tags=["async"])
+
+ActiveState = Annotated[str | None, Query(pattern="^(pending|queued|processing|retrying)$")]
+VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
+_NOT_FOUND = {404: {"model": ErrorBody}}
+
+
+@router.get("/async-tasks/{task_id}", response_model=TaskStatus, responses=_NOT_FOUND, dependencies=[Reader])
+def read_task(task_id: UUID, conn: Conn) -> TaskStatus:
+    """Status of one derivative task and the media item it serves."""
+    found = reports.find_task(conn, task_id)
+    if found is None:
+        raise NotFound(f"no task {task_id}")
+    return task_status(found.media, task_id=task_id, current=found.current)
+
+
+@router.get("/async-tasks", response_model=TaskPage, responses={422: {"model": ErrorBody}}, dependencies=[Reader])
+def list_active_tasks(
+    conn: Conn,
+    voyage: Annotated[str | None, Query(max_length=64)] = None,
+    queue: QueueName | None = None,
+    media_kind: MediaKindName | None = None,
+    state: ActiveState = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TaskPage:
+    """Active tasks (queued, processing, retrying), newest first, with filters and a cursor."""
+    flt = ActiveFilter(voyage_slug=voyage, queue=queue.value if queue else None, media_kind=media_kind, state=state)
+    after = reporting.decode_cursor(cursor) if cursor else None
+    rows = reports.active_tasks(conn, flt, after, limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = reporting.encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    return TaskPage(items=[task_status(row) for row in page], next_cursor=next_cursor)
+
+
+@router.post("/async-tasks/{task_id}/cancel", response_model=CancelResult,
+             responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}}, dependencies=[Writer])
+def cancel_task(task_id: UUID, state: State) -> CancelResult:
+    """Cancel a task: a waiting one at once, a running one by revoking it with terminate."""
+    return operations.cancel_task(state, task_id)
+
+
+@router.get("/media-processing-status/{voyage_slug}", response_model=VoyageStatus, responses=_NOT_FOUND,
+            dependencies=[Reader])
+def read_voyage_status(voyage_slug: VoyageSlug, conn: Conn) -> VoyageStatus:
+    """Counts by state and kind, progress, failed items and batches of one voyage."""
+    return reporting.voyage_status(conn, voyage_slug)
+
+
+@router.get("/thumbnail-generation-stats", response_model=GenerationStats,
+            responses={422: {"model": ErrorBody}}, dependencies=[Reader])
+def read_generation_stats(
+    conn: Conn, state: State, window: Annotated[str, Query(max_length=8, examples=["1h"])] = "1h"
+) -> GenerationStats:
+    """Totals, failure rate and throughput over a window, runtime percentiles per kind, queue depths."""
+    span = reporting.parse_window(window)
+    return reporting.generation_stats(conn, span, broker.queue_depths(state.redis))
+
+
+@router.post("/retry-failed-thumbnails", response_model=RetryResult, responses={422: {"model": ErrorBody}},
+             dependencies=[Writer])
+def retry_failed_thumbnails(state: State, request: RetryRequest | None = None) -> RetryResult:
+    """Requeue failed items (filters, limit, dry run); permanent errors only with `include_permanent`."""
+    return operations.retry_failed(state, request or RetryRequest())
+
+
+@router.get("/worker-health", response_model=WorkerHealth, responses={503: {"model": WorkerHealth}},
+            dependencies=[Reader])
+def read_worker_health(state: State) -> JSONResponse:
+    """Workers online, depth and oldest age per queue: healthy/degraded (200) or unhealthy (503)."""
+    report = health.worker_health(state)
+    return JSONResponse(report.model_dump(mode="json"), status_code=503 if report.status == "unhealthy" else 200)

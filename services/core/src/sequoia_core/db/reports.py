@@ -1,0 +1,172 @@
+"""Read-side SQL for the status endpoints: set-based, indexed, no Python loops over rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row, dict_row
+
+from sequoia_core.db.batches import BatchRow
+from sequoia_core.db.media import MediaRow
+
+ACTIVE_STATES = ("pending", "queued", "processing", "retrying")
+
+
+@dataclass
+class TaskLookup:
+    """A task id's media item, and whether that task is still the item's current one."""
+
+    media: MediaRow
+    current: bool
+
+
+@dataclass
+class ActiveFilter:
+    """Filters of the active-task listing."""
+
+    voyage_slug: str | None = None
+    queue: str | None = None
+    media_kind: str | None = None
+    state: str | None = None
+
+
+@dataclass
+class CountRow:
+    """A count of items by state and kind."""
+
+    processing_status: str
+    media_kind: str
+    count: int
+
+
+@dataclass
+class FailedItem:
+    """A failed item, briefly."""
+
+    id: UUID
+    original_filename: str
+    media_kind: str
+    error_code: str | None
+    error_message: str | None
+    updated_at: datetime
+
+
+@dataclass
+class KindWindowStats:
+    """What finished in a time window, for one media kind."""
+
+    media_kind: str
+    completed: int
+    failed: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+_TASK = """
+SELECT m.*, (m.task_id = o.task_id) AS current
+  FROM task_outbox o JOIN media m ON m.id = o.media_id
+ WHERE o.task_id = %s
+ ORDER BY o.id DESC LIMIT 1
+"""
+
+_ACTIVE = """
+SELECT * FROM media
+ WHERE processing_status = ANY(%(states)s)
+   AND (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
+   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+   AND (%(media_kind)s::text IS NULL OR media_kind = %(media_kind)s)
+   AND (%(after_created)s::timestamptz IS NULL OR (created_at, id) < (%(after_created)s, %(after_id)s))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s
+"""
+
+_COUNTS = """
+SELECT processing_status, media_kind, count(*)::int AS count FROM media
+ WHERE (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
+ GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+_FAILED = """
+SELECT id, original_filename, media_kind, error_code, error_message, updated_at FROM media
+ WHERE voyage_slug = %s AND processing_status = 'failed'
+ ORDER BY updated_at DESC LIMIT %s
+"""
+
+_BATCHES = "SELECT * FROM async_task_batches WHERE voyage_slug = %s ORDER BY created_at DESC LIMIT %s"
+
+_WINDOW = """
+SELECT media_kind,
+       count(*) FILTER (WHERE processing_status = 'completed')::int AS completed,
+       count(*) FILTER (WHERE processing_status = 'failed')::int AS failed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
+           FILTER (WHERE processing_status = 'completed') AS p50_seconds,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))
+           FILTER (WHERE processing_status = 'completed') AS p95_seconds
+  FROM media
+ WHERE completed_at >= now() - %s
+ GROUP BY media_kind ORDER BY media_kind
+"""
+
+_OLDEST_WAITING = """
+SELECT queue, extract(epoch FROM now() - min(coalesce(queued_at, created_at)))::float AS age
+  FROM media WHERE processing_status IN ('pending', 'queued')
+ GROUP BY queue
+"""
+
+
+def find_task(conn: psycopg.Connection, task_id: UUID) -> TaskLookup | None:
+    """The media item a task id served (the latest one, if an id was ever reused)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        values = cur.execute(_TASK, (task_id,)).fetchone()
+    if values is None:
+        return None
+    current = values.pop("current")
+    return TaskLookup(media=MediaRow(**values), current=current)
+
+
+def active_tasks(conn: psycopg.Connection, flt: ActiveFilter, after: tuple[datetime, UUID] | None,
+                 limit: int) -> list[MediaRow]:
+    """Active items newest first, after the keyset cursor `after`."""
+    params = {
+        "states": [flt.state] if flt.state else list(ACTIVE_STATES),
+        "voyage_slug": flt.voyage_slug,
+        "queue": flt.queue,
+        "media_kind": flt.media_kind,
+        "after_created": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": limit,
+    }
+    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return cur.execute(_ACTIVE, params).fetchall()
+
+
+def counts(conn: psycopg.Connection, voyage_slug: str | None = None) -> list[CountRow]:
+    """Items by state and media kind, for one voyage or all."""
+    with conn.cursor(row_factory=class_row(CountRow)) as cur:
+        return cur.execute(_COUNTS, {"voyage_slug": voyage_slug}).fetchall()
+
+
+def failed_items(conn: psycopg.Connection, voyage_slug: str, limit: int = 100) -> list[FailedItem]:
+    """The voyage's most recent failures."""
+    with conn.cursor(row_factory=class_row(FailedItem)) as cur:
+        return cur.execute(_FAILED, (voyage_slug, limit)).fetchall()
+
+
+def voyage_batches(conn: psycopg.Connection, voyage_slug: str, limit: int = 100) -> list[BatchRow]:
+    """The voyage's most recent batches."""
+    with conn.cursor(row_factory=class_row(BatchRow)) as cur:
+        return cur.execute(_BATCHES, (voyage_slug, limit)).fetchall()
+
+
+def window_stats(conn: psycopg.Connection, window: timedelta) -> list[KindWindowStats]:
+    """Completions, failures and runtime percentiles per media kind within `window`."""
+    with conn.cursor(row_factory=class_row(KindWindowStats)) as cur:
+        return cur.execute(_WINDOW, (window,)).fetchall()
+
+
+def oldest_waiting_seconds(conn: psycopg.Connection) -> dict[str, float]:
+    """Age of the oldest item still waiting for a worker, per queue."""
+    return {queue: age for queue, age in conn.execute(_OLDEST_WAITING).fetchall()}
