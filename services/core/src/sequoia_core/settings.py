@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     waveform_height: int = Field(default=280, ge=16)
 
     # -- back-pressure, health and recovery
-    ingest_max_queue_depth: int = Field(default=10_000, ge=1)
+    ingest_max_queue_depth: int = Field(default=10_000, ge=0)
     health_max_queue_age_seconds: int = Field(default=900, ge=1)
     stuck_after_seconds: int | None = None
     max_attempts: int = Field(default=3, ge=1)
