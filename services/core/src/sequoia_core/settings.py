@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
 
+    # -- metrics (docs/monitoring.md): worker /metrics port, beat's queue exporter port (0: off)
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    queue_metrics_port: int = Field(default=9101, ge=0, le=65535)
+    metrics_address: str = "0.0.0.0"
+    metrics_inspect_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
+    prometheus_multiproc_dir: Path | None = None
+
     # -- security
     sequoia_api_token: SecretStr | None = None
     sequoia_api_tokens: Annotated[list[SecretStr], NoDecode] = []
