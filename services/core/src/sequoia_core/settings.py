@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     flower_user: str = "admin"
     flower_password: SecretStr | None = None
 
+    # -- Kubernetes (set by the Helm chart): worker-health adds each worker Deployment's replicas
+    k8s_worker_replicas: bool = False
+    k8s_namespace: str | None = None
+    k8s_worker_selector: str = "app.kubernetes.io/component in (worker-thumbnails,worker-media)"
+
     sequoia_api_url: str = "http://127.0.0.1:8000"
     log_level: str = "info"
 
