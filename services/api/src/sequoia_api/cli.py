@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +19,7 @@ from sequoia_api.client import ApiError, SequoiaClient
 from sequoia_core.settings import get_settings
 
 console = Console(stderr=True)
+STATES = ("pending", "queued", "processing", "retrying", "completed", "failed", "cancelled")
 UPLOAD_CHUNK = 20  # files per request: keeps each request small and the progress bar moving
 
 
@@ -113,6 +115,81 @@ def cmd_ingest(client: SequoiaClient, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _print(args: argparse.Namespace, data: Any, table: Table) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        Console().print(table)
+
+
+def cmd_status(client: SequoiaClient, args: argparse.Namespace) -> int:
+    """A voyage's counts by state, progress and failures."""
+    status = client.voyage_status(args.voyage)
+    table = Table(title=f"voyage {args.voyage}: {status['progress_percent']}% done of {status['total']}")
+    for column in ("kind", *STATES):
+        table.add_column(column)
+    for kind, counts in sorted(status["counts_by_kind"].items()):
+        table.add_row(kind, *(str(counts.get(state, 0)) for state in STATES))
+    for failed in status["failed_items"]:
+        table.add_row(f"[red]{failed['filename']}", failed["error"]["code"], failed["error"].get("message") or "")
+    _print(args, status, table)
+    return 1 if status["counts_by_state"].get("failed") else 0
+
+
+def cmd_stats(client: SequoiaClient, args: argparse.Namespace) -> int:
+    """Totals, failure rate, throughput and runtime percentiles."""
+    stats = client.stats(args.window)
+    window = stats["window"]
+    table = Table(title=f"last {args.window}: {window['completed']} completed, {window['failed']} failed, "
+                        f"failure rate {window['failure_rate']}, {window['throughput_per_minute']}/min")
+    for column in ("kind", "completed", "failed", "p50 s", "p95 s"):
+        table.add_column(column)
+    for kind, runtime in sorted(stats["runtime_by_kind"].items()):
+        table.add_row(kind, str(runtime["completed"]), str(runtime["failed"]),
+                      f"{runtime['p50_seconds'] or 0:.3f}", f"{runtime['p95_seconds'] or 0:.3f}")
+    table.add_row("queues", *(f"{q}={n}" for q, n in stats["queue_depths"].items()))
+    _print(args, stats, table)
+    return 0
+
+
+def cmd_retry_failed(client: SequoiaClient, args: argparse.Namespace) -> int:
+    """Requeue failed items."""
+    result = client.retry_failed(voyage_slug=args.voyage, media_kind=args.kind, error_code=args.error_code,
+                                 limit=args.limit, dry_run=args.dry_run, include_permanent=args.include_permanent)
+    table = Table(title=f"{'would retry' if result['dry_run'] else 'retried'} {result['count']} item(s)")
+    for column in ("media", "previous error", "new task"):
+        table.add_column(column)
+    for item in result["items"]:
+        table.add_row(item["media_id"], item["previous_error_code"] or "", item["task_id"] or "")
+    _print(args, result, table)
+    return 0
+
+
+def cmd_cancel(client: SequoiaClient, args: argparse.Namespace) -> int:
+    """Cancel one task."""
+    result = client.cancel(args.task_id)
+    table = Table(title="cancelled")
+    table.add_column("task")
+    table.add_column("was")
+    table.add_row(result["task_id"], result["previous_state"])
+    _print(args, result, table)
+    return 0
+
+
+def cmd_workers(client: SequoiaClient, args: argparse.Namespace) -> int:
+    """Workers online, depth and oldest age per queue."""
+    code, health = client.worker_health()
+    table = Table(title=f"workers: {health['status']}" + "".join(f"\n{r}" for r in health["reasons"]))
+    for column in ("queue", "online", "depth", "oldest s", "workers"):
+        table.add_column(column)
+    for name, queue in health["queues"].items():
+        age = queue["oldest_queued_age_seconds"]
+        table.add_row(name, str(queue["workers_online"]), str(queue["depth"]),
+                      "" if age is None else f"{age:.0f}", ", ".join(queue["workers"]))
+    _print(args, health, table)
+    return 1 if code == 503 else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `sequoia` argument parser."""
     settings = get_settings()
@@ -126,6 +203,25 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--wait", action="store_true", help="wait until every item is final")
     ingest.add_argument("--timeout", type=float, default=600.0)
     ingest.set_defaults(handler=cmd_ingest)
+    status = sub.add_parser("status", help="processing status of a voyage")
+    status.add_argument("voyage")
+    status.set_defaults(handler=cmd_status)
+    stats = sub.add_parser("stats", help="generation statistics")
+    stats.add_argument("--window", default="1h")
+    stats.set_defaults(handler=cmd_stats)
+    retry = sub.add_parser("retry-failed", help="requeue failed items")
+    retry.add_argument("--voyage")
+    retry.add_argument("--kind", choices=["image", "pdf", "video", "audio"])
+    retry.add_argument("--error-code")
+    retry.add_argument("--limit", type=int, default=100)
+    retry.add_argument("--dry-run", action="store_true")
+    retry.add_argument("--include-permanent", action="store_true")
+    retry.set_defaults(handler=cmd_retry_failed)
+    cancel = sub.add_parser("cancel", help="cancel a task")
+    cancel.add_argument("task_id")
+    cancel.set_defaults(handler=cmd_cancel)
+    workers = sub.add_parser("workers", help="worker health per queue")
+    workers.set_defaults(handler=cmd_workers)
     return parser
 
 

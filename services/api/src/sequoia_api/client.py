@@ -55,3 +55,27 @@ class SequoiaClient:
     def media(self, media_id: str) -> dict[str, Any]:
         """One media item in full."""
         return self._json(self._http.get(f"/api/media/{media_id}"))
+
+    def voyage_status(self, voyage_slug: str) -> dict[str, Any]:
+        """Counts, progress, failures and batches of a voyage."""
+        return self._json(self._http.get(f"/api/async/media-processing-status/{voyage_slug}"))
+
+    def stats(self, window: str) -> dict[str, Any]:
+        """Generation statistics over a window."""
+        return self._json(self._http.get("/api/async/thumbnail-generation-stats", params={"window": window}))
+
+    def retry_failed(self, **filters: Any) -> dict[str, Any]:
+        """Requeue failed items."""
+        body = {k: v for k, v in filters.items() if v is not None}
+        return self._json(self._http.post("/api/async/retry-failed-thumbnails", json=body))
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        """Cancel a task."""
+        return self._json(self._http.post(f"/api/async/async-tasks/{task_id}/cancel"))
+
+    def worker_health(self) -> tuple[int, dict[str, Any]]:
+        """Worker health and its HTTP status (503 means unhealthy, and still has a body)."""
+        response = self._http.get("/api/async/worker-health")
+        if response.status_code == 503:
+            return 503, response.json()
+        return response.status_code, self._json(response)

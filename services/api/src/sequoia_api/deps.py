@@ -39,11 +39,19 @@ def _token_ok(presented: str, tokens: list[str]) -> bool:
     return any(matches)
 
 
-def _check(state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
+TOKEN_COOKIE = "sequoia_token"
+
+
+def token_valid(state: ApiState, presented: str | None) -> bool:
+    """Whether `presented` is one of the configured tokens (none configured: nothing is valid)."""
     tokens = state.settings.api_tokens
-    if not tokens:
+    return bool(tokens and presented and _token_ok(presented, tokens))
+
+
+def _check(state: ApiState, presented: str | None) -> None:
+    if not state.settings.api_tokens:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no API tokens are configured (SEQUOIA_API_TOKEN)")
-    if credentials is None or not _token_ok(credentials.credentials, tokens):
+    if not token_valid(state, presented):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -52,17 +60,19 @@ def _check(state: ApiState, credentials: HTTPAuthorizationCredentials | None) ->
 def require_writer(
     state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    """Every write needs a valid bearer token."""
-    _check(state, credentials)
+    """Every write needs a valid bearer token (never a cookie, so no cross-site request can write)."""
+    _check(state, credentials.credentials if credentials else None)
 
 
 def require_reader(
-    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    """Reads need a token too, unless `PUBLIC_READS` is set."""
-    if not state.settings.public_reads:
-        _check(state, credentials)
+    """Reads need a token too, unless `PUBLIC_READS` is set; the gallery page's cookie also counts."""
+    if state.settings.public_reads:
+        return
+    _check(state, credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE))
 
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 Writer = Depends(require_writer)
 Reader = Depends(require_reader)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sequoia_api.errors import install_error_handlers
-from sequoia_api.routes import async_tasks, batches, health, ingest, media
+from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media
 from sequoia_api.state import ApiState
 from sequoia_core.errors import SequoiaError
 from sequoia_core.settings import Settings, get_settings
@@ -43,6 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router):
+    for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, gallery.router):
         app.include_router(router)
     return app

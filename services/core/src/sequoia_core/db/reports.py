@@ -170,3 +170,12 @@ def window_stats(conn: psycopg.Connection, window: timedelta) -> list[KindWindow
 def oldest_waiting_seconds(conn: psycopg.Connection) -> dict[str, float]:
     """Age of the oldest item still waiting for a worker, per queue."""
     return {queue: age for queue, age in conn.execute(_OLDEST_WAITING).fetchall()}
+
+
+_VOYAGE_ITEMS = "SELECT * FROM media WHERE voyage_slug = %s ORDER BY created_at DESC, id DESC LIMIT %s"
+
+
+def voyage_items(conn: psycopg.Connection, voyage_slug: str, limit: int = 500) -> list[MediaRow]:
+    """The voyage's most recent items in full."""
+    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return cur.execute(_VOYAGE_ITEMS, (voyage_slug, limit)).fetchall()
