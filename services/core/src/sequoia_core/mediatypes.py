@@ -52,12 +52,24 @@ ALLOWED_FORMATS: tuple[MediaFormat, ...] = (
     MediaFormat("mp3", MediaKind.AUDIO, "audio/mpeg", ("mp3",), demuxer="mp3"),
     MediaFormat("wav", MediaKind.AUDIO, "audio/wav", ("wav", "wave"), demuxer="wav"),
     MediaFormat("aac", MediaKind.AUDIO, "audio/aac", ("aac",), demuxer="aac"),
-    MediaFormat("ogg", MediaKind.AUDIO, "audio/ogg", ("ogg", "oga"), demuxer="ogg"),
+    MediaFormat("ogg", MediaKind.AUDIO, "audio/ogg", ("ogg", "oga", "opus"), demuxer="ogg"),
+    # AAC in an MPEG-4 container (iTunes, phones): told from a video by its `ftyp` brand.
+    MediaFormat("m4a", MediaKind.AUDIO, "audio/mp4", ("m4a",), demuxer="mov"),
 )
 
 _BY_EXTENSION = {ext: fmt for fmt in ALLOWED_FORMATS for ext in fmt.extensions}
 # puremagic names some containers by a sibling extension.
-_EXTENSION_ALIASES = {"3gp": "mov", "m4a": "mp4", "jpe": "jpg", "jfif": "jpg"}
+# An MP3 without an ID3 tag is `mpga` (a bare MPEG audio frame header).
+_EXTENSION_ALIASES = {"3gp": "mov", "jpe": "jpg", "jfif": "jpg", "mpga": "mp3", "ogv": "ogg"}
+# `ftyp` major brands of audio-only MPEG-4 files.
+_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ")
+
+
+def _mp4_brand(header: bytes) -> bytes | None:
+    """The major brand of an ISO base media file (`....ftypBRND`), if `header` starts like one."""
+    if len(header) >= 12 and header[4:8] == b"ftyp":
+        return header[8:12]
+    return None
 
 
 def sniff(header: bytes) -> MediaFormat:
@@ -68,6 +80,8 @@ def sniff(header: bytes) -> MediaFormat:
         matches = puremagic.magic_string(header)
     except puremagic.PureError:
         matches = []
+    if _mp4_brand(header) in _AUDIO_BRANDS:
+        return _BY_EXTENSION["m4a"]
     for match in sorted(matches, key=lambda m: -m.confidence):
         ext = match.extension.lstrip(".").lower()
         fmt = _BY_EXTENSION.get(_EXTENSION_ALIASES.get(ext, ext))

@@ -1,26 +1,39 @@
-"""The engine: sniff a file, pick its renderer, render. Shared by the worker and `sequoia-render`."""
+"""The engine: sniff a file, pick its renderer, render it in an isolated child. Shared by the worker
+and `sequoia-render`."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, MediaKind, identify
+from sequoia_thumbnails import sandbox
+from sequoia_thumbnails.renderers.audio import AudioRenderer
 from sequoia_thumbnails.renderers.base import Renderer, RenderResult, RenderSpec
 from sequoia_thumbnails.renderers.image import ImageRenderer
+from sequoia_thumbnails.renderers.pdf import PdfRenderer
+from sequoia_thumbnails.renderers.video import VideoRenderer
+
+log = logging.getLogger(__name__)
 
 
 def registry(spec: RenderSpec) -> dict[MediaKind, Renderer]:
     """Every renderer, by the media kind it serves. Built explicitly; nothing registers itself."""
-    renderers: list[Renderer] = [ImageRenderer(spec)]
+    renderers: list[Renderer] = [ImageRenderer(spec), PdfRenderer(spec), VideoRenderer(spec), AudioRenderer(spec)]
     return {kind: renderer for renderer in renderers for kind in renderer.kinds}
 
 
 class Engine:
-    """Renders local files into derivatives, refusing what is not allowed."""
+    """Renders local files into derivatives, refusing what is not allowed.
 
-    def __init__(self, spec: RenderSpec) -> None:
+    Each render runs in a child forked from this process (`isolate=True`, the default), under the
+    spec's time and memory limits; the renderers and their libraries are loaded here, once.
+    """
+
+    def __init__(self, spec: RenderSpec, *, isolate: bool = True) -> None:
         self.spec = spec
+        self.isolate = isolate
         self._renderers = registry(spec)
 
     def identify(self, source: Path, filename_hint: str | None = None) -> MediaFormat:
@@ -39,6 +52,20 @@ class Engine:
         fmt = self.identify(source, filename_hint)
         renderer = self._renderers.get(fmt.kind)
         if renderer is None:
-            raise PermanentError(f"no renderer for {fmt.kind} yet", code=ErrorCode.UNSUPPORTED_TYPE)
+            raise PermanentError(f"no renderer for {fmt.kind}", code=ErrorCode.UNSUPPORTED_TYPE)
         out_dir.mkdir(parents=True, exist_ok=True)
-        return fmt, renderer.render(source, fmt, out_dir)
+        if not self.isolate:
+            return fmt, renderer.render(source, fmt, out_dir)
+        try:
+            result = sandbox.run_isolated(
+                lambda: renderer.render(source, fmt, out_dir),
+                timeout=self.spec.time_limit_seconds,
+                memory_bytes=self.spec.memory_limit_bytes,
+            )
+        except PermanentError as err:
+            if err.code != ErrorCode.INTERNAL:
+                raise
+            # An unforeseen error inside a renderer: the traceback goes to the log, one line to the item.
+            log.error("renderer %s failed on %s: %s", type(renderer).__name__, source, err.message)
+            raise PermanentError(err.message.splitlines()[0], code=ErrorCode.INTERNAL) from None
+        return fmt, result

@@ -28,8 +28,20 @@ class RenderSpec:
     thumbnail_long_edge: int = 320
     output_format: Literal["jpeg", "webp"] = "jpeg"
     quality: int = 85
-    max_image_pixels: int = 100_000_000
+    image_engine: Literal["auto", "pillow", "vips"] = "auto"
+    waveform_size: tuple[int, int] = (1800, 280)
+    # Peaks data: mono PCM decoded at this rate, one min/max pair per `peaks_samples_per_pixel`.
+    peaks_sample_rate: int = 8000
+    peaks_samples_per_pixel: int = 128
+    # -- limits
     max_file_bytes: int = 2 * 1024**3
+    max_image_pixels: int = 100_000_000
+    max_frames: int = 10_000
+    max_pdf_stream_bytes: int = 64 * 1024**2
+    max_duration_seconds: float = 6 * 3600
+    max_video_edge: int = 16384
+    time_limit_seconds: float = 300.0
+    memory_limit_bytes: int | None = 2048 * 1024**2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RenderSpec:
@@ -39,8 +51,22 @@ class RenderSpec:
             thumbnail_long_edge=settings.thumbnail_long_edge,
             output_format=settings.output_format,
             quality=settings.output_quality,
+            image_engine=settings.image_engine,
+            waveform_size=(settings.waveform_width, settings.waveform_height),
             max_file_bytes=settings.max_upload_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            max_duration_seconds=settings.max_media_duration_seconds,
+            # Leave the task room to download and upload before Celery's soft limit strikes.
+            time_limit_seconds=min(settings.render_time_limit_seconds, settings.soft_time_limit * 0.8),
+            memory_limit_bytes=settings.render_memory_limit_mb * 1024**2,
         )
+
+
+def fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
+    """`size` scaled so its long edge is at most `long_edge`; never upscaled, never below 1 px."""
+    width, height = size
+    scale = min(1.0, long_edge / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 @dataclass(frozen=True)

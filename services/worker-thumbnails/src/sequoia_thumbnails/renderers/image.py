@@ -1,55 +1,40 @@
-"""Image previews and thumbnails with Pillow: JPEG draft decoding, reducing gap, sRGB output."""
+"""Image previews and thumbnails: Pillow (JPEG draft decoding, reducing gap) or libvips where it wins.
+
+Both backends check the pixel and frame limits from the header before decoding, take the first
+frame or page, apply the EXIF orientation and hand an sRGB RGB(A) picture to the same encoder.
+libvips (optional: `pyvips` over the system's libvips) decodes WebP at reduced size and streams
+PNG and TIFF, where Pillow must decode every pixel; Pillow's draft mode already wins on JPEG.
+"""
 
 from __future__ import annotations
 
-import io
+import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import MediaFormat, MediaKind
-from sequoia_thumbnails.renderers.base import Derivative, RenderResult, RenderSpec
+from sequoia_thumbnails.renderers import pictures
+from sequoia_thumbnails.renderers.base import RenderResult, RenderSpec, fit
 
-# Resampling in two steps: a cheap box reduction to within 3× of the target, then a good filter.
-_REDUCING_GAP = 3.0
-_SRGB = ImageCms.createProfile("sRGB")
+log = logging.getLogger(__name__)
 
+try:  # optional: the system's libvips through pyvips
+    import pyvips
+except (ImportError, OSError):
+    pyvips = None
 
-def _fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
-    """`size` scaled so its long edge is at most `long_edge`; never upscaled."""
-    width, height = size
-    scale = min(1.0, long_edge / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """RGB or RGBA in sRGB, whatever the source mode or embedded profile."""
-    icc = image.info.get("icc_profile")
-    if icc and image.mode in ("RGB", "CMYK"):
-        try:
-            embedded = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(image, embedded, _SRGB, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a broken profile is ignored, as browsers do
-    if image.mode in ("RGB", "RGBA"):
-        return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit grey: keep the top 8 bits.
-        return image.point(lambda v: v / 256).convert("L").convert("RGB")
-    if image.mode == "P" and "transparency" in image.info or image.mode in ("LA", "PA", "La", "RGBa"):
-        return image.convert("RGBA")
-    return image.convert("RGB")
+# Where libvips beat Pillow in `make bench` (shrink-on-load for WebP, streaming PNG/TIFF decode).
+VIPS_FORMATS = frozenset({"webp", "png", "tiff"})
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
 
 
-def _flatten(image: Image.Image, output_format: str) -> Image.Image:
-    """JPEG has no alpha: composite on white."""
-    if image.mode == "RGBA" and output_format == "jpeg":
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image, mask=image.getchannel("A"))
-        return background
-    return image
+def vips_available() -> bool:
+    """Whether libvips can be used in this process."""
+    return pyvips is not None
 
 
 class ImageRenderer:
@@ -59,48 +44,113 @@ class ImageRenderer:
 
     def __init__(self, spec: RenderSpec) -> None:
         self.spec = spec
+        if spec.image_engine == "vips" and pyvips is None:
+            raise RuntimeError("IMAGE_ENGINE=vips but pyvips/libvips cannot be loaded")
+        if pyvips is not None:
+            # A worker renders each file once: libvips's operation cache would only hold memory.
+            pyvips.cache_set_max(0)
+
+    def engine_for(self, fmt: MediaFormat) -> str:
+        """`pillow` or `vips`, by configuration and by where each is fastest."""
+        if self.spec.image_engine != "auto":
+            return self.spec.image_engine
+        return "vips" if pyvips is not None and fmt.name in VIPS_FORMATS else "pillow"
 
     def render(self, source: Path, fmt: MediaFormat, out_dir: Path) -> RenderResult:
         """Decode once (at reduced size where the codec allows), then write both sizes."""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(source) as image:
-                    return self._render_open(image, out_dir)
-        except PermanentError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise PermanentError(str(err), code=ErrorCode.IMAGE_TOO_LARGE) from err
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
-            raise PermanentError(f"cannot decode image: {err}", code=ErrorCode.CORRUPT_FILE) from err
+        if self.engine_for(fmt) == "vips":
+            return _render_vips(source, out_dir, self.spec)
+        return _render_pillow(source, out_dir, self.spec)
 
-    def _render_open(self, image: Image.Image, out_dir: Path) -> RenderResult:
-        width, height = image.size
-        if width * height > self.spec.max_image_pixels:
-            raise PermanentError(
-                f"{width}×{height} is over the limit of {self.spec.max_image_pixels} pixels",
-                code=ErrorCode.IMAGE_TOO_LARGE,
-            )
-        frames = getattr(image, "n_frames", 1)
-        if image.format == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale, never below the preview size.
-            image.draft("RGB", (self.spec.preview_long_edge, self.spec.preview_long_edge))
-        image.seek(0)  # first frame of an animation, first page of a TIFF
-        upright = _to_srgb(ImageOps.exif_transpose(image))
-        preview = upright.resize(_fit(upright.size, self.spec.preview_long_edge), Image.Resampling.LANCZOS,
-                                 reducing_gap=_REDUCING_GAP)
-        thumbnail = preview.resize(_fit(preview.size, self.spec.thumbnail_long_edge), Image.Resampling.LANCZOS,
-                                   reducing_gap=_REDUCING_GAP)
-        derivatives = [self._save(preview, "preview", out_dir), self._save(thumbnail, "thumbnail", out_dir)]
-        metadata = {"width": width, "height": height, "frames": frames}
-        return RenderResult(derivatives=derivatives, metadata=metadata)
 
-    def _save(self, image: Image.Image, name: str, out_dir: Path) -> Derivative:
-        fmt = self.spec.output_format
-        image = _flatten(image, fmt)
-        path = out_dir / f"{name}.{'jpg' if fmt == 'jpeg' else fmt}"
-        options = {"quality": self.spec.quality}
-        if fmt == "jpeg":
-            options |= {"optimize": False, "progressive": False}
-        image.save(path, format=fmt.upper(), **options)
-        return Derivative(name=name, path=path, width=image.width, height=image.height, format=fmt)
+def _check_limits(width: int, height: int, frames: int, spec: RenderSpec) -> None:
+    if width * height > spec.max_image_pixels:
+        raise PermanentError(
+            f"{width}×{height} is over the limit of {spec.max_image_pixels} pixels", code=ErrorCode.IMAGE_TOO_LARGE
+        )
+    if frames > spec.max_frames:
+        raise PermanentError(
+            f"{frames} frames is over the limit of {spec.max_frames}", code=ErrorCode.TOO_MANY_FRAMES
+        )
+
+
+def _metadata(width: int, height: int, frames: int, engine: str, exif_orientation: int) -> dict[str, Any]:
+    return {"width": width, "height": height, "frames": frames, "orientation": exif_orientation,
+            "image_engine": engine}
+
+
+# -- Pillow
+
+
+def _render_pillow(source: Path, out_dir: Path, spec: RenderSpec) -> RenderResult:
+    try:
+        with warnings.catch_warnings():
+            # The limit is ours (checked below), not Pillow's global one.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                return _render_open(image, out_dir, spec)
+    except PermanentError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise PermanentError(str(err), code=ErrorCode.IMAGE_TOO_LARGE) from err
+    except _DECODE_ERRORS as err:
+        raise PermanentError(f"cannot decode image: {err}", code=ErrorCode.CORRUPT_FILE) from err
+
+
+def _render_open(image: Image.Image, out_dir: Path, spec: RenderSpec) -> RenderResult:
+    width, height = image.size
+    _check_limits(width, height, 1, spec)  # before counting frames, which walks the file
+    frames = getattr(image, "n_frames", 1)
+    _check_limits(width, height, frames, spec)
+    image.seek(0)  # first frame of an animation, first page of a TIFF
+    exif_orientation = pictures.orientation(image)
+    icc_profile = image.info.get("icc_profile")
+    if image.format == "JPEG":
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below the preview size.
+        image.draft(image.mode if image.mode in ("L", "CMYK") else "RGB", fit(image.size, spec.preview_long_edge))
+    image.load()
+    # Shrink first: orientation and colour conversion then touch 1280 px, not the full picture.
+    preview = pictures.shrink(pictures.resizable(image), spec.preview_long_edge)
+    preview = pictures.upright(pictures.to_srgb(preview, icc_profile), exif_orientation)
+    derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
+    return RenderResult(derivatives, _metadata(width, height, frames, "pillow", exif_orientation))
+
+
+# -- libvips
+
+
+def _render_vips(source: Path, out_dir: Path, spec: RenderSpec) -> RenderResult:
+    try:
+        header = pyvips.Image.new_from_file(str(source), access="sequential", fail=True)
+        width, height = header.width, header.height
+        frames = header.get("n-pages") if header.get_typeof("n-pages") else 1
+        _check_limits(width, height, frames, spec)
+        exif_orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+        # thumbnail: shrink-on-load, EXIF rotation, embedded profile → sRGB, premultiplied alpha.
+        long_edge = spec.preview_long_edge
+        preview = pyvips.Image.thumbnail(
+            str(source), long_edge, height=long_edge, size="down", export_profile="srgb", fail_on="error"
+        )
+        preview = _vips_to_pillow(preview)
+    except pyvips.Error as err:
+        raise PermanentError(f"cannot decode image: {_first_line(err)}", code=ErrorCode.CORRUPT_FILE) from err
+    derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
+    return RenderResult(derivatives, _metadata(width, height, frames, "vips", exif_orientation))
+
+
+def _vips_to_pillow(image: Any) -> Image.Image:
+    """An 8-bit sRGB RGB(A) Pillow image of a libvips image (grey, 16-bit and CMYK converted)."""
+    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    if image.bands in (1, 2):
+        image = image.colourspace("srgb")
+    if image.bands > 4:
+        image = image.extract_band(0, n=4)
+    mode = {3: "RGB", 4: "RGBA"}[image.bands]
+    return Image.frombuffer(mode, (image.width, image.height), image.write_to_memory(), "raw", mode, 0, 1)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

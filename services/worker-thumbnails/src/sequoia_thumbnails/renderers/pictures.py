@@ -1,0 +1,124 @@
+"""Pillow helpers every renderer shares: colour to sRGB RGB(A), orientation, resizing, encoding."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from sequoia_thumbnails.renderers.base import Derivative, RenderSpec, fit
+
+# Resampling in two steps: a cheap box reduction to within 3× of the target, then a good filter.
+REDUCING_GAP = 3.0
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# EXIF orientation → the transposition that shows the picture upright (as ImageOps.exif_transpose).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_RESIZABLE = {"L", "LA", "RGB", "RGBA", "CMYK"}
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag of `image` (1, upright, when absent or unreadable)."""
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError):
+        return 1
+    return value if value in _ORIENTATION else 1
+
+
+def upright(image: Image.Image, exif_orientation: int) -> Image.Image:
+    """`image` turned as its EXIF orientation says."""
+    method = _ORIENTATION.get(exif_orientation)
+    return image if method is None else image.transpose(method)
+
+
+def resizable(image: Image.Image) -> Image.Image:
+    """`image` in an 8-bit mode Pillow resamples well (palette, 16-bit, float and 1-bit converted)."""
+    if image.mode in _RESIZABLE:
+        return image
+    if image.mode in ("P", "PA"):
+        has_alpha = image.mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if has_alpha else "RGB")
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        # 16-bit (or wider) grey: keep the top 8 bits of the 16-bit range.
+        values = np.asarray(image, dtype=np.float32)
+        return Image.fromarray(np.clip(values / 257.0, 0, 255).astype(np.uint8), mode="L")
+    if image.mode in ("1",):
+        return image.convert("L")
+    if image.mode in ("La", "RGBa"):
+        return image.convert({"La": "LA", "RGBa": "RGBA"}[image.mode])
+    return image.convert("RGB")
+
+
+def to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """RGB or RGBA in sRGB, through the embedded ICC profile when there is a usable one."""
+    if icc_profile and image.mode in ("RGB", "RGBA", "CMYK"):
+        try:
+            embedded = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            alpha = image.getchannel("A") if image.mode == "RGBA" else None
+            colour = image.convert("RGB") if alpha is not None else image
+            converted = ImageCms.profileToProfile(colour, embedded, _SRGB, outputMode="RGB")
+            if converted is not None:
+                if alpha is not None:
+                    converted.putalpha(alpha)
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # a broken profile is ignored, as browsers do
+    if image.mode in ("RGB", "RGBA"):
+        return image
+    if image.mode == "LA":
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def shrink(image: Image.Image, long_edge: int) -> Image.Image:
+    """`image` with its long edge at most `long_edge` (never upscaled)."""
+    size = fit(image.size, long_edge)
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+
+
+def flatten(image: Image.Image, output_format: str) -> Image.Image:
+    """JPEG has no alpha: composite on white."""
+    if image.mode == "RGBA" and output_format == "jpeg":
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image
+
+
+def save(image: Image.Image, name: str, out_dir: Path, spec: RenderSpec) -> Derivative:
+    """Encode `image` in the configured output format and describe the file."""
+    fmt = spec.output_format
+    image = flatten(image, fmt)
+    path = out_dir / f"{name}.{'jpg' if fmt == 'jpeg' else fmt}"
+    options: dict[str, object] = {"quality": spec.quality}
+    if fmt == "jpeg":
+        options |= {"optimize": False, "progressive": False}
+    else:
+        options |= {"method": 4}
+    image.save(path, format=fmt.upper(), **options)
+    return Derivative(name=name, path=path, width=image.width, height=image.height, format=fmt)
+
+
+def preview_and_thumbnail(image: Image.Image, out_dir: Path, spec: RenderSpec) -> list[Derivative]:
+    """Write the preview and, shrunk from it, the thumbnail of an upright sRGB picture."""
+    preview = shrink(image, spec.preview_long_edge)
+    thumbnail = shrink(preview, spec.thumbnail_long_edge)
+    return [save(preview, "preview", out_dir, spec), save(thumbnail, "thumbnail", out_dir, spec)]
+
+
+def is_flat(image: Image.Image, threshold: float = 6.0) -> bool:
+    """Whether a picture is (nearly) one colour: black, white or a fade, useless as a thumbnail."""
+    grey = np.asarray(image.convert("L").reduce(max(1, min(image.size) // 64)), dtype=np.float32)
+    return float(grey.std()) < threshold

@@ -1,0 +1,106 @@
+"""Video frame previews and thumbnails: one ffprobe, one ffmpeg with input seeking.
+
+`-ss` before `-i` makes the demuxer jump to the keyframe before the target through the index, so
+the cost does not grow with the video's length; `-noaccurate_seek` and `-skip_frame nokey` decode
+keyframes only. A few keyframes from 10% of the duration on come back as raw RGB at preview size,
+and the first that is not flat (black, white, a fade) is kept. ffmpeg's autorotate turns the frame
+as the rotation metadata says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.mediatypes import MediaFormat, MediaKind
+from sequoia_thumbnails.renderers import ffmpeg, pictures
+from sequoia_thumbnails.renderers.base import RenderResult, RenderSpec, fit
+
+SEEK_FRACTION = 0.10
+_CANDIDATE_FRAMES = 3
+
+
+class VideoRenderer:
+    """Preview (long edge 1280) and thumbnail (long edge 320) of a frame near 10% of the video."""
+
+    kinds = frozenset({MediaKind.VIDEO})
+
+    def __init__(self, spec: RenderSpec) -> None:
+        self.spec = spec
+
+    def render(self, source: Path, fmt: MediaFormat, out_dir: Path) -> RenderResult:
+        """Probe, check the limits, grab a frame and write both sizes."""
+        info = ffmpeg.probe(source, fmt, self.spec.time_limit_seconds)
+        stream = info.first("video")
+        if stream is None:
+            raise PermanentError("the file has no video stream", code=ErrorCode.NO_STREAM)
+        duration = info.duration
+        ffmpeg.check_duration(duration, self.spec.max_duration_seconds)
+        width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
+        if width <= 0 or height <= 0:
+            raise PermanentError("the video stream has no frame size", code=ErrorCode.CORRUPT_FILE)
+        if max(width, height) > self.spec.max_video_edge:
+            raise PermanentError(
+                f"{width}×{height} frames are over the limit of {self.spec.max_video_edge} px a side",
+                code=ErrorCode.IMAGE_TOO_LARGE,
+            )
+        rotation = ffmpeg.rotation(stream)
+        display = (max(1, round(width * ffmpeg.sample_aspect_ratio(stream))), height)
+        if rotation in (90, 270):
+            display = display[::-1]
+        size = fit(display, self.spec.preview_long_edge)
+        frame = self._best_frame(source, fmt, int(stream["index"]), size, duration)
+        derivatives = pictures.preview_and_thumbnail(frame, out_dir, self.spec)
+        metadata: dict[str, Any] = {
+            "duration": round(duration, 3) if duration else None,
+            "codec": stream.get("codec_name"),
+            "width": display[0],
+            "height": display[1],
+            "coded_width": width,
+            "coded_height": height,
+            "rotation": rotation,
+            "frame_rate": stream.get("avg_frame_rate"),
+            "container": info.format.get("format_name"),
+            "audio_codec": (info.first("audio") or {}).get("codec_name"),
+        }
+        return RenderResult(derivatives, metadata)
+
+    def _best_frame(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
+                    duration: float | None) -> Image.Image:
+        """The first non-flat keyframe from 10% on; the start of the video when seeking finds none."""
+        at = duration * SEEK_FRACTION if duration else 0.0
+        frames = self._frames(source, fmt, index, size, at)
+        if not frames and at > 0:
+            frames = self._frames(source, fmt, index, size, 0.0)
+        if not frames:
+            raise PermanentError("no frame could be decoded", code=ErrorCode.CORRUPT_FILE)
+        for frame in frames:
+            if not pictures.is_flat(frame):
+                return frame
+        return max(frames, key=lambda f: float(np.asarray(f.convert("L"), dtype=np.float32).std()))
+
+    def _frames(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
+                at: float) -> list[Image.Image]:
+        width, height = size
+        seek = ("-ss", f"{at:.3f}") if at > 0 else ()
+        command = ffmpeg.ffmpeg_command(
+            source, fmt,
+            "-map", f"0:{index}", "-an", "-sn", "-dn",
+            "-frames:v", str(_CANDIDATE_FRAMES),
+            "-vf", f"scale={width}:{height}:flags=bicubic,setsar=1",
+            "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+            before_input=("-noaccurate_seek", "-skip_frame", "nokey", *seek),
+        )
+        process = ffmpeg.run(command, self.spec.time_limit_seconds)
+        frame_bytes = width * height * 3
+        count = len(process.stdout) // frame_bytes
+        if count == 0 and process.returncode != 0:
+            raise ffmpeg.failure(process, process.stderr)
+        return [
+            Image.frombuffer("RGB", size, process.stdout[i * frame_bytes:(i + 1) * frame_bytes], "raw", "RGB", 0, 1)
+            for i in range(count)
+        ]
