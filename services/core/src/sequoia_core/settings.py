@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     stuck_after_seconds: int | None = None
     max_attempts: int = Field(default=3, ge=1)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    # The outbox relay publishes what the API committed but never published (it died, or Redis was away);
+    # the grace keeps it from racing the API's own publish right after commit.
+    relay_interval_seconds: float = Field(default=10.0, gt=0)
+    relay_grace_seconds: float = Field(default=15.0, ge=0)
 
     # -- metrics (docs/monitoring.md): worker /metrics port, beat's queue exporter port (0: off)
     metrics_port: int = Field(default=9100, ge=0, le=65535)

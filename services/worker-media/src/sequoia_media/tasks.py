@@ -11,13 +11,12 @@ from sequoia_media.context import worker_context
 from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.sweeper import sweep
 
-RELAY_GRACE = timedelta(seconds=15)
-
 
 @shared_task(name=task_names.RELAY_OUTBOX, bind=True, ignore_result=True)
 def relay_outbox(self: Task) -> int:
     """Publish outbox entries the API could not publish itself."""
-    return relay_pending(worker_context().pool, self.app, RELAY_GRACE)
+    ctx = worker_context()
+    return relay_pending(ctx.pool, self.app, timedelta(seconds=ctx.settings.relay_grace_seconds))
 
 
 @shared_task(name=task_names.SWEEP_STUCK, bind=True, ignore_result=True)

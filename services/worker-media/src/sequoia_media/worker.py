@@ -9,7 +9,11 @@ settings = get_settings()
 app = create_celery_app(settings, main="sequoia-media")
 # Expiry below the interval: a beat tick that waited in a backlog is dropped, not run late twice.
 app.conf.beat_schedule = {
-    "relay-outbox": {"task": task_names.RELAY_OUTBOX, "schedule": 10.0, "options": {"expires": 9.0}},
+    "relay-outbox": {
+        "task": task_names.RELAY_OUTBOX,
+        "schedule": settings.relay_interval_seconds,
+        "options": {"expires": settings.relay_interval_seconds * 0.9},
+    },
     "sweep-stuck": {
         "task": task_names.SWEEP_STUCK,
         "schedule": settings.sweep_interval_seconds,
