@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sequoia_api.errors import install_error_handlers
+from sequoia_api.openapi import install_openapi
+from sequoia_api.metrics import install_metrics
 from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media
 from sequoia_api.state import ApiState
 from sequoia_core.errors import SequoiaError
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
+    install_metrics(app)
     for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, gallery.router):
         app.include_router(router)
     return app

@@ -6,6 +6,7 @@ from celery import Celery
 
 from sequoia_core.queues import QueueName, celery_queues, queue_for
 from sequoia_core.settings import Settings
+from sequoia_core.task_timing import install_enqueue_stamp
 
 
 def _route(name: str, args: object, kwargs: object, options: object, task: object = None, **kw: object) -> dict:
@@ -51,4 +52,5 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         worker_hijack_root_logger=False,
         enable_utc=True,
     )
+    install_enqueue_stamp()  # every publisher stamps its messages: queue wait and oldest-age metrics
     return app

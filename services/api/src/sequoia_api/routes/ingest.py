@@ -12,6 +12,7 @@ from sequoia_api import ingest as service
 from sequoia_api.deps import State, Writer
 from sequoia_api.errors import ApiError
 from sequoia_api.ingest import Accepted, Rejected, Upload
+from sequoia_api.metrics import count_ingest
 from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, MediaOut, RegisterRequest
 from sequoia_api.state import ApiState
 from sequoia_api.views import media_out
@@ -69,6 +70,7 @@ def _wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, Medi
 
 def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: list[Accepted | Rejected],
              response: Response) -> IngestResponse:
+    count_ingest(results)
     body = IngestResponse(
         batch_id=batch_id,
         voyage_slug=voyage_slug,

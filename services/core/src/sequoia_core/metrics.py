@@ -1,0 +1,72 @@
+"""Sequoia's Prometheus metrics: names start with `sequoia_`, units are in the name, labels stay few.
+
+No label ever holds a media id, task id or voyage slug. docs/monitoring.md describes every metric.
+
+In a Celery worker, import this module only once `worker_metrics` has chosen the multiprocess
+directory: prometheus_client decides on its first import whether values live in memory (one process)
+or in per-process files that the worker's main process sums (prefork children).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# -- label values
+SUCCEEDED, FAILED, RETRIED, CANCELLED, SKIPPED = "succeeded", "failed", "retried", "cancelled", "skipped"
+OUTCOMES = (SUCCEEDED, FAILED, RETRIED, CANCELLED, SKIPPED)
+NO_MEDIA = "none"  # a task that serves no media item (outbox relay, sweeper)
+UNKNOWN = "unknown"  # the media kind could not be looked up
+UNMATCHED_ROUTE = "unmatched"  # a request no route matched (404s of random paths stay one series)
+
+_FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_TASK = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+_WAIT = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
+_END_TO_END = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
+
+# -- API
+API_REQUESTS = Counter(
+    "sequoia_api_requests_total", "HTTP requests answered by the API, by route template and status.",
+    ["method", "route", "status"],
+)
+API_LATENCY = Histogram(
+    "sequoia_api_request_duration_seconds", "Time the API took to answer a request.",
+    ["method", "route", "status"], buckets=_FAST,
+)
+INGEST_FILES = Counter("sequoia_ingest_files_total", "Files accepted by ingest, by media kind.", ["media_kind"])
+INGEST_BYTES = Counter("sequoia_ingest_bytes_total", "Bytes of originals accepted by ingest.", ["media_kind"])
+INGEST_REJECTED = Counter("sequoia_ingest_rejected_total", "Files refused by ingest, by error code.", ["code"])
+
+# -- workers
+TASKS = Counter(
+    "sequoia_tasks_total", "Task deliveries by how they ended: succeeded, failed, retried, cancelled or skipped.",
+    ["queue", "task", "media_kind", "outcome"],
+)
+TASK_ERRORS = Counter(
+    "sequoia_task_errors_total", "Failed and retried task deliveries by error code.",
+    ["queue", "task", "media_kind", "outcome", "error_code"],
+)
+TASK_RUNTIME = Histogram(
+    "sequoia_task_runtime_seconds", "Time a worker spent running one task delivery.",
+    ["queue", "task", "media_kind"], buckets=_TASK,
+)
+QUEUE_WAIT = Histogram(
+    "sequoia_task_queue_wait_seconds", "Time a task delivery waited on its queue (publish or ETA to start).",
+    ["queue", "task", "media_kind"], buckets=_WAIT,
+)
+END_TO_END = Histogram(
+    "sequoia_media_end_to_end_seconds", "Time from ingest accepting an item to its derivatives being stored.",
+    ["media_kind"], buckets=_END_TO_END,
+)
+
+
+def exposition_registry(multiproc_dir: Path | None) -> CollectorRegistry:
+    """What a /metrics endpoint serves: this process's registry, or in multiprocess mode the sum of
+    the files every process of the tree wrote."""
+    if multiproc_dir is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(multiproc_dir))
+    return registry
