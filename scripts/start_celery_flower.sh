@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
 : "${FLOWER_PASSWORD:?set FLOWER_PASSWORD (make up writes one into .env)}"
 celery_bin=${CELERY_BIN:-$( [ -x .venv/bin/celery ] && echo .venv/bin/celery || echo celery )}
-exec "$celery_bin" -A "${CELERY_APP:-sequoia_media.worker}" flower \
+exec "$celery_bin" -A "${CELERY_APP:-sequoia_media.flower_app}" flower \
   --port="${FLOWER_PORT:-5555}" --address="${FLOWER_ADDRESS:-127.0.0.1}" \
   --basic-auth="${FLOWER_USER:-admin}:${FLOWER_PASSWORD}" "$@"

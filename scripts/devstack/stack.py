@@ -115,8 +115,12 @@ def services() -> list[Service]:
     return [
         Service("api", [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app",
                         "--host", "127.0.0.1", "--port", "8000"], {}),
-        Service("worker-thumbnails", [worker, "thumbnails-1", "info", "thumbnails"], {}),
-        Service("worker-media", [worker, "media-1", "info", "media,default"], {"CELERY_BEAT": "1"}),
+        # Metrics (docs/monitoring.md): thumbnails worker :9100, beat's queue collector :9101, media worker :9102.
+        Service("worker-thumbnails", [worker, "thumbnails-1", "info", "thumbnails"],
+                {"METRICS_PORT": "9100", "METRICS_ADDRESS": "127.0.0.1"}),
+        Service("worker-media", [worker, "media-1", "info", "media,default"],
+                {"CELERY_BEAT": "1", "METRICS_PORT": "9102", "QUEUE_METRICS_PORT": "9101",
+                 "METRICS_ADDRESS": "127.0.0.1"}),
         Service("flower", [str(ROOT / "scripts" / "start_celery_flower.sh")], {}),
     ]
 
