@@ -73,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m scripts.k8s_tools [--bin DIR] [TOOL ...]`: make sure helm and kubectl exist."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", type=Path, default=ROOT / "bin")
-    parser.add_argument("tools", nargs="*", default=list(TOOLS), choices=TOOLS)
+    parser.add_argument("tools", nargs="*", metavar="TOOL", help="helm and/or kubectl (default: both)")
     args = parser.parse_args(argv)
-    for tool in args.tools:
+    if unknown := set(args.tools) - set(TOOLS):
+        parser.error(f"unknown tool(s): {', '.join(sorted(unknown))}")
+    for tool in args.tools or TOOLS:
         path = ensure(tool, args.bin)
         version = subprocess.run([str(path), "version", *(["--client"] if tool == "kubectl" else [])],
                                  capture_output=True, text=True, check=False).stdout.strip().splitlines()

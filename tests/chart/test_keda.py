@@ -1,0 +1,107 @@
+"""KEDA watches the Redis keys Celery really fills, and k8s/keda/ holds the chart's own KEDA objects."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+from redis.connection import parse_url
+
+from sequoia_core.celery_app import create_celery_app
+from sequoia_core.queues import ROUTES, QueueName
+from sequoia_core.settings import Settings
+from tests.chart.conftest import ROOT, by_kind
+
+KOMBU_PRIORITY_SEP = "\x06\x16"
+STANDALONE = ROOT / "k8s" / "keda"
+
+
+def _probe_redis_url() -> str:
+    # db 14: no Celery worker consumes it (the local stack uses 0, integration tests 15), so the
+    # message this test sends stays on its list until LLEN reads it.
+    parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    auth = f":{parts['password']}@" if parts.get("password") else ""
+    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/14"
+
+
+def _task_routed_to(queue: str) -> str:
+    """A task name the app's routing table sends to `queue` (unlisted names go to `default`)."""
+    if queue == QueueName.DEFAULT:
+        return "sequoia.chart_test.unrouted"
+    return next(name for name, routed in ROUTES.items() if routed == queue)
+
+
+@pytest.fixture(scope="module")
+def broker():
+    url = _probe_redis_url()
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as err:
+        pytest.skip(f"no Redis at {url} to prove the KEDA list names against ({err})")
+    app = create_celery_app(Settings(_env_file=None, redis_url=url))
+    yield app, client
+    app.close()
+    client.close()
+
+
+def _list_names(objects: list[dict]) -> list[tuple[str, str]]:
+    return [(s["metadata"]["name"], t["metadata"]["listName"])
+            for s in by_kind(objects, "ScaledObject") for t in s["spec"]["triggers"]]
+
+
+@pytest.mark.parametrize("values", ["default-values.yaml", "keda-priorities-values.yaml"])
+def test_each_list_name_is_the_key_celery_fills(rendered, broker, values):
+    app, client = broker
+    names = _list_names(rendered[values])
+    assert names, "no ScaledObject trigger rendered"
+    for scaled_object, list_name in names:
+        queue, _, priority = list_name.partition(KOMBU_PRIORITY_SEP)
+        client.delete(list_name)
+        try:
+            app.send_task(_task_routed_to(queue), args=["00000000-0000-0000-0000-000000000000"],
+                          priority=int(priority) if priority else None)
+            assert client.llen(list_name) == 1, f"{scaled_object}: nothing arrived in {list_name!r}"
+        finally:
+            client.delete(list_name)
+
+
+def test_each_worker_watches_exactly_its_queues(rendered):
+    plain = dict.fromkeys(name for name, _ in _list_names(rendered["default-values.yaml"]))
+    with_priorities = _list_names(rendered["keda-priorities-values.yaml"])
+
+    assert {s: [l for n, l in _list_names(rendered["default-values.yaml"]) if n == s] for s in plain} == {
+        "sequoia-worker-media": ["media", "default"], "sequoia-worker-thumbnails": ["thumbnails"]}
+    thumbs = [l for n, l in with_priorities if n == "sequoia-worker-thumbnails"]
+    assert thumbs == ["thumbnails"] + [f"thumbnails{KOMBU_PRIORITY_SEP}{p}" for p in (3, 6, 9)]
+
+
+def test_redis_password_reaches_keda_through_a_trigger_authentication(rendered):
+    objects = rendered["default-values.yaml"]
+
+    auth = by_kind(objects, "TriggerAuthentication")[0]
+    assert auth["spec"]["secretTargetRef"] == [{"parameter": "password", "name": "sequoia", "key": "redis-password"}]
+    for scaled in by_kind(objects, "ScaledObject"):
+        for trigger in scaled["spec"]["triggers"]:
+            assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+            assert trigger["metadata"]["address"] == "sequoia-redis:6379"
+
+
+def _keda_objects(docs: list[dict]) -> list[dict]:
+    """What must match between the chart and k8s/keda/: identity and spec (labels may differ)."""
+    keep = [d for d in docs if d["apiVersion"].startswith("keda.sh/")]
+    return sorted(({"apiVersion": d["apiVersion"], "kind": d["kind"], "name": d["metadata"]["name"],
+                    "annotations": d["metadata"].get("annotations", {}), "spec": d["spec"]} for d in keep),
+                  key=lambda d: (d["kind"], d["name"]))
+
+
+def test_standalone_manifests_equal_the_charts(rendered):
+    files = sorted(Path(STANDALONE).glob("*.yaml"))
+    standalone = [doc for path in files for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+    assert files, f"no manifests in {STANDALONE}"
+    assert _keda_objects(standalone) == _keda_objects(rendered["default-values.yaml"]), (
+        "k8s/keda/ drifted from the chart: run `make keda-manifests`")
