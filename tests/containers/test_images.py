@@ -1,0 +1,180 @@
+"""The four images, built here with Podman from a local Debian base, run against this machine's Redis,
+Postgres and a SeaweedFS: one file of each media kind goes in through the containerised API and every
+derivative comes out. Heavy (minutes): `make test-containers`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+
+from scripts.devstack.seaweed import free_port
+from sequoia_core.db.migrate import ensure_database
+from tests.containers import podman
+from tests.containers.media import sample_files
+from tests.support import services
+
+pytestmark = [
+    pytest.mark.skipif(os.environ.get("SEQUOIA_CONTAINER_TESTS") != "1",
+                       reason="builds four images with podman (minutes): run `make test-containers`"),
+    pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (apt-get install podman runc)"),
+    pytest.mark.timeout(3600),
+]
+API_IMAGE_LIMIT = 250 * 1000**2
+TOKEN = "container-test-" + secrets.token_hex(8)
+
+
+def _redis_url() -> str:
+    # db 13: neither the local stack (0), the integration tests' workers (15) nor the chart test (14)
+    # consume it, so no other worker takes these containers' tasks.
+    return "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, str]:
+    if podman.podman("image", "exists", podman.BASE_IMAGE, check=False).returncode and not shutil.which("debootstrap"):
+        pytest.skip("no local base image and no debootstrap to make one (apt-get install debootstrap)")
+    built = podman.build_images("test")
+    for name, image in built.items():
+        print(f"\nimage {image}: {podman.image_size(image) / 1000**2:.0f} MB")
+    return built
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """Settings of every container: a fresh database (migrated by the API image), Redis db 13, a bucket."""
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    database_url = psycopg.conninfo.make_conninfo(base, dbname=f"sequoia_ct_{secrets.token_hex(4)}")
+    ensure_database(database_url)
+    services.purge_queues(_redis_url())
+    try:
+        with services.s3_target(tmp_path_factory.mktemp("containers")) as s3:
+            yield {**services.service_env(database_url, _redis_url(), s3), "SEQUOIA_API_TOKEN": TOKEN,
+                   "MIGRATIONS_DIR": "/app/migrations", "WORKER_CONCURRENCY": "1", "LOG_LEVEL": "info"}
+    finally:
+        with psycopg.connect(psycopg.conninfo.make_conninfo(base, dbname="postgres"), autocommit=True) as conn:
+            name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def stack(images, env) -> Iterator[dict[str, str]]:
+    """Migrations, then API, both workers, beat and Flower, each in its own container."""
+    migrate = podman.run(images["api"], f"sequoia-ct-migrate-{secrets.token_hex(3)}", env, ["sequoia-migrate"],
+                         detach=False)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    ports = {name: free_port() for name in ("api", "flower", "thumbs_metrics", "media_metrics", "queue_metrics")}
+    suffix = secrets.token_hex(3)
+    specs = {
+        "api": (images["api"], {}, ["uvicorn", "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
+                                    "--port", str(ports["api"])]),
+        "thumbnails": (images["worker-thumbnails"], {"METRICS_PORT": str(ports["thumbs_metrics"])}, None),
+        "media": (images["worker-media"], {"METRICS_PORT": str(ports["media_metrics"])}, None),
+        "beat": (images["worker-media"], {"QUEUE_METRICS_PORT": str(ports["queue_metrics"])},
+                 ["celery", "-A", "sequoia_media.worker", "beat", "--schedule", "/tmp/celerybeat-schedule"]),
+        "flower": (images["flower"], {"FLOWER_PASSWORD": "flower-" + suffix}, [f"--port={ports['flower']}"]),
+    }
+    containers = {}
+    try:
+        for name, (image, extra, command) in specs.items():
+            containers[name] = podman.run(image, f"sequoia-ct-{name}-{suffix}", {**env, **extra}, command)
+        yield {"api": f"http://127.0.0.1:{ports['api']}", "flower": f"http://127.0.0.1:{ports['flower']}",
+               "flower_password": "flower-" + suffix, "thumbs_metrics": f"http://127.0.0.1:{ports['thumbs_metrics']}"}
+    finally:
+        for name, container in containers.items():
+            print(f"\n--- {name} logs (tail) ---\n{container.logs()[-2500:]}")
+            container.remove()
+
+
+def _wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=3).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} not ready after {timeout}s")
+        time.sleep(1)
+
+
+def test_api_image_stays_small(images):
+    size = podman.image_size(images["api"])
+
+    assert size < API_IMAGE_LIMIT, f"API image is {size / 1000**2:.0f} MB"
+
+
+def test_api_image_has_no_ffmpeg_or_renderer_libraries(images, env):
+    probe = podman.run(images["api"], f"sequoia-ct-probe-{secrets.token_hex(3)}", env, [
+        "python", "-c", "import importlib.util as u, shutil; "
+        "print([m for m in ('librosa', 'matplotlib', 'fitz', 'PIL', 'sequoia_thumbnails') if u.find_spec(m)], "
+        "shutil.which('ffmpeg'))"], detach=False)
+
+    assert probe.stdout.strip() == "[] None", probe.stdout + probe.stderr
+
+
+def test_each_media_kind_gets_every_derivative_through_the_containers(stack, tmp_path):
+    _wait_ready(stack["api"] + "/readyz")
+    files = sample_files(tmp_path)
+    with httpx.Client(base_url=stack["api"], headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as api:
+        upload = [("files", (path.name, path.read_bytes())) for path in files.values()]
+        answer = api.post(f"/api/voyages/containers-{secrets.token_hex(3)}/media", files=upload)
+        assert answer.status_code == 202, answer.text
+        accepted = {f["filename"]: f for f in answer.json()["files"]}
+        assert {f["status"] for f in accepted.values()} == {"accepted"}, accepted
+        finals = {name: _wait_final(api, item["media_id"]) for name, item in accepted.items()}
+
+    for kind, path in files.items():
+        final = finals[path.name]
+        assert final["status"] == "completed", (kind, final)
+        assert final["derivatives"], (kind, final)
+        for derivative in final["derivatives"]:
+            if derivative.get("url"):
+                assert httpx.get(derivative["url"], timeout=10).status_code == 200, (kind, derivative)
+
+
+def _wait_final(api: httpx.Client, media_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = api.get(f"/api/media/{media_id}").json()
+        if body["status"] in ("completed", "failed", "cancelled"):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"media {media_id} still {body['status']} after {timeout}s")
+        time.sleep(1)
+
+
+def test_flower_refuses_without_its_password(stack):
+    _wait_ready(stack["flower"] + "/healthcheck")
+
+    assert httpx.get(stack["flower"] + "/workers", timeout=10).status_code == 401
+    assert httpx.get(stack["flower"] + "/workers", auth=("admin", stack["flower_password"]),
+                     timeout=10).status_code == 200
+
+
+def test_flower_image_does_not_start_without_a_password(images, env):
+    env = {k: v for k, v in env.items() if k != "FLOWER_PASSWORD"}
+
+    done = podman.run(images["flower"], f"sequoia-ct-nopass-{secrets.token_hex(3)}", env, detach=False)
+
+    assert done.returncode != 0 and "FLOWER_PASSWORD is required" in done.stderr
+
+
+def test_worker_serves_metrics(stack):
+    _wait_ready(stack["thumbs_metrics"] + "/metrics")
+
+    assert "sequoia_" in httpx.get(stack["thumbs_metrics"] + "/metrics", timeout=10).text
+
+
+def test_images_run_as_non_root(images):
+    users = {name: podman.podman("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip()
+             for name, image in images.items()}
+
+    assert users == dict.fromkeys(images, "10001:10001")
