@@ -61,3 +61,15 @@ def test_readyz_reports_every_service(api):
 
 def test_healthz_needs_no_token(api):
     assert TestClient(api.app).get("/healthz").json() == {"status": "ok"}
+
+
+def test_unknown_query_parameter_is_refused(api):
+    response = api.get("/api/async/thumbnail-generation-stats", params={"windw": "1h"})
+
+    assert response.status_code == 422 and "windw" in response.json()["message"]
+
+
+def test_register_refuses_a_key_with_control_characters(api):
+    response = api.post("/api/voyages/v1/media/register", json={"items": [{"key": "a\u0000b"}]})
+
+    assert response.status_code == 422

@@ -24,20 +24,18 @@ from sequoia_core.db import reports
 from sequoia_core.db.media import FINAL_STATES
 from sequoia_core.errors import NotFound, PermanentError
 
+WINDOW_PATTERN = r"^[1-9]\d{0,5}[smhd]$"
 _WINDOW = re.compile(r"^(\d{1,6})([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_WINDOW = timedelta(days=90)
 
 
 def parse_window(text: str) -> timedelta:
-    """`30m`, `1h`, `7d` → a timedelta (at most 90 days)."""
+    """`30m`, `1h`, `7d` → a timedelta, capped at 90 days (the answer's `window_seconds` shows the cap)."""
     match = _WINDOW.match(text)
-    if not match:
+    if not match or int(match.group(1)) == 0:
         raise PermanentError("window must look like 30s, 15m, 1h or 7d", code="invalid_window")
-    window = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    if not timedelta(0) < window <= MAX_WINDOW:
-        raise PermanentError("window must be between 1s and 90d", code="invalid_window")
-    return window
+    return min(timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)]), MAX_WINDOW)
 
 
 def encode_cursor(created_at: datetime, media_id: UUID) -> str:

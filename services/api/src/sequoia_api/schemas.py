@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MediaKindName = Literal["image", "pdf", "video", "audio"]
 
@@ -74,12 +74,21 @@ class IngestedFile(BaseModel):
 class RegisterItem(BaseModel):
     """An original already in the bucket."""
 
-    key: str = Field(min_length=1, max_length=1024, examples=["incoming/voyage-1/IMG_0001.jpg"])
+    key: str = Field(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$",
+                     examples=["incoming/voyage-1/IMG_0001.jpg"])
     filename: str | None = Field(default=None, max_length=255)
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_utf8(cls, key: str) -> str:
+        key.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError, a ValueError: 422
+        return key
 
 
 class RegisterRequest(BaseModel):
     """Originals a pipeline uploaded itself."""
+
+    model_config = ConfigDict(strict=True)
 
     items: list[RegisterItem] = Field(min_length=1, max_length=1000)
 
@@ -226,6 +235,8 @@ class GenerationStats(BaseModel):
 
 class RetryRequest(BaseModel):
     """Which failed items to retry."""
+
+    model_config = ConfigDict(strict=True)  # `"include_permanent": 0` is a mistake, not a false
 
     voyage_slug: str | None = Field(default=None, max_length=64)
     media_kind: MediaKindName | None = None

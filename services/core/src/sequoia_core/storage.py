@@ -8,9 +8,9 @@ from uuid import UUID
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, ParamValidationError
 
-from sequoia_core.errors import ErrorCode, ObjectNotFound, TransientError
+from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_core.settings import Settings
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -27,6 +27,8 @@ def derivative_key(voyage_slug: str, media_id: UUID, name: str, extension: str) 
 
 
 def _translate(err: Exception, key: str) -> Exception:
+    if isinstance(err, ParamValidationError):
+        return PermanentError(f"not a valid S3 request for {key!r}: {err}", code="invalid_key")
     if isinstance(err, ClientError):
         code = str(err.response.get("Error", {}).get("Code", ""))
         if code in _MISSING_CODES:

@@ -81,7 +81,8 @@ def read_voyage_status(voyage_slug: VoyageSlug, conn: Conn) -> VoyageStatus:
 @router.get("/thumbnail-generation-stats", response_model=GenerationStats,
             responses={422: {"model": ErrorBody}}, dependencies=[Reader])
 def read_generation_stats(
-    conn: Conn, state: State, window: Annotated[str, Query(max_length=8, examples=["1h"])] = "1h"
+    conn: Conn, state: State,
+    window: Annotated[str, Query(max_length=7, pattern=reporting.WINDOW_PATTERN, examples=["1h"])] = "1h",
 ) -> GenerationStats:
     """Totals, failure rate and throughput over a window, runtime percentiles per kind, queue depths."""
     span = reporting.parse_window(window)

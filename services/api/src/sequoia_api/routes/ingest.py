@@ -94,7 +94,7 @@ def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: 
 
 @router.post("/{voyage_slug}/media", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,
              responses=_RESPONSES)
-def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], File()], state: State,
+def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], File(min_length=1)], state: State,
                  response: Response) -> IngestResponse:
     """Upload one or many originals; each is stored and its derivatives queued (202).
 

@@ -1,0 +1,30 @@
+"""Unknown query parameters are refused (422), so a typo such as `?windw=1h` never passes silently."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from sequoia_api.errors import ApiError
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _declared(route: APIRoute) -> set[str]:
+    return _query_names(route.dependant)
+
+
+def reject_unknown_query_params(request: Request) -> None:
+    """App-wide dependency: every query parameter must be one the route declares."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = set(request.query_params) - _declared(route)
+    if unknown:
+        raise ApiError(422, "invalid_request", f"unknown query parameter(s): {', '.join(sorted(unknown))}")
