@@ -20,7 +20,8 @@ from sequoia_core.mediatypes import MediaFormat, MediaKind
 from sequoia_thumbnails.renderers import ffmpeg, pictures
 from sequoia_thumbnails.renderers.base import RenderResult, RenderSpec, fit
 
-SEEK_FRACTION = 0.10
+# Where to look for a frame, as fractions of the duration: 10% first, later ones past a dark intro.
+SEEK_FRACTIONS = (0.10, 0.35, 0.60)
 _CANDIDATE_FRAMES = 3
 
 
@@ -71,17 +72,20 @@ class VideoRenderer:
 
     def _best_frame(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
                     duration: float | None) -> Image.Image:
-        """The first non-flat keyframe from 10% on; the start of the video when seeking finds none."""
-        at = duration * SEEK_FRACTION if duration else 0.0
-        frames = self._frames(source, fmt, index, size, at)
-        if not frames and at > 0:
-            frames = self._frames(source, fmt, index, size, 0.0)
-        if not frames:
+        """The first non-flat keyframe from 10% on (then from later points); the flattest video
+        still gets its liveliest frame. The start of the file when seeking finds nothing."""
+        seen: list[Image.Image] = []
+        for fraction in SEEK_FRACTIONS if duration else (0.0,):
+            frames = self._frames(source, fmt, index, size, duration * fraction if duration else 0.0)
+            for frame in frames:
+                if not pictures.is_flat(frame):
+                    return frame
+            seen += frames
+        if not seen:
+            seen = self._frames(source, fmt, index, size, 0.0)
+        if not seen:
             raise PermanentError("no frame could be decoded", code=ErrorCode.CORRUPT_FILE)
-        for frame in frames:
-            if not pictures.is_flat(frame):
-                return frame
-        return max(frames, key=lambda f: float(np.asarray(f.convert("L"), dtype=np.float32).std()))
+        return max(seen, key=lambda f: float(np.asarray(f.convert("L"), dtype=np.float32).std()))
 
     def _frames(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
                 at: float) -> list[Image.Image]:

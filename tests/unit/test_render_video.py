@@ -1,0 +1,162 @@
+"""Video engine: input seeking, rotation, pixel aspect, flat frames, containers, and no playlists."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.mediatypes import format_named
+from sequoia_thumbnails.engine import Engine
+from sequoia_thumbnails.renderers.base import RenderSpec
+from sequoia_thumbnails.renderers.pictures import is_flat
+from sequoia_thumbnails.renderers.video import VideoRenderer
+from tests.corpus import build, conformance, hostile
+
+SPEC = RenderSpec(time_limit_seconds=30)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    return build(tmp_path_factory.mktemp("videos"), conformance.VIDEOS)
+
+
+def _render(path: Path, out: Path, **changes):
+    return Engine(replace(SPEC, **changes)).render(path, out, filename_hint=path.name)
+
+
+@pytest.mark.parametrize(("case", "container", "preview", "thumbnail"), [
+    ("plain", "mp4", (640, 360), (320, 180)),
+    ("rotated", "mov", (360, 640), (180, 320)),
+    ("black_intro", "mkv", (480, 270), (320, 180)),
+    ("anamorphic", "avi", (768, 576), (320, 240)),
+    ("one_frame", "mp4", (320, 240), (320, 240)),
+    ("webm", "mkv", (320, 240), (320, 240)),
+])
+def test_frame_preview_and_thumbnail(videos, tmp_path, case, container, preview, thumbnail):
+    fmt, result = _render(videos[case], tmp_path)
+
+    assert (fmt.kind, fmt.name) == ("video", container)
+    derived = {d.name: d for d in result.derivatives}
+    assert (derived["preview"].width, derived["preview"].height) == preview
+    assert (derived["thumbnail"].width, derived["thumbnail"].height) == thumbnail
+    for derivative in derived.values():
+        with Image.open(derivative.path) as image:
+            assert image.size == (derivative.width, derivative.height)
+            assert not is_flat(image), f"{case}: {derivative.name} is blank"
+    assert result.metadata["codec"] and result.metadata["duration"] > 0
+
+
+def test_metadata_records_duration_codec_and_dimensions(videos, tmp_path):
+    _, result = _render(videos["plain"], tmp_path)
+
+    meta = result.metadata
+    assert (meta["codec"], meta["width"], meta["height"], meta["audio_codec"]) == ("h264", 640, 360, "aac")
+    assert meta["duration"] == pytest.approx(4.0, abs=0.1)
+
+
+def test_rotation_metadata_is_respected(videos, tmp_path):
+    _, result = _render(videos["rotated"], tmp_path)
+
+    assert result.metadata["rotation"] in (90, 270)
+    assert (result.metadata["width"], result.metadata["height"]) == (360, 640)
+
+
+def test_duration_cap(videos, tmp_path):
+    with pytest.raises(PermanentError) as caught:
+        _render(videos["plain"], tmp_path, max_duration_seconds=2)
+
+    assert caught.value.code == ErrorCode.TOO_LONG
+
+
+def test_dimension_cap(videos, tmp_path):
+    with pytest.raises(PermanentError) as caught:
+        _render(videos["plain"], tmp_path, max_video_edge=320)
+
+    assert caught.value.code == ErrorCode.IMAGE_TOO_LARGE
+
+
+@pytest.mark.parametrize(("maker", "code"), [
+    (hostile.truncated_mp4, ErrorCode.CORRUPT_FILE),
+    (hostile.hls_as_mp4, ErrorCode.UNSUPPORTED_TYPE),
+    (hostile.concat_as_avi, ErrorCode.UNSUPPORTED_TYPE),
+    (hostile.audio_only_mp4, ErrorCode.NO_STREAM),
+])
+def test_hostile_videos_fail_with_their_code(tmp_path, maker, code):
+    path = maker(tmp_path)
+
+    with pytest.raises(PermanentError) as caught:
+        _render(path, tmp_path / "out")
+
+    assert caught.value.code == code, caught.value.message
+
+
+class _Listener:
+    """A loopback TCP server that counts connections (what an HLS fetch would make)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
+
+
+def _opened_for_reading(fifo: Path, stop: threading.Event, seen: list[bool]) -> None:
+    """Watch a FIFO: opening its write end without blocking succeeds only while someone reads it."""
+    while not stop.is_set():
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.01)
+            continue
+        seen.append(True)
+        os.close(fd)
+        return
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov", "avi", "mkv"])
+def test_a_playlist_that_got_past_sniffing_reads_nothing_else(tmp_path, container):
+    """Defence in depth: even handed to ffmpeg as a video, an HLS playlist opens no file and no URL."""
+    fifo = tmp_path / "segment.ts"
+    os.mkfifo(fifo)
+    listener = _Listener()
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=_opened_for_reading, args=(fifo, stop, seen), daemon=True)
+    watcher.start()
+    playlist = tmp_path / f"playlist.{container}"
+    playlist.write_bytes(hostile.hls_playlist(fifo, f"http://127.0.0.1:{listener.port}/segment.ts"))
+    try:
+        with pytest.raises(PermanentError) as caught:
+            VideoRenderer(SPEC).render(playlist, format_named(container), tmp_path)
+    finally:
+        stop.set()
+        watcher.join()
+        listener.close()
+
+    assert caught.value.code == ErrorCode.CORRUPT_FILE
+    assert listener.connections == 0
+    assert seen == []
