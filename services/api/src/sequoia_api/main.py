@@ -6,13 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from sequoia_api.errors import install_error_handlers
 from sequoia_api.openapi import install_openapi
 from sequoia_api.metrics import install_metrics
 from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media
 from sequoia_api.state import ApiState
+from sequoia_api.strict_query import reject_unknown_query_params
 from sequoia_core.errors import SequoiaError
 from sequoia_core.settings import Settings, get_settings
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Media derivatives in the background: ingest, status and health.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_params)],
     )
     install_error_handlers(app)
     install_openapi(app)
