@@ -1,4 +1,4 @@
-# Flower, the Celery monitor, with the media worker's app for task names. Always run with --basic-auth.
+# Flower, the Celery monitor, with the media worker's app for task names; /metrics needs the same auth.
 # Build from the repository root: docker build -f docker/flower.Dockerfile -t sequoia-flower .
 ARG BASE_IMAGE=python:3.11-slim
 
@@ -9,7 +9,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends binutils && pyt
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv.sh
 COPY services/core /src/core
 COPY services/worker-media /src/worker-media
-RUN /opt/venv/bin/pip install --no-compile /src/core /src/worker-media "flower>=2.0" && slim-venv.sh /opt/venv
+RUN /opt/venv/bin/pip install --no-compile /src/core "/src/worker-media[flower]" && slim-venv.sh /opt/venv
 
 FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 sequoia \
@@ -21,4 +21,4 @@ USER 10001:10001
 EXPOSE 5555
 # Flower never starts without auth: FLOWER_PASSWORD (a setting, from a secret) is required. Passed as
 # FLOWER_BASIC_AUTH, Flower's own variable, so the password stays out of the process arguments.
-ENTRYPOINT ["sh", "-c", "export FLOWER_BASIC_AUTH=\"${FLOWER_USER:-admin}:${FLOWER_PASSWORD:?FLOWER_PASSWORD is required}\"; exec celery -A sequoia_media.worker flower --port=5555 \"$@\"", "flower"]
+ENTRYPOINT ["sh", "-c", "export FLOWER_BASIC_AUTH=\"${FLOWER_USER:-admin}:${FLOWER_PASSWORD:?FLOWER_PASSWORD is required}\"; exec celery -A sequoia_media.flower_app flower --port=5555 \"$@\"", "flower"]

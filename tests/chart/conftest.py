@@ -14,6 +14,8 @@ from scripts import k8s_tools
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "sequoia"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+# Every values file the project installs with: the feature toggles and the kind test's.
+ALL_VALUES = [*CI_VALUES, ROOT / "tests" / "e2e_kind" / "kind-values.yaml"]
 RELEASE, NAMESPACE = "sequoia", "sequoia"
 
 Render = Callable[..., list[dict]]
@@ -54,8 +56,8 @@ def render(helm: Path) -> Render:
 
 @pytest.fixture(scope="session")
 def rendered(render: Render) -> dict[str, list[dict]]:
-    """Every ci/*-values.yaml rendered once per session, by file name."""
-    return {path.name: render(path) for path in CI_VALUES}
+    """Every values file rendered once per session, by file name."""
+    return {path.name: render(path) for path in ALL_VALUES}
 
 
 def by_kind(objects: list[dict], kind: str) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.chart.conftest import CHART, CI_VALUES, ROOT, by_kind, run_helm
+from tests.chart.conftest import ALL_VALUES, CHART, CI_VALUES, ROOT, by_kind, run_helm
 
 SCHEMA_DIR = Path(os.environ.get("SEQUOIA_K8S_SCHEMAS", ROOT.parent / "shared" / "k8s-schemas"))
 SCHEMA_FILES = {
@@ -35,7 +35,7 @@ SCHEMA_FILES = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring-v1.json",
 }
-ids = [p.name for p in CI_VALUES]
+ids = [p.name for p in ALL_VALUES]
 
 
 @cache
@@ -56,14 +56,14 @@ def test_ci_values_cover_every_feature_toggle():
             "seaweedfs-values.yaml", "minimal-values.yaml"} <= names
 
 
-@pytest.mark.parametrize("values", CI_VALUES, ids=ids)
+@pytest.mark.parametrize("values", ALL_VALUES, ids=ids)
 def test_helm_lint_strict(helm, values):
     out = run_helm(helm, "lint", "--strict", str(CHART), "--values", str(values))
 
     assert "0 chart(s) failed" in out
 
 
-@pytest.mark.parametrize("values", CI_VALUES, ids=ids)
+@pytest.mark.parametrize("values", ALL_VALUES, ids=ids)
 def test_every_rendered_object_matches_its_schema(rendered, values):
     problems = []
     for obj in rendered[values.name]:
