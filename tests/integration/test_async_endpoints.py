@@ -5,11 +5,14 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+from fastapi.testclient import TestClient
 
+from sequoia_api.main import create_app
 from sequoia_core import dispatch
 from sequoia_core.db import media
 from tests.factories import jpeg_bytes, png_bytes, truncated_jpeg
 from tests.integration.helpers import ingest_unpublished, set_row, upload
+from tests.support.services import TEST_TOKEN
 
 
 @pytest.fixture
@@ -176,3 +179,12 @@ def test_worker_health_sees_the_worker(api, thumbnails_worker):
     assert health["status"] in ("healthy", "degraded")
     assert any(thumbnails_worker.name in w for w in health["queues"]["thumbnails"]["workers"])
     assert health["queues"]["thumbnails"]["workers_online"] >= 1
+
+
+def test_worker_health_reports_an_unreachable_kubernetes_api_without_failing(settings, storage):
+    in_cluster = settings.model_copy(update={"k8s_worker_replicas": True, "k8s_namespace": "sequoia"})
+    with TestClient(create_app(in_cluster), headers={"Authorization": f"Bearer {TEST_TOKEN}"}) as client:
+        health = client.get("/api/async/worker-health").json()
+
+    assert health["deployments"] is None
+    assert any(reason.startswith("kubernetes:") for reason in health["reasons"])

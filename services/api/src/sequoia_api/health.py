@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from sequoia_api.k8s_replicas import read_worker_replicas
 from sequoia_api.schemas import QueueHealth, WorkerHealth
 from sequoia_api.state import ApiState
 from sequoia_core import broker
 from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
+from sequoia_core.errors import TransientError
 
 PING_TIMEOUT = 1.0
 
@@ -40,4 +42,17 @@ def worker_health(state: ApiState) -> WorkerHealth:
         for name, depth in depths.items()
     }
     status, reasons = _verdict(queues, state.settings.health_max_queue_age_seconds)
-    return WorkerHealth(status=status, reasons=reasons, queues=queues)
+    deployments, problem = _deployments(state)
+    return WorkerHealth(status=status, reasons=reasons + problem, queues=queues, deployments=deployments)
+
+
+def _deployments(state: ApiState) -> tuple[dict[str, dict[str, int | None]] | None, list[str]]:
+    """Desired and ready replicas per worker Deployment, in a cluster; a Kubernetes API that does
+    not answer is reported, never fatal (the queues say what matters)."""
+    try:
+        rows = read_worker_replicas(state.settings)
+    except TransientError as err:
+        return None, [f"kubernetes: {err.message}"]
+    if rows is None:
+        return None, []
+    return {r.name: {"desired": r.desired, "ready": r.ready, "available": r.available} for r in rows}, []
