@@ -25,8 +25,6 @@ from redis import Redis, RedisError
 from sequoia_core import broker
 from sequoia_core.db import reports
 from sequoia_core.db.media import Status
-from sequoia_core.db.pool import transaction
-from sequoia_core.errors import SequoiaError
 from sequoia_core.mediatypes import MediaKind
 from sequoia_core.queues import QueueName
 from sequoia_core.task_timing import message_enqueued_at
@@ -77,10 +75,13 @@ def read_redis(client: Redis) -> RedisView:
     return RedisView(depths=depths, oldest_stamps=oldest)
 
 
-def read_postgres(pool: ConnectionPool) -> PostgresView:
-    """Counts by state and kind (every pair, zeros included) and the oldest waiting age per queue."""
+def read_postgres(pool: ConnectionPool, timeout: float = 2.0) -> PostgresView:
+    """Counts by state and kind (every pair, zeros included) and the oldest waiting age per queue.
+
+    Waits at most `timeout` for a connection: a scrape must not hang on a database that is down.
+    """
     items = {(status.value, kind.value): 0 for status in Status for kind in MediaKind}
-    with transaction(pool) as conn:
+    with pool.connection(timeout=timeout) as conn:
         for row in reports.counts(conn):
             items[(row.processing_status, row.media_kind)] = row.count
         ages = reports.oldest_waiting_seconds(conn)
@@ -113,7 +114,11 @@ class QueueCollector(Collector):
                                "Whether the queue collector could read a source (1) or not (0).", labels=["source"])
         redis_view = self._read("redis", up, lambda: read_redis(self._redis))
         pg_view = self._read("postgres", up, lambda: read_postgres(self._pool))
-        workers = self._read("celery", up, lambda: broker.workers_by_queue(self._celery, self._inspect_timeout))
+        workers = None
+        if redis_view is None:
+            up.add_metric(["celery"], 0)  # the broadcast rides on the same Redis: don't wait for it
+        else:
+            workers = self._read("celery", up, lambda: broker.workers_by_queue(self._celery, self._inspect_timeout))
         if redis_view is not None:
             yield _per_queue("sequoia_queue_depth", "Messages waiting in the queue's Redis lists (priority "
                              "sub-lists included), as KEDA counts them.", redis_view.depths)
@@ -137,7 +142,7 @@ class QueueCollector(Collector):
     def _read(source: str, up: GaugeMetricFamily, read: Callable[[], T]) -> T | None:
         try:
             value = read()
-        except (RedisError, KombuError, OSError, psycopg.Error, SequoiaError) as err:
+        except (RedisError, KombuError, OSError, psycopg.Error) as err:
             log.warning("queue metrics: %s unavailable: %s", source, err)
             up.add_metric([source], 0)
             return None
