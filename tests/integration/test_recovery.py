@@ -8,8 +8,8 @@ from sequoia_core import dispatch
 from sequoia_core.db import media
 from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.sweeper import sweep
-from tests.factories import png_bytes
-from tests.integration.helpers import ingest_unpublished, set_row
+from tests.factories import png_bytes, truncated_jpeg
+from tests.integration.helpers import ingest_unpublished, set_row, upload
 
 
 def test_relay_publishes_what_a_crash_between_commit_and_publish_left(api, api_state, pool, thumbnails_worker,
@@ -78,3 +78,18 @@ def test_sweeper_leaves_fresh_items_alone(api_state, pool, voyage):
 def media_time_ago(pool, hours: int):
     with pool.connection() as conn:
         return conn.execute("SELECT now() - %s", (timedelta(hours=hours),)).fetchone()[0]
+
+
+def test_trigger_kept_counts_match_the_items(api, thumbnails_worker, pool, voyage, wait_final):
+    body = upload(api, voyage, ("a.png", png_bytes()), ("b.jpg", truncated_jpeg())).json()
+    for item in body["files"]:
+        wait_final(item["media_id"])
+
+    with pool.connection() as conn:
+        kept = conn.execute(
+            "SELECT voyage_slug, media_kind, processing_status, count FROM media_state_counts WHERE count > 0"
+            " ORDER BY 1, 2, 3").fetchall()
+        actual = conn.execute(
+            "SELECT voyage_slug, media_kind, processing_status, count(*) FROM media GROUP BY 1, 2, 3"
+            " ORDER BY 1, 2, 3").fetchall()
+    assert kept == actual

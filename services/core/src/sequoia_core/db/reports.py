@@ -83,10 +83,11 @@ SELECT * FROM media
  LIMIT %(limit)s
 """
 
+# Maintained by a trigger (migration 003): a handful of rows per voyage, whatever its size.
 _COUNTS = """
-SELECT processing_status, media_kind, count(*)::int AS count FROM media
+SELECT processing_status, media_kind, sum(count)::int AS count FROM media_state_counts
  WHERE (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
- GROUP BY 1, 2 ORDER BY 1, 2
+ GROUP BY 1, 2 HAVING sum(count) > 0 ORDER BY 1, 2
 """
 
 _FAILED = """
