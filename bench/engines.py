@@ -1,0 +1,326 @@
+"""`make bench`: the derivative engines against the naive way and the reference tools, in one run.
+
+Each (case, tool) pair runs in a fresh Python process that loads what it needs, renders once to
+warm up, then times `--repeat` renders; it reports the median wall time and the peak RSS of the
+process tree (itself and the largest child, as `/usr/bin/time` would). A reference tool that is not
+installed is reported as skipped. `--full` adds the very slow naive runs on the 60-minute inputs
+(the naive audio path needs ~13 GB there).
+
+    python -m bench.engines [--repeat 5] [--only jpeg,pdf] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "var" / "bench"
+
+IMAGE_TOOLS = ["sequoia", "naive-pillow", "pyvips", "vipsthumbnail"]
+VIDEO_TOOLS = ["sequoia", "ffmpeg-input-seek", "naive-output-seek"]
+AUDIO_TOOLS = ["sequoia", "audiowaveform", "naive-librosa"]
+CASES: dict[str, tuple[str, list[str]]] = {
+    "jpeg_24mp": ("image", IMAGE_TOOLS),
+    "webp_24mp": ("image", IMAGE_TOOLS),
+    "png_24mp": ("image", IMAGE_TOOLS),
+    "png_wallpaper": ("image", IMAGE_TOOLS),
+    "tiff_24mp": ("image", IMAGE_TOOLS),
+    "gif_4mp": ("image", IMAGE_TOOLS),
+    "pdf_10_pages": ("pdf", ["sequoia", "pdftoppm"]),
+    "pdf_3000_pages": ("pdf", ["sequoia", "pdftoppm"]),
+    "video_1min": ("video", VIDEO_TOOLS),
+    "video_60min": ("video", VIDEO_TOOLS),
+    "mp3_10min": ("audio", AUDIO_TOOLS),
+    "mp3_60min": ("audio", AUDIO_TOOLS),
+}
+# Minutes-long or memory-hungry runs: once, no warm-up; on 60-minute inputs only with --full.
+SLOW_TOOLS = {"naive-output-seek", "naive-librosa"}
+
+
+class Skipped(Exception):
+    """The tool is not installed here."""
+
+
+# -- one measurement, in its own process
+
+
+def _sequoia(kind: str, source: Path, out: Path) -> Callable[[], object]:
+    from sequoia_core.mediatypes import sniff
+    from sequoia_thumbnails.engine import registry
+    from sequoia_thumbnails.renderers.base import RenderSpec
+
+    renderer = registry(RenderSpec())[kind]
+    fmt = sniff(source.read_bytes()[:8192])
+    return lambda: renderer.render(source, fmt, out)
+
+
+def _naive_pillow(source: Path, out: Path) -> Callable[[], object]:
+    from PIL import Image
+
+    def run() -> None:
+        for name, edge in (("preview", 1280), ("thumbnail", 320)):
+            with Image.open(source) as image:
+                rgb = image.convert("RGB")
+                scale = min(1.0, edge / max(rgb.size))
+                rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS) \
+                    .save(out / f"{name}.jpg", quality=85)
+
+    return run
+
+
+def _pyvips(source: Path, out: Path) -> Callable[[], object]:
+    try:
+        import pyvips
+    except (ImportError, OSError) as err:
+        raise Skipped(f"pyvips: {err}") from err
+    pyvips.cache_set_max(0)  # it caches by file name: every run must decode
+
+    def run() -> None:
+        for name, edge in (("preview", 1280), ("thumbnail", 320)):
+            pyvips.Image.thumbnail(str(source), edge, height=edge, size="down").write_to_file(
+                str(out / f"{name}.jpg[Q=85]"))
+
+    return run
+
+
+def _command(*commands: list[str]) -> Callable[[], object]:
+    if shutil.which(commands[0][0]) is None:
+        raise Skipped(f"{commands[0][0]} is not installed")
+
+    def run() -> None:
+        for command in commands:
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    return run
+
+
+def _duration(source: Path) -> float:
+    done = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                           str(source)], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
+
+def _naive_librosa(source: Path, out: Path) -> Callable[[], object]:
+    try:
+        import librosa
+        import matplotlib
+    except ImportError as err:
+        raise Skipped(f"librosa: {err}") from err
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def run() -> None:
+        samples, _ = librosa.load(str(source), sr=None, mono=True)
+        figure = plt.figure(figsize=(18, 2.8), dpi=100)
+        plt.plot(samples, linewidth=0.3)
+        plt.axis("off")
+        figure.savefig(out / "waveform.png")
+        plt.close(figure)
+
+    return run
+
+
+def setup(tool: str, kind: str, source: Path, out: Path) -> Callable[[], object]:
+    """What one run of `tool` on `source` does (loading it happens here, untimed)."""
+    if tool == "sequoia":
+        return _sequoia(kind, source, out)
+    if tool == "naive-pillow":
+        return _naive_pillow(source, out)
+    if tool == "pyvips":
+        return _pyvips(source, out)
+    if tool == "vipsthumbnail":
+        return _command(*[["vipsthumbnail", str(source), "--size", f"{edge}x{edge}>", "-o",
+                           str(out / f"{edge}.jpg[Q=85]")] for edge in (1280, 320)])
+    if tool == "pdftoppm":
+        return _command(["pdftoppm", "-f", "1", "-l", "1", "-scale-to", "320", "-jpeg", "-jpegopt", "quality=85",
+                         "-singlefile", str(source), str(out / "page")])
+    if tool in ("ffmpeg-input-seek", "naive-output-seek"):
+        at = f"{_duration(source) * 0.1:.3f}"
+        where = ["-ss", at, "-i", str(source)] if tool == "ffmpeg-input-seek" else ["-i", str(source), "-ss", at]
+        return _command(["ffmpeg", "-nostdin", "-v", "error", "-y", *where, "-frames:v", "1",
+                         "-vf", "scale=1280:-2", str(out / "frame.jpg")])
+    if tool == "audiowaveform":
+        return _command(
+            ["audiowaveform", "-i", str(source), "-o", str(out / "peaks.json"), "-b", "8", "-z", "128"],
+            ["audiowaveform", "-i", str(source), "-o", str(out / "waveform.png"), "-w", "1800", "-h", "280",
+             "--zoom", "auto"],
+        )
+    if tool == "naive-librosa":
+        return _naive_librosa(source, out)
+    raise ValueError(tool)
+
+
+def measure_one(tool: str, kind: str, source: Path, repeat: int) -> dict:
+    """Time `repeat` runs of one tool on one input, in this process."""
+    with tempfile.TemporaryDirectory(prefix="sequoia-bench-") as tmp:
+        try:
+            run = setup(tool, kind, source, Path(tmp))
+        except Skipped as why:
+            return {"skipped": str(why)}
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if tool not in SLOW_TOOLS:
+            run()  # warm the OS cache and the library's first-call costs
+        times = []
+        for _ in range(1 if tool in SLOW_TOOLS else repeat):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return {"median_s": statistics.median(times), "runs": len(times), "peak_rss_mb": peak / 1024,
+            "baseline_rss_mb": baseline / 1024}
+
+
+def measure_sandbox(repeat: int) -> dict:
+    """What the worker adds per render: fork a child of a process with every engine loaded, get a result."""
+    from sequoia_thumbnails.engine import Engine
+    from sequoia_thumbnails.renderers.base import RenderSpec
+    from sequoia_thumbnails.sandbox import run_isolated
+
+    started = time.perf_counter()
+    Engine(RenderSpec())
+    load = time.perf_counter() - started
+    times = []
+    for _ in range(max(repeat, 5)):
+        started = time.perf_counter()
+        run_isolated(lambda: None, timeout=10)
+        times.append(time.perf_counter() - started)
+    return {"engine_load_s": load, "fork_median_s": statistics.median(times),
+            "worker_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+# -- the whole bench
+
+
+def _run_child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "bench.engines", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _format(case: str, tool: str, result: dict, reference: dict | None) -> str:
+    if "skipped" in result or "error" in result:
+        return f"  {case:<15} {tool:<18} {'skipped: ' + result.get('skipped', result.get('error', ''))}"
+    ratio = ""
+    if reference and "median_s" in reference and tool != "sequoia":
+        ratio = f"{result['median_s'] / reference['median_s']:7.2f}×"
+    return (f"  {case:<15} {tool:<18} {result['median_s'] * 1000:9.0f} ms {result['peak_rss_mb']:8.0f} MB"
+            f"   {ratio:>8}  ({result['runs']} runs)")
+
+
+def _targets(results: dict[str, dict[str, dict]], sandbox: dict) -> list[tuple[str, bool | None, str]]:
+    def time_of(case: str, tool: str) -> float | None:
+        return results.get(case, {}).get(tool, {}).get("median_s")
+
+    def check(name: str, value: float | None, limit: float, more_is_better: bool = False) -> tuple:
+        if value is None:
+            return name, None, "not measured"
+        ok = value >= limit if more_is_better else value <= limit
+        return name, ok, f"{value:.2f} ({'≥' if more_is_better else '≤'} {limit:g})"
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    rows = [check("JPEG: naive Pillow / sequoia", ratio(time_of("jpeg_24mp", "naive-pillow"),
+                                                             time_of("jpeg_24mp", "sequoia")), 5, True)]
+    for case, (kind, _) in CASES.items():
+        if kind == "image":
+            rows.append(check(f"{case}: sequoia / pyvips", ratio(time_of(case, "sequoia"), time_of(case, "pyvips")),
+                              1.5))
+    rows += [
+        check("PDF: 3000 pages / 10 pages", ratio(time_of("pdf_3000_pages", "sequoia"),
+                                                   time_of("pdf_10_pages", "sequoia")), 2),
+        check("PDF: sequoia / pdftoppm (3000 pages)", ratio(time_of("pdf_3000_pages", "sequoia"),
+                                                            time_of("pdf_3000_pages", "pdftoppm")), 1.2),
+        check("PDF: sequoia / pdftoppm (10 pages)", ratio(time_of("pdf_10_pages", "sequoia"),
+                                                          time_of("pdf_10_pages", "pdftoppm")), 1.2),
+        check("video: 60 min / 1 min", ratio(time_of("video_60min", "sequoia"), time_of("video_1min", "sequoia")),
+              1.5),
+        check("audio: peak RSS MB, 60 min", results.get("mp3_60min", {}).get("sequoia", {}).get("peak_rss_mb"), 100),
+        check("audio: sequoia / audiowaveform (60 min)", ratio(time_of("mp3_60min", "sequoia"),
+                                                               time_of("mp3_60min", "audiowaveform")), 1.5),
+        check("audio: naive / sequoia (10 min)", ratio(time_of("mp3_10min", "naive-librosa"),
+                                                       time_of("mp3_10min", "sequoia")), 3, True),
+        check("audio: naive / sequoia (60 min)", ratio(time_of("mp3_60min", "naive-librosa"),
+                                                       time_of("mp3_60min", "sequoia")), 3, True),
+        check("worker: per-render fork, ms", sandbox.get("fork_median_s", 0) * 1000, 50),
+    ]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the corpus, measure every case with every tool, print the table and the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated case name prefixes (jpeg,pdf,video,...)")
+    parser.add_argument("--full", action="store_true", help="also the slow naive runs on 60-minute inputs")
+    parser.add_argument("--one", nargs=4, metavar=("TOOL", "KIND", "SOURCE", "_"), help=argparse.SUPPRESS)
+    parser.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        tool, kind, source, _ = args.one
+        print(json.dumps(measure_one(tool, kind, Path(source), args.repeat)))
+        return 0
+    if args.sandbox:
+        print(json.dumps(measure_sandbox(args.repeat)))
+        return 0
+    from bench import corpus
+
+    if args.corpus:
+        print(json.dumps({case: str(path) for case, path in corpus.build(WORK / "corpus").items()}))
+        return 0
+
+    missing = corpus.missing_sources()
+    if missing:
+        print(f"bench: install the real sources first: apt-get install {' '.join(missing)} (make bench-deps)")
+        return 2
+    prefixes = [p for p in args.only.split(",") if p]
+    print("bench: making the corpus in var/bench/corpus (once) ...", flush=True)
+    # In a child: this process stays small, and a child's peak RSS starts from its parent's
+    # (Linux keeps the high-water mark across fork and exec), so the measurements stay honest.
+    built = _run_child("--corpus")
+    if "error" in built:
+        print(f"bench: could not make the corpus: {built['error']}")
+        return 2
+    inputs = {case: Path(path) for case, path in built.items()}
+    results: dict[str, dict[str, dict]] = {}
+    print(f"  {'case':<15} {'tool':<18} {'median':>12} {'peak RSS':>11}   {'÷ sequoia':>8}")
+    for case, (kind, tools) in CASES.items():
+        if prefixes and not any(case.startswith(p) for p in prefixes):
+            continue
+        results[case] = {}
+        for tool in tools:
+            if tool in SLOW_TOOLS and "60min" in case and not args.full:
+                results[case][tool] = {"skipped": "slow naive run: --full"}
+            else:
+                results[case][tool] = _run_child("--repeat", str(args.repeat), "--one", tool, kind,
+                                                 str(inputs[case]), "-")
+            print(_format(case, tool, results[case][tool], results[case].get("sequoia")), flush=True)
+    sandbox = _run_child("--sandbox", "--repeat", str(args.repeat))
+    print(f"\n  worker: engines load once in {sandbox.get('engine_load_s', 0) * 1000:.0f} ms "
+          f"({sandbox.get('worker_rss_mb', 0):.0f} MB); each render then forks a child in "
+          f"{sandbox.get('fork_median_s', 0) * 1000:.1f} ms that inherits them (no import per task)")
+    print("\n  targets")
+    for name, ok, detail in _targets(results, sandbox):
+        mark = {True: "ok  ", False: "MISS", None: "--  "}[ok]
+        print(f"    {mark} {name:<42} {detail}")
+    (WORK / "results.json").write_text(json.dumps({"results": results, "worker": sandbox}, indent=2))
+    print(f"\n  raw numbers: {WORK / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
