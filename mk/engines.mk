@@ -12,7 +12,7 @@ bench-deps: install ## the bench's real sources and reference tools (Debian pack
 	$(BIN)/pip install -q -e 'services/worker-thumbnails[vips]' 'librosa>=0.10'
 
 bench: bench-deps ## engine medians, peak RSS and ratios vs naive code, pyvips, pdftoppm, ffmpeg (BENCH_ARGS="--full")
-	$(BIN)/python -m bench.engines $(BENCH_ARGS)
+	$(BIN)/python -m bench.engines.run $(BENCH_ARGS)
 
 test-engines: install ## the engines' unit tests and corpus (no services)
 	$(BIN)/pytest tests/unit/test_mediatypes.py tests/unit/test_render_*.py

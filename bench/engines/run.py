@@ -6,7 +6,7 @@ process tree (itself and the largest child, as `/usr/bin/time` would). A referen
 installed is reported as skipped. `--full` adds the very slow naive runs on the 60-minute inputs
 (the naive audio path needs ~13 GB there).
 
-    python -m bench.engines [--repeat 5] [--only jpeg,pdf] [--full]
+    python -m bench.engines.run [--repeat 5] [--only jpeg,pdf] [--full]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "var" / "bench"
 
 IMAGE_TOOLS = ["sequoia", "naive-pillow", "pyvips", "vipsthumbnail"]
@@ -203,7 +203,7 @@ def measure_sandbox(repeat: int) -> dict:
 
 
 def _run_child(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "bench.engines", *args], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "bench.engines.run", *args], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sandbox:
         print(json.dumps(measure_sandbox(args.repeat)))
         return 0
-    from bench import corpus
+    from bench.engines import corpus
 
     if args.corpus:
         print(json.dumps({case: str(path) for case, path in corpus.build(WORK / "corpus").items()}))

@@ -1,0 +1,1 @@
+"""Benchmarks of the derivative engines (`make bench`)."""
