@@ -16,6 +16,7 @@ import select
 import signal
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -80,7 +81,11 @@ def run_isolated(fn: Callable[[], T], *, timeout: float, memory_bytes: int | Non
     `memory_bytes` is how much the child may allocate beyond what it inherited.
     """
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a threaded process forks (the worker's pool threads): the child
+        # only renders and never touches the locks those threads hold.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         _child(fn, write_fd, memory_bytes)
