@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery.signals import task_postrun, task_prerun, worker_init
 
-from sequoia_core.worker_metrics import prepare_multiproc_dir
+from sequoia_core.multiprocess import prepare_dir
 from sequoia_media.queue_metrics import PostgresView, RedisView, oldest_age
 
 
@@ -15,15 +15,15 @@ def test_a_configured_directory_is_emptied_of_a_previous_run(tmp_path):
     (directory / "counter_123.db").write_bytes(b"old counts")
     (directory / "keep.txt").write_text("not ours")
 
-    path, private = prepare_multiproc_dir(directory)
+    path, private = prepare_dir(directory)
 
     assert (path, private) == (directory, False)
     assert sorted(p.name for p in directory.iterdir()) == ["keep.txt"]
 
 
 def test_without_a_configured_directory_each_worker_gets_a_private_one():
-    first, private = prepare_multiproc_dir(None)
-    second, _ = prepare_multiproc_dir(None)
+    first, private = prepare_dir(None)
+    second, _ = prepare_dir(None)
     try:
         assert private and first != second and first.is_dir() and not any(first.iterdir())
     finally:

@@ -2,9 +2,8 @@
 
 No label ever holds a media id, task id or voyage slug. docs/monitoring.md describes every metric.
 
-In a Celery worker, import this module only once `worker_metrics` has chosen the multiprocess
-directory: prometheus_client decides on its first import whether values live in memory (one process)
-or in per-process files that the worker's main process sums (prefork children).
+Every metric has labels: a labelled metric creates its values on first use, which in a worker comes
+after `multiprocess.use_file_values` has pointed them at the multiprocess directory.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
-from prometheus_client.multiprocess import MultiProcessCollector
+
+from sequoia_core.multiprocess import CompactingCollector
 
 # -- label values
 SUCCEEDED, FAILED, RETRIED, CANCELLED, SKIPPED = "succeeded", "failed", "retried", "cancelled", "skipped"
@@ -68,5 +68,5 @@ def exposition_registry(multiproc_dir: Path | None) -> CollectorRegistry:
     if multiproc_dir is None:
         return REGISTRY
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(multiproc_dir))
+    registry.register(CompactingCollector(multiproc_dir))
     return registry

@@ -2,60 +2,28 @@
 and the task receivers (`task_metrics`).
 
 Prefork children run the tasks and are replaced after `--max-tasks-per-child`. Each child writes its
-values to files in PROMETHEUS_MULTIPROC_DIR and the main process serves their sum, so no count is
-lost when a child goes. Everything is set up in `worker_init`: in the main process, before the pool
-forks its first child.
+values to files in PROMETHEUS_MULTIPROC_DIR and the main process serves their sum (`multiprocess`),
+so no count is lost when a child goes. Everything is set up in `worker_init`: in the main process,
+before the pool forks its first child.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_shutdown
-from prometheus_client import start_http_server, values
+from prometheus_client import start_http_server
 
+from sequoia_core import multiprocess
 from sequoia_core.metrics import exposition_registry
 from sequoia_core.settings import Settings
 from sequoia_core.task_metrics import TaskMetricsSpec, TaskObserver, initialise
 
 log = logging.getLogger(__name__)
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def prepare_multiproc_dir(configured: Path | None) -> tuple[Path, bool]:
-    """The directory this worker's processes write their values to, emptied; and whether it is a
-    private temporary one (removed at shutdown).
-
-    A configured directory (an emptyDir in Kubernetes) may hold files of the previous container of
-    the pod; their counts belong to a process tree that is gone, so they are removed.
-    """
-    if configured is None:
-        return Path(tempfile.mkdtemp(prefix="sequoia-metrics-")), True
-    configured.mkdir(parents=True, exist_ok=True)
-    for stale in configured.glob("*.db"):
-        stale.unlink()
-    return configured, False
-
-
-def use_multiprocess_values(directory: Path) -> None:
-    """Make every metric child created from now on write to `directory`, in this process and in the
-    children it forks.
-
-    prometheus_client chooses in-memory or file-backed values when it is first imported, from
-    PROMETHEUS_MULTIPROC_DIR. The `celery` command may import it before the worker knows the
-    directory (Flower's CLI plugin does), so the choice is made again here. Sequoia's metrics all
-    have labels, and a labelled metric creates its values when first used, after this.
-    """
-    os.environ[MULTIPROC_ENV] = str(directory)
-    if not getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.get_value_class()
 
 
 def consumed_queues(app: Celery) -> list[str]:
@@ -75,8 +43,8 @@ class WorkerMetrics:
 
     def on_worker_init(self, sender: Any = None, **_: Any) -> None:
         """In the main process, before the pool forks: set the directory, connect, serve."""
-        self._directory, self._private = prepare_multiproc_dir(self._settings.prometheus_multiproc_dir)
-        use_multiprocess_values(self._directory)
+        self._directory, self._private = multiprocess.prepare_dir(self._settings.prometheus_multiproc_dir)
+        multiprocess.use_file_values(self._directory)
         TaskObserver(self._spec).connect()
         if sender is not None:
             own_tasks = [name for name in sender.app.tasks if not name.startswith("celery.")]
