@@ -6,15 +6,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import fitz
-from PIL import Image
-
 PHOTO = Path("/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg")
 PHOTOS = sorted(Path("/usr/share/backgrounds/mate/nature").glob("*.jpg"))
 MANUAL = Path("/usr/share/doc/gnuplot/gnuplot.pdf")
 MUSIC = sorted(Path("/usr/share/games/etr/music").glob("*.ogg"))
 SIZE_24MP = (6000, 4000)
-
 
 
 def missing_sources() -> list[str]:
@@ -37,6 +33,8 @@ def _once(path: Path, make) -> Path:
 
 def images(folder: Path) -> dict[str, Path]:
     """A 24 MP photo in every image format (plus the real PNG wallpaper as it ships)."""
+    from PIL import Image
+
     photo = Image.open(PHOTO).convert("RGB").resize(SIZE_24MP, Image.Resampling.LANCZOS) \
         if not (folder / "photo_24mp.jpg").exists() else None
 
@@ -60,6 +58,8 @@ def images(folder: Path) -> dict[str, Path]:
 
 def pdfs(folder: Path) -> dict[str, Path]:
     """gnuplot's manual cut to 10 pages, and repeated to 3,000."""
+    import fitz
+
 
     def pages(count: int):
         def make(path: Path) -> None:

@@ -55,13 +55,21 @@ class Skipped(Exception):
 # -- one measurement, in its own process
 
 
+_RENDERERS = {"image": "image.ImageRenderer", "pdf": "pdf.PdfRenderer", "video": "video.VideoRenderer",
+              "audio": "audio.AudioRenderer"}
+
+
 def _sequoia(kind: str, source: Path, out: Path) -> Callable[[], object]:
+    """The worker's renderer for `kind`, loaded alone (so peak RSS is the engine's, not every engine's)."""
+    import importlib
+
     from sequoia_core.mediatypes import sniff
-    from sequoia_thumbnails.engine import registry
     from sequoia_thumbnails.renderers.base import RenderSpec
 
-    renderer = registry(RenderSpec())[kind]
-    fmt = sniff(source.read_bytes()[:8192])
+    module, name = _RENDERERS[kind].split(".")
+    renderer = getattr(importlib.import_module(f"sequoia_thumbnails.renderers.{module}"), name)(RenderSpec())
+    with source.open("rb") as stream:
+        fmt = sniff(stream.read(8192))
     return lambda: renderer.render(source, fmt, out)
 
 
@@ -183,11 +191,11 @@ def measure_one(tool: str, kind: str, source: Path, repeat: int) -> dict:
 
 def measure_sandbox(repeat: int) -> dict:
     """What the worker adds per render: fork a child of a process with every engine loaded, get a result."""
+    started = time.perf_counter()
     from sequoia_thumbnails.engine import Engine
     from sequoia_thumbnails.renderers.base import RenderSpec
     from sequoia_thumbnails.sandbox import run_isolated
 
-    started = time.perf_counter()
     Engine(RenderSpec())
     load = time.perf_counter() - started
     times = []

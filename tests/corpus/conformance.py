@@ -211,6 +211,18 @@ def black_intro_mkv(folder: Path) -> Path:
     return path
 
 
+def two_scenes_mp4(folder: Path) -> Path:
+    """3 s of a red grid then 3 s of a blue one, keyframes only at 0 and 3 s: 10% (0.6 s) lies
+    in the red scene, whose keyframe is *before* the seek target."""
+    path = folder / "two_scenes.mp4"
+    grid = "drawgrid=w=40:h=40:t=4:c=white"
+    ffmpeg("-f", "lavfi", "-i", f"color=c=red:s=320x240:r=25:d=3,{grid}", "-f", "lavfi",
+           "-i", f"color=c=blue:s=320x240:r=25:d=3,{grid}", "-filter_complex", "[0][1]concat=n=2:v=1[v]",
+           "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-g", "1000", "-sc_threshold", "0",
+           "-force_key_frames", "0,3", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
 def anamorphic_avi(folder: Path) -> Path:
     """720×576 with 16:15 pixels (PAL 4:3): shown 768×576, so the preview is 768×576."""
     path = folder / "anamorphic.avi"
@@ -286,7 +298,7 @@ PDFS: dict[str, Maker] = {
 }
 VIDEOS: dict[str, Maker] = {
     "plain": plain_mp4, "rotated": rotated_mov, "black_intro": black_intro_mkv, "anamorphic": anamorphic_avi,
-    "one_frame": one_frame_mp4, "webm": webm_video,
+    "one_frame": one_frame_mp4, "webm": webm_video, "two_scenes": two_scenes_mp4,
 }
 AUDIO: dict[str, Maker] = {
     "mono_mp3": mono_mp3, "stereo_wav": stereo_wav, "odd_rate_ogg": odd_rate_ogg, "adts_aac": adts_aac,

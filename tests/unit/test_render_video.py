@@ -54,6 +54,14 @@ def test_frame_preview_and_thumbnail(videos, tmp_path, case, container, preview,
     assert result.metadata["codec"] and result.metadata["duration"] > 0
 
 
+def test_frame_comes_from_the_keyframe_before_ten_percent(videos, tmp_path):
+    _, result = _render(videos["two_scenes"], tmp_path)
+
+    with Image.open(result.derivatives[0].path) as image:
+        r, g, b = (int(v) for v in image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)))
+    assert r > b + 60, (r, g, b)
+
+
 def test_metadata_records_duration_codec_and_dimensions(videos, tmp_path):
     _, result = _render(videos["plain"], tmp_path)
 

@@ -94,6 +94,8 @@ class VideoRenderer:
         command = ffmpeg.ffmpeg_command(
             source, fmt,
             "-map", f"0:{index}", "-an", "-sn", "-dn",
+            # The keyframe before the target has a negative timestamp once seeked: keep it.
+            "-vsync", "passthrough",
             "-frames:v", str(_CANDIDATE_FRAMES),
             "-vf", f"scale={width}:{height}:flags=bicubic,setsar=1",
             "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
