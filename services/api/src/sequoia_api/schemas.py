@@ -49,7 +49,8 @@ class MediaOut(BaseModel):
     original_filename: str
     size_bytes: int
     status: str
-    attempts: int
+    attempts: int = Field(description="runs started: the first, and one more after each crash or requeue")
+    retries: int = Field(description="retries after transient errors; the last error stays in `error`")
     error: ErrorInfo | None
     derivatives: list[DerivativeOut]
     metadata: dict[str, Any]
@@ -146,6 +147,7 @@ class TaskStatus(BaseModel):
     media_kind: str
     queue: str
     attempts: int
+    retries: int
     worker: str | None
     error: ErrorInfo | None
     created_at: datetime

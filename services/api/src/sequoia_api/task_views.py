@@ -38,6 +38,7 @@ def task_status(row: MediaRow, task_id=None, current: bool = True) -> TaskStatus
         media_kind=row.media_kind,
         queue=row.queue,
         attempts=row.attempts,
+        retries=row.retries,
         worker=row.worker,
         error=error,
         created_at=row.created_at,

@@ -32,6 +32,7 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
         size_bytes=row.size_bytes,
         status=row.processing_status,
         attempts=row.attempts,
+        retries=row.retries,
         error=error,
         derivatives=derivatives,
         metadata=row.metadata,

@@ -45,7 +45,11 @@ class Settings(BaseSettings):
     task_time_limit_seconds: int = Field(default=1800, ge=10)
     task_soft_time_limit_seconds: int | None = None
     visibility_timeout_seconds: int | None = None
-    task_max_retries: int = Field(default=5, ge=0)
+    # Transient errors retry with exponential backoff and "equal jitter" (each wait at least half its
+    # step), so 8 retries ride out an outage of 4 to 8 minutes before the item fails with the error's code.
+    task_max_retries: int = Field(default=8, ge=0)
+    task_retry_backoff_seconds: float = Field(default=2.0, gt=0)
+    task_retry_backoff_max_seconds: float = Field(default=600.0, gt=0)
 
     # -- derivatives
     preview_long_edge: int = Field(default=1280, ge=16)
@@ -107,6 +111,9 @@ class Settings(BaseSettings):
             raise ValueError("VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
         if self.stuck_after <= self.task_time_limit_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
+        if self.stuck_after <= self.task_retry_backoff_max_seconds:
+            # An item waiting for its retry would be taken for a lost one and run twice.
+            raise ValueError("STUCK_AFTER_SECONDS must exceed TASK_RETRY_BACKOFF_MAX_SECONDS")
         return self
 
     @property

@@ -40,12 +40,16 @@ class Job:
     worker: str
 
 
-def claim(ctx: WorkerContext, job: Job) -> MediaRow | None:
-    """Claim the item for this task, or None when a duplicate or late delivery finds nothing to do."""
+def claim(ctx: WorkerContext, job: Job, resume: bool = False) -> MediaRow | None:
+    """Claim the item for this task, or None when a duplicate or late delivery finds nothing to do.
+
+    `resume`: this delivery retries a run of the same task that had claimed the item.
+    """
     # A `processing` item is taken over only after the hard time limit: its first worker is dead.
     stale_after = timedelta(seconds=ctx.settings.task_time_limit_seconds)
     with transaction(ctx.pool) as conn:
-        return media.claim_for_processing(conn, job.media_id, job.task_id, job.worker, stale_after)
+        return media.claim_for_processing(conn, job.media_id, job.task_id, job.worker, stale_after,
+                                          ctx.settings.max_attempts, resume)
 
 
 def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:

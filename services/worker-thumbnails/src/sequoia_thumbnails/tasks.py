@@ -6,12 +6,14 @@ import logging
 from uuid import UUID
 
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from sequoia_core import tasks as task_names
+from sequoia_core.backoff import retry_countdown
+from sequoia_core.db.media import MediaRow
 from sequoia_core.errors import ErrorCode, PermanentError, TransientError
 from sequoia_thumbnails import derivatives
-from sequoia_thumbnails.context import worker_context
+from sequoia_thumbnails.context import WorkerContext, worker_context
 from sequoia_thumbnails.derivatives import Job, Outcome
 
 log = logging.getLogger(__name__)
@@ -22,20 +24,43 @@ log = logging.getLogger(__name__)
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(TransientError,),
-    retry_backoff=2,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=None,  # bounded below by settings.task_max_retries
+    # A render's transient errors stop at settings.task_max_retries (the item then fails with their
+    # code); Postgres being away while claiming or recording retries until it is back.
+    max_retries=None,
 )
-def generate(self: Task, media_id: str) -> str:
-    """Render and store every derivative of one media item."""
+def generate(self: Task, media_id: str, resume: bool = False) -> str:
+    """Render and store every derivative of one media item.
+
+    `resume` is set on the retries of a run that had claimed the item, so that they take it back
+    even when Postgres went away before the run could record how it ended.
+    """
     ctx = worker_context()
     job = Job(media_id=UUID(media_id), task_id=UUID(self.request.id), worker=self.request.hostname or "unknown")
-    row = derivatives.claim(ctx, job)
+    try:
+        row = derivatives.claim(ctx, job, resume)
+    except TransientError as err:
+        raise _retry(self, ctx, err, resume) from err
     if row is None:
         log.info("task %s for media %s has nothing to do (finished, cancelled or superseded)", job.task_id, media_id)
         return Outcome.SKIPPED
+    try:
+        return _render(ctx, job, row, last_try=self.request.retries >= ctx.settings.task_max_retries)
+    except TransientError as err:
+        raise _retry(self, ctx, err, resume=True) from err
+
+
+def _retry(task: Task, ctx: WorkerContext, err: TransientError, resume: bool) -> Retry:
+    """Publish the retry (exponential backoff, equal jitter) and return the exception to raise."""
+    settings = ctx.settings
+    countdown = retry_countdown(task.request.retries, settings.task_retry_backoff_seconds,
+                                settings.task_retry_backoff_max_seconds)
+    return task.retry(exc=err, countdown=countdown, kwargs={"resume": resume}, throw=False)
+
+
+def _render(ctx: WorkerContext, job: Job, row: MediaRow, last_try: bool) -> str:
+    """Render the claimed item and record the outcome. A transient error is recorded and escapes to
+    be retried, except on the last try, where it fails the item with its code."""
+    media_id = job.media_id
     try:
         stored, metadata = derivatives.render_and_store(ctx, row)
     except PermanentError as err:
@@ -46,8 +71,9 @@ def generate(self: Task, media_id: str) -> str:
         derivatives.record_failed(ctx, job, ErrorCode.TIMEOUT, "rendering exceeded the task time limit")
         return Outcome.FAILED
     except TransientError as err:
-        if self.request.retries >= ctx.settings.task_max_retries:
-            derivatives.record_failed(ctx, job, err.code, f"gave up after {self.request.retries} retries: {err}")
+        if last_try:
+            retries = ctx.settings.task_max_retries
+            derivatives.record_failed(ctx, job, err.code, f"gave up after {retries} retries: {err}")
             return Outcome.FAILED
         derivatives.record_retrying(ctx, job, err.code, err.message)
         raise

@@ -87,7 +87,7 @@ RETURNING *
 """
 
 _RETRY = _REQUEUE.format(selection=_FAILED_SELECTION,
-                         reset="attempts = 0, error_code = NULL, error_message = NULL,")
+                         reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL,")
 
 _STUCK_SELECTION = """
 SELECT id FROM media

@@ -48,6 +48,7 @@ class MediaRow:
     task_id: UUID
     queue: str
     attempts: int
+    retries: int
     error_code: str | None
     error_message: str | None
     derivatives: list[dict[str, Any]]
@@ -94,14 +95,27 @@ UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = n
 
 # A worker claims an item before rendering. The same task may re-claim an item left in
 # `processing` by a dead worker once `stale_after` has passed (redelivery after a crash).
+# A retry continues the run that claimed the item (`retries`): after a transient error it recorded
+# (`retrying`), or one it could not record because Postgres was away (`resume`, item left `processing`).
+# Any other claim starts a new run (`attempts`), and none starts past `max_attempts`: a file that
+# kills its worker every time stops there.
 _CLAIM = """
-UPDATE media
-   SET processing_status = 'processing', attempts = attempts + 1, started_at = now(),
-       worker = %(worker)s, updated_at = now()
- WHERE id = %(id)s AND task_id = %(task_id)s
-   AND (processing_status = ANY(%(claimable)s)
-        OR (processing_status = 'processing' AND started_at < now() - %(stale_after)s))
-RETURNING *
+WITH target AS (
+    SELECT id, (processing_status = 'retrying' OR (%(resume)s AND processing_status = 'processing')) AS continues
+      FROM media WHERE id = %(id)s AND task_id = %(task_id)s
+)
+UPDATE media m
+   SET processing_status = 'processing',
+       attempts = m.attempts + (NOT t.continues)::int,
+       retries = m.retries + t.continues::int,
+       started_at = now(), worker = %(worker)s, updated_at = now()
+  FROM target t
+ WHERE m.id = t.id
+   AND (t.continues
+        OR (m.attempts < %(max_attempts)s
+            AND (m.processing_status = ANY(%(claimable)s)
+                 OR (m.processing_status = 'processing' AND m.started_at < now() - %(stale_after)s))))
+RETURNING m.*
 """
 
 _COMPLETE = """
@@ -144,15 +158,20 @@ def mark_queued(conn: psycopg.Connection, media_id: UUID, task_id: UUID) -> bool
 
 
 def claim_for_processing(
-    conn: psycopg.Connection, media_id: UUID, task_id: UUID, worker: str, stale_after: timedelta
+    conn: psycopg.Connection, media_id: UUID, task_id: UUID, worker: str, stale_after: timedelta,
+    max_attempts: int, resume: bool = False,
 ) -> MediaRow | None:
-    """Claim an item for this task; None when it is not this task's to run (done, cancelled, superseded)."""
+    """Claim an item for this task; None when it is not this task's to run (done, cancelled, superseded,
+    or out of attempts: the sweeper then fails it with `max_attempts`). `resume` is for a retry of
+    the run that claimed it: that run may have left it `processing`."""
     params = {
+        "resume": resume,
         "id": media_id,
         "task_id": task_id,
         "worker": worker,
         "claimable": [s.value for s in CLAIMABLE_STATES],
         "stale_after": stale_after,
+        "max_attempts": max_attempts,
     }
     with conn.cursor(row_factory=class_row(MediaRow)) as cur:
         return cur.execute(_CLAIM, params).fetchone()
