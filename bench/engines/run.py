@@ -1,8 +1,9 @@
 """`make bench`: the derivative engines against the naive way and the reference tools, in one run.
 
 Each (case, tool) pair runs in a fresh Python process that loads what it needs, renders once to
-warm up, then times `--repeat` renders; it reports the median wall time and the peak RSS of the
-process tree (itself and the largest child, as `/usr/bin/time` would). A reference tool that is not
+warm up, then times `--repeat` renders; it reports the median wall time (the targets use it), the
+median CPU time (user + system, children included: steadier on a busy machine) and the peak RSS
+of the process tree (itself and the largest child, as `/usr/bin/time` would). A reference tool that is not
 installed is reported as skipped. `--full` adds the very slow naive runs on the 60-minute inputs
 (the naive audio path needs ~13 GB there).
 
@@ -76,13 +77,13 @@ def _sequoia(kind: str, source: Path, out: Path) -> Callable[[], object]:
 def _naive_pillow(source: Path, out: Path) -> Callable[[], object]:
     from PIL import Image
 
-    def run() -> None:
+    def run() -> None:  # open, resize ×2 (from the full picture), as one would write it first
+        with Image.open(source) as image:
+            rgb = image.convert("RGB")
         for name, edge in (("preview", 1280), ("thumbnail", 320)):
-            with Image.open(source) as image:
-                rgb = image.convert("RGB")
-                scale = min(1.0, edge / max(rgb.size))
-                rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS) \
-                    .save(out / f"{name}.jpg", quality=85)
+            scale = min(1.0, edge / max(rgb.size))
+            rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS) \
+                .save(out / f"{name}.jpg", quality=85)
 
     return run
 
@@ -169,6 +170,12 @@ def setup(tool: str, kind: str, source: Path, out: Path) -> Callable[[], object]
     raise ValueError(tool)
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its waited-for children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def measure_one(tool: str, kind: str, source: Path, repeat: int) -> dict:
     """Time `repeat` runs of one tool on one input, in this process."""
     with tempfile.TemporaryDirectory(prefix="sequoia-bench-") as tmp:
@@ -179,13 +186,15 @@ def measure_one(tool: str, kind: str, source: Path, repeat: int) -> dict:
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if tool not in SLOW_TOOLS:
             run()  # warm the OS cache and the library's first-call costs
-        times = []
+        times, cpu = [], []
         for _ in range(1 if tool in SLOW_TOOLS else repeat):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), _cpu_seconds()
             run()
             times.append(time.perf_counter() - started)
+            cpu.append(_cpu_seconds() - started_cpu)
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return {"median_s": statistics.median(times), "runs": len(times), "peak_rss_mb": peak / 1024,
+    return {"median_s": statistics.median(times), "cpu_s": statistics.median(cpu), "runs": len(times),
+            "peak_rss_mb": peak / 1024,
             "baseline_rss_mb": baseline / 1024}
 
 
@@ -224,8 +233,8 @@ def _format(case: str, tool: str, result: dict, reference: dict | None) -> str:
     ratio = ""
     if reference and "median_s" in reference and tool != "sequoia":
         ratio = f"{result['median_s'] / reference['median_s']:7.2f}×"
-    return (f"  {case:<15} {tool:<18} {result['median_s'] * 1000:9.0f} ms {result['peak_rss_mb']:8.0f} MB"
-            f"   {ratio:>8}  ({result['runs']} runs)")
+    return (f"  {case:<15} {tool:<18} {result['median_s'] * 1000:9.0f} ms {result['cpu_s'] * 1000:9.0f} ms"
+            f" {result['peak_rss_mb']:8.0f} MB   {ratio:>8}  ({result['runs']} runs)")
 
 
 def _targets(results: dict[str, dict[str, dict]], sandbox: dict) -> list[tuple[str, bool | None, str]]:
@@ -305,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     inputs = {case: Path(path) for case, path in built.items()}
     results: dict[str, dict[str, dict]] = {}
-    print(f"  {'case':<15} {'tool':<18} {'median':>12} {'peak RSS':>11}   {'÷ sequoia':>8}")
+    print(f"  {'case':<15} {'tool':<18} {'median':>12} {'CPU':>12} {'peak RSS':>11}   {'÷ sequoia':>8}")
     for case, (kind, tools) in CASES.items():
         if prefixes and not any(case.startswith(p) for p in prefixes):
             continue

@@ -3,7 +3,6 @@ pages, rotation, odd sizes and rates."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import fitz
@@ -305,9 +304,3 @@ AUDIO: dict[str, Maker] = {
     "silence": silent_wav,
 }
 
-
-def scene_bytes(width: int = 1600, height: int = 1200) -> bytes:
-    """The scene as JPEG bytes (for uploads)."""
-    buffer = io.BytesIO()
-    _scene(width, height).save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()

@@ -10,6 +10,7 @@ from pathlib import Path
 import fitz
 from PIL import Image
 
+from tests import factories
 from tests.corpus import Maker, conformance, ffmpeg, pdf_bytes, png_bytes
 
 
@@ -40,7 +41,7 @@ def lying_png(folder: Path) -> Path:
 def truncated_jpeg(folder: Path) -> Path:
     """A JPEG cut off after its headers."""
     path = folder / "truncated.jpg"
-    path.write_bytes(conformance.scene_bytes(1600, 1200)[:700])
+    path.write_bytes(factories.truncated_jpeg())
     return path
 
 
@@ -72,7 +73,7 @@ def zero_bytes(folder: Path) -> Path:
 def html_as_jpeg(folder: Path) -> Path:
     """An HTML page named `.jpg`."""
     path = folder / "page.jpg"
-    path.write_bytes(b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>")
+    path.write_bytes(factories.html_page())
     return path
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 
 from sequoia_core import dispatch
 from tests.corpus import conformance, hostile
+from tests.factories import jpeg_bytes
 from tests.integration.helpers import ingest_unpublished, upload
 
 
@@ -71,7 +72,7 @@ def test_hostile_files_fail_with_their_code_and_the_worker_lives(api, thumbnails
     assert failed["error"]["code"] == code, failed["error"]
     assert failed["derivatives"] == []
     assert thumbnails_worker.alive()
-    good = upload(api, voyage, ("after.jpg", conformance.scene_bytes(800, 600))).json()["files"][0]
+    good = upload(api, voyage, ("after.jpg", jpeg_bytes(800, 600))).json()["files"][0]
     assert wait_final(good["media_id"], 60)["status"] == "completed"
 
 

@@ -68,10 +68,7 @@ def render_one(engine: Engine, source: Path, out_dir: Path) -> dict[str, Any]:
         line["error"] = {"code": "unreadable", "message": f"{err.strerror or err}: {source}"}
         return line
     line["kind"] = fmt.kind.value
-    line["derivatives"] = [
-        {"name": d.name, "path": str(d.path), "width": d.width, "height": d.height, "format": d.format}
-        for d in result.derivatives
-    ]
+    line["derivatives"] = result.describe()
     line["metadata"] = result.metadata
     return line
 
