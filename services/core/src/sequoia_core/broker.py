@@ -1,6 +1,10 @@
-"""Read-only looks at the Redis broker: queue depths and which workers serve which queue."""
+"""Read-only looks at the Redis broker: queue depths, the next message in line, and which workers
+serve which queue."""
 
 from __future__ import annotations
+
+import json
+from uuid import UUID
 
 from celery import Celery
 from redis import Redis
@@ -35,3 +39,17 @@ def workers_by_queue(celery: Celery, timeout: float = 1.0) -> dict[str, list[str
         for queue in queues:
             served.setdefault(queue["name"], []).append(worker)
     return {queue: sorted(workers) for queue, workers in served.items()}
+
+
+def next_in_line(client: Redis, queue: str) -> UUID | None:
+    """The task id of the oldest message waiting on `queue`, if any.
+
+    Kombu pushes to the head of the queue's list and workers pop from its tail, so the tail is next.
+    """
+    raw = client.lindex(queue, -1)
+    if raw is None:
+        return None
+    try:
+        return UUID(json.loads(raw)["headers"]["id"])
+    except (ValueError, KeyError, TypeError):  # not a Celery task message: nothing to tell
+        return None

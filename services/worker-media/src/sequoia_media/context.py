@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from psycopg_pool import ConnectionPool
+from redis import Redis
 
 from sequoia_core.db.pool import create_pool
 from sequoia_core.settings import Settings, get_settings
@@ -13,10 +14,11 @@ from sequoia_core.settings import Settings, get_settings
 
 @dataclass
 class MediaWorkerContext:
-    """Settings and database pool of one worker process."""
+    """Settings, database pool and a Redis client (to look at the queues) of one worker process."""
 
     settings: Settings
     pool: ConnectionPool
+    redis: Redis
 
 
 @cache
@@ -25,4 +27,5 @@ def worker_context() -> MediaWorkerContext:
     settings = get_settings()
     pool = create_pool(settings, min_size=1)
     pool.open(wait=False)
-    return MediaWorkerContext(settings=settings, pool=pool)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    return MediaWorkerContext(settings=settings, pool=pool, redis=redis)

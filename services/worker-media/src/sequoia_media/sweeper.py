@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
 from celery import Celery
 from psycopg_pool import ConnectionPool
@@ -25,13 +26,17 @@ class SweepResult:
     gave_up: int
 
 
-def sweep(pool: ConnectionPool, celery: Celery, stuck_after: timedelta, max_attempts: int) -> SweepResult:
-    """Fail exhausted stuck items, requeue the others under new task ids, then publish."""
+def sweep(pool: ConnectionPool, celery: Celery, stuck_after: timedelta, max_attempts: int,
+          next_in_line: dict[str, UUID] | None = None) -> SweepResult:
+    """Fail exhausted stuck items, requeue the others under new task ids, then publish.
+
+    `next_in_line` (queue → task id at its head) spares queued items still waiting in a backlog.
+    """
     with transaction(pool) as conn:
         batch_ids = lifecycle.give_up_stuck(conn, stuck_after, max_attempts)
         for batch_id in {b for b in batch_ids if b}:
             batches.finalize_if_done(conn, batch_id)
-        entries = lifecycle.requeue_stuck(conn, stuck_after, max_attempts)
+        entries = lifecycle.requeue_stuck(conn, stuck_after, max_attempts, next_in_line=next_in_line)
     dispatch.publish_entries(pool, celery, entries)
     if entries or batch_ids:
         log.warning("sweeper requeued %d stuck item(s) and failed %d with max_attempts", len(entries), len(batch_ids))

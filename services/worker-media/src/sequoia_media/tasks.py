@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from celery import Task, shared_task
+from redis import Redis, RedisError
 
+from sequoia_core import broker
 from sequoia_core import tasks as task_names
+from sequoia_core.queues import queue_for
 from sequoia_media.context import worker_context
 from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.sweeper import sweep
@@ -23,5 +27,17 @@ def relay_outbox(self: Task) -> int:
 def sweep_stuck(self: Task) -> dict[str, int]:
     """Requeue stuck items, fail those out of attempts."""
     ctx = worker_context()
-    result = sweep(ctx.pool, self.app, timedelta(seconds=ctx.settings.stuck_after), ctx.settings.max_attempts)
+    result = sweep(ctx.pool, self.app, timedelta(seconds=ctx.settings.stuck_after), ctx.settings.max_attempts,
+                   next_in_line=_next_in_line(ctx.redis))
     return {"requeued": result.requeued, "gave_up": result.gave_up}
+
+
+def _next_in_line(client: Redis) -> dict[str, UUID]:
+    """The message at the head of the derivatives queue; nothing when Redis does not answer (every
+    stuck item is then requeued, as if nothing waited)."""
+    queue = queue_for(task_names.GENERATE_DERIVATIVES).value
+    try:
+        head = broker.next_in_line(client, queue)
+    except RedisError:
+        return {}
+    return {queue: head} if head else {}

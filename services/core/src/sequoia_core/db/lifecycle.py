@@ -89,10 +89,17 @@ RETURNING *
 _RETRY = _REQUEUE.format(selection=_FAILED_SELECTION,
                          reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL,")
 
+# Queues are FIFO: a queued item published no earlier than the message next in line on its queue
+# still waits in that queue. A long backlog is not a loss, so such an item is not published again.
 _STUCK_SELECTION = """
 SELECT id FROM media
  WHERE processing_status = ANY(%(stuck_states)s) AND updated_at < now() - %(stuck_after)s
    AND attempts < %(max_attempts)s
+   AND NOT (processing_status = 'queued' AND coalesce(queued_at >= ANY (
+        SELECT o.published_at
+          FROM unnest(%(queues)s::text[], %(next_in_line)s::uuid[]) AS head(queue, task_id)
+          JOIN task_outbox o ON o.task_id = head.task_id
+         WHERE head.queue = media.queue AND o.published_at IS NOT NULL), false))
  ORDER BY updated_at
  LIMIT %(limit)s
 """
@@ -143,8 +150,12 @@ def retry_failed(conn: psycopg.Connection, flt: RetryFilter) -> list[OutboxEntry
         return cur.execute(_RETRY, _retry_params(flt)).fetchall()
 
 
-def _sweep_params(stuck_after: timedelta, max_attempts: int, limit: int) -> dict:
+def _sweep_params(stuck_after: timedelta, max_attempts: int, limit: int,
+                  next_in_line: dict[str, UUID] | None = None) -> dict:
+    heads = next_in_line or {}
     return {
+        "queues": list(heads),
+        "next_in_line": list(heads.values()),
         "stuck_states": [s.value for s in STUCK_STATES],
         "stuck_after": stuck_after,
         "max_attempts": max_attempts,
@@ -161,7 +172,12 @@ def give_up_stuck(conn: psycopg.Connection, stuck_after: timedelta, max_attempts
 
 
 def requeue_stuck(conn: psycopg.Connection, stuck_after: timedelta, max_attempts: int,
-                  limit: int = 1000) -> list[OutboxEntry]:
-    """Give stuck items with attempts left a fresh task; returns the outbox entries to publish."""
+                  limit: int = 1000, next_in_line: dict[str, UUID] | None = None) -> list[OutboxEntry]:
+    """Give stuck items with attempts left a fresh task; returns the outbox entries to publish.
+
+    `next_in_line` maps a queue to the task id of the message at its head, when known: queued items
+    published since then are still in line and are left alone.
+    """
+    params = _sweep_params(stuck_after, max_attempts, limit, next_in_line)
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
-        return cur.execute(_SWEEP_REQUEUE, _sweep_params(stuck_after, max_attempts, limit)).fetchall()
+        return cur.execute(_SWEEP_REQUEUE, params).fetchall()
