@@ -44,6 +44,9 @@ class ImageRenderer:
 
     def __init__(self, spec: RenderSpec) -> None:
         self.spec = spec
+        # Load every Pillow codec plugin now, in the worker process: a render child forked later
+        # inherits them instead of importing them again for each file.
+        Image.init()
         if spec.image_engine == "vips" and pyvips is None:
             raise RuntimeError("IMAGE_ENGINE=vips but pyvips/libvips cannot be loaded")
         if pyvips is not None:
