@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import shutil
+import signal
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,6 @@ class Stack:
     flower_auth: tuple[str, str]
     thumbnails: WorkerProcess
     prometheus: Prometheus
-    processes: list[WorkerProcess] = field(default_factory=list)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -67,10 +66,50 @@ def _stop_all(processes: list[WorkerProcess]) -> None:
         services.stop_worker(process)
 
 
+def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], password: str,
+                    processes: list[WorkerProcess]) -> dict[str, str]:
+    """Start the API (and a replica whose S3 is unreachable, for real 503s), a thumbnails worker
+    whose 2 children are replaced every 3 tasks, a media worker with beat, and Flower; wait until
+    they answer. Returns their base URLs; `processes` collects them for the teardown."""
+    api, api_url = support.start_api(env, workdir)
+    processes.append(api)
+    broken_env = {**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{support.free_port()}"}
+    broken, broken_url = support.start_api(broken_env, workdir, name="api-broken")
+    processes.append(broken)
+    thumbnails = services.start_worker(
+        {**env, "METRICS_PORT": str(ports["thumbnails"])}, "sequoia_thumbnails.worker", "thumbnails", "thumbs",
+        workdir, concurrency=2, extra_args=("--max-tasks-per-child", "3"))
+    processes.append(thumbnails)
+    media = services.start_worker(
+        {**env, "METRICS_PORT": str(ports["media"]), "QUEUE_METRICS_PORT": str(ports["queues"])},
+        "sequoia_media.worker", "media,default", "media", workdir,
+        extra_args=("-B", "--schedule", str(workdir / "beat-schedule")))
+    processes.append(media)
+    flower, flower_url = support.start_flower(env, workdir, password)
+    processes.append(flower)
+    support.wait_http(f"{api_url}/readyz", api)
+    support.wait_http(f"{broken_url}/healthz", broken)
+    settings = services.settings_from(env)
+    for worker in (thumbnails, media):
+        services.wait_for_ping(settings, worker)
+    support.wait_http(f"{flower_url}/healthcheck", flower)
+    return {"api": api_url, "broken": broken_url, "flower": flower_url}
+
+
+def _scrape_jobs(urls: dict[str, str], ports: dict[str, int]) -> dict[str, list[str]]:
+    def target(url: str) -> str:
+        return url.removeprefix("http://")
+
+    return {
+        "sequoia-api": [target(urls["api"]), target(urls["broken"])],
+        "sequoia-worker": [f"127.0.0.1:{ports['thumbnails']}", f"127.0.0.1:{ports['media']}"],
+        "sequoia-queues": [f"127.0.0.1:{ports['queues']}"],
+    }
+
+
 @pytest.fixture(scope="module")
 def stack(workdir: Path) -> Iterator[Stack]:
-    """API (and a replica whose S3 is unreachable), a thumbnails worker (2 children, each replaced
-    after 3 tasks), a media worker with beat, Flower, and Prometheus scraping them all."""
+    """Every Sequoia process, and Prometheus scraping them all."""
     if not shutil.which("prometheus"):
         pytest.skip("Prometheus is not installed (Debian package `prometheus`, listed in .ci/apt-packages)")
     redis_url = monitoring_redis_url()
@@ -81,36 +120,14 @@ def stack(workdir: Path) -> Iterator[Stack]:
     with services.fresh_database() as database_url, services.s3_target(workdir) as s3:
         env = services.service_env(database_url, redis_url, s3, METRICS_ADDRESS="127.0.0.1",
                                    METRICS_INSPECT_TIMEOUT_SECONDS="0.4")
-        settings = services.settings_from(env)
         try:
-            api, api_url = support.start_api(env, workdir)
-            broken, broken_url = support.start_api(
-                {**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{support.free_port()}"}, workdir, name="api-broken")
-            thumbnails = services.start_worker(
-                {**env, "METRICS_PORT": str(ports["thumbnails"])}, "sequoia_thumbnails.worker", "thumbnails",
-                "thumbs", workdir, concurrency=2, extra_args=("--max-tasks-per-child", "3"))
-            media = services.start_worker(
-                {**env, "METRICS_PORT": str(ports["media"]), "QUEUE_METRICS_PORT": str(ports["queues"])},
-                "sequoia_media.worker", "media,default", "media", workdir,
-                extra_args=("-B", "--schedule", str(workdir / "beat-schedule")))
-            flower, flower_url = support.start_flower(env, workdir, password)
-            processes += [api, broken, thumbnails, media, flower]
-            support.wait_http(f"{api_url}/readyz", api)
-            support.wait_http(f"{broken_url}/healthz", broken)
-            for worker in (thumbnails, media):
-                services.wait_for_ping(settings, worker)
-            support.wait_http(f"{flower_url}/healthcheck", flower)
-            host = "127.0.0.1"
-            jobs = {
-                "sequoia-api": [api_url.removeprefix("http://"), broken_url.removeprefix("http://")],
-                "sequoia-worker": [f"{host}:{ports['thumbnails']}", f"{host}:{ports['media']}"],
-                "sequoia-queues": [f"{host}:{ports['queues']}"],
-            }
-            prometheus = support.start_prometheus(workdir, jobs, (flower_url.removeprefix("http://"), "admin", password))
+            urls = _start_services(env, workdir, ports, password, processes)
+            flower_target = (urls["flower"].removeprefix("http://"), "admin", password)
+            prometheus = support.start_prometheus(workdir, _scrape_jobs(urls, ports), flower_target)
             processes.append(prometheus.process)
-            yield Stack(env=env, settings=settings, api_url=api_url, broken_api_url=broken_url,
-                        flower_url=flower_url, flower_auth=("admin", password), thumbnails=thumbnails,
-                        prometheus=prometheus, processes=processes)
+            yield Stack(env=env, settings=services.settings_from(env), api_url=urls["api"],
+                        broken_api_url=urls["broken"], flower_url=urls["flower"], flower_auth=("admin", password),
+                        thumbnails=processes[2], prometheus=prometheus)
         finally:
             _stop_all(processes)
             services.purge_queues(redis_url)

@@ -190,7 +190,8 @@ def test_every_dashboard_panel_query_returns_plausible_series(stack: Stack, work
 
 def test_flower_is_scraped_with_basic_auth(stack: Stack, workload: dict[str, int]) -> None:
     prom = stack.prometheus
-    assert prom.values('up{job="flower"}') == {"instance=" + stack.flower_url.removeprefix("http://") + ",job=flower": 1}
-    assert prom.values('sum(flower_events_total)')[""] > 0
+    instance = stack.flower_url.removeprefix("http://")
+    assert prom.values('up{job="flower"}') == {f"instance={instance},job=flower": 1}
+    assert prom.values("sum(flower_events_total)")[""] > 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,11 +12,11 @@ from sequoia_core.task_timing import ENQUEUED_AT_HEADER, message_enqueued_at, qu
 
 def test_publish_stamps_the_headers_with_the_current_time():
     headers: dict = {"id": "x"}
-    before = datetime.now(timezone.utc).timestamp()
+    before = datetime.now(UTC).timestamp()
 
     stamp_enqueued_at(headers=headers, body=None, exchange="", routing_key="thumbnails")
 
-    assert before <= headers[ENQUEUED_AT_HEADER] <= datetime.now(timezone.utc).timestamp()
+    assert before <= headers[ENQUEUED_AT_HEADER] <= datetime.now(UTC).timestamp()
 
 
 def test_a_retry_is_stamped_again():
@@ -32,7 +32,7 @@ def test_wait_runs_from_publish_to_start():
 
 
 def test_a_delivery_scheduled_later_waits_from_its_eta():
-    eta = datetime.fromtimestamp(110.0, tz=timezone.utc).isoformat()
+    eta = datetime.fromtimestamp(110.0, tz=UTC).isoformat()
 
     assert queue_wait_seconds(100.0, eta, 112.0) == pytest.approx(2.0)
 
