@@ -23,6 +23,7 @@ from sequoia_thumbnails.renderers.base import RenderResult, RenderSpec, fit
 # Where to look for a frame, as fractions of the duration: 10% first, later ones past a dark intro.
 SEEK_FRACTIONS = (0.10, 0.35, 0.60)
 _CANDIDATE_FRAMES = 3
+_READ_WINDOW_SECONDS = 30
 
 
 class VideoRenderer:
@@ -99,7 +100,8 @@ class VideoRenderer:
             "-frames:v", str(_CANDIDATE_FRAMES),
             "-vf", f"scale={width}:{height}:flags=bicubic,setsar=1",
             "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
-            before_input=("-noaccurate_seek", "-skip_frame", "nokey", *seek),
+            # `-t` bounds how far past the target the demuxer reads looking for more keyframes.
+            before_input=("-noaccurate_seek", "-skip_frame", "nokey", *seek, "-t", str(_READ_WINDOW_SECONDS)),
         )
         process = ffmpeg.run(command, self.spec.time_limit_seconds)
         frame_bytes = width * height * 3
