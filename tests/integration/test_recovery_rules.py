@@ -1,0 +1,79 @@
+"""The rules that keep redeliveries, retries and the sweeper from losing or repeating work, checked
+on real Postgres and Redis (the fault suite, tests/faults, proves them under real faults)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from uuid import uuid4
+
+from sequoia_core import broker
+from sequoia_core.db import lifecycle, media
+from tests.factories import png_bytes
+from tests.integration.helpers import ingest_unpublished
+
+LONG_AGO = timedelta(hours=1)
+NEVER_STALE = timedelta(hours=2)
+
+
+def _claim(conn, entry, resume=False, max_attempts=3):
+    return media.claim_for_processing(conn, entry.media_id, entry.task_id, "w@test", NEVER_STALE,
+                                      max_attempts, resume)
+
+
+def test_a_retry_resumes_the_run_that_postgres_interrupted(api_state, pool, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    with pool.connection() as conn:
+        assert _claim(conn, entry).attempts == 1
+    # The run could not record its end (Postgres went away): the item is left `processing`.
+    with pool.connection() as conn:
+        duplicate = _claim(conn, entry)
+        resumed = _claim(conn, entry, resume=True)
+
+    assert duplicate is None, "another delivery of the task must not run it in parallel"
+    assert (resumed.attempts, resumed.retries) == (1, 1), "the retry continues the run, it is no new attempt"
+
+
+def test_no_run_starts_past_max_attempts(api_state, pool, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    with pool.connection() as conn:
+        conn.execute("UPDATE media SET processing_status = 'queued', attempts = 3 WHERE id = %s", (entry.media_id,))
+        refused = _claim(conn, entry)
+        conn.execute("UPDATE media SET attempts = 2 WHERE id = %s", (entry.media_id,))
+        last = _claim(conn, entry)
+
+    assert refused is None
+    assert last.attempts == 3
+
+
+def test_sweeper_requeues_queued_items_only_once_they_left_the_line(api_state, pool, voyage):
+    files = [(f"{name}.png", png_bytes()) for name in "abc"]
+    _, entries = ingest_unpublished(api_state, voyage, *files)
+    with pool.connection() as conn:
+        for minutes, entry in enumerate(entries):  # published a minute apart, queued for an hour
+            published = conn.execute("SELECT now() - %s + %s", (LONG_AGO, timedelta(minutes=minutes))).fetchone()[0]
+            conn.execute("UPDATE task_outbox SET published_at = %s WHERE id = %s", (published, entry.id))
+            conn.execute("UPDATE media SET processing_status = 'queued', queued_at = %s, updated_at = %s "
+                         "WHERE id = %s", (published, published, entry.media_id))
+        # The second message is next in line: the first left the queue and never ran, the third waits.
+        requeued = lifecycle.requeue_stuck(conn, timedelta(minutes=30), 3,
+                                           next_in_line={entries[0].queue: entries[1].task_id})
+        conn.rollback()  # other tests' items must not be touched
+
+    mine = {entry.media_id for entry in entries}
+    assert {e.media_id for e in requeued} & mine == {entries[0].media_id}
+
+
+def test_next_in_line_reads_the_tail_of_a_celery_queue(api_state):
+    client, queue = api_state.redis, f"test-line-{secrets.token_hex(4)}"
+    first, second = uuid4(), uuid4()
+    try:
+        assert broker.next_in_line(client, queue) is None
+        for task_id in (first, second):  # kombu LPUSHes; workers pop the tail
+            client.lpush(queue, json.dumps({"body": "", "headers": {"id": str(task_id)}, "properties": {}}))
+        assert broker.next_in_line(client, queue) == first
+        client.rpush(queue, b"not a celery message")
+        assert broker.next_in_line(client, queue) is None
+    finally:
+        client.delete(queue)
