@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -102,6 +101,7 @@ class Stack:
     api: ApiServer
     thumbs: WorkerProcess | None = None
     media: WorkerProcess | None = None
+    started: list[WorkerProcess] = field(default_factory=list)
 
     @property
     def database_url(self) -> str:
@@ -116,6 +116,7 @@ class Stack:
         """Start a thumbnails worker (prefork) and wait for its ping."""
         self.thumbs = services.start_worker(self.env, "sequoia_thumbnails.worker", "thumbnails", "thumbs",
                                             self.workdir, concurrency=concurrency)
+        self.started.append(self.thumbs)
         services.wait_for_ping(self.settings, self.thumbs)
         return self.thumbs
 
@@ -124,6 +125,7 @@ class Stack:
         schedule = self.workdir / f"beat-{secrets.token_hex(3)}"
         self.media = services.start_worker(self.env, "sequoia_media.worker", "media,default", "media",
                                            self.workdir, extra_args=("-B", "--schedule", str(schedule)))
+        self.started.append(self.media)
         services.wait_for_ping(self.settings, self.media)
         return self.media
 
@@ -132,16 +134,10 @@ class Stack:
         kill_group(worker.process)
         worker.process.wait(10)
 
-    def terminate_worker(self, worker: WorkerProcess, timeout: float = 60.0) -> None:
-        """SIGTERM to the main process (what Kubernetes sends): a warm shutdown."""
-        worker.process.send_signal(signal.SIGTERM)
-        worker.process.wait(timeout)
-
     def stop(self) -> None:
         """Stop every process this stack started."""
-        for worker in (self.thumbs, self.media):
-            if worker is not None:
-                services.stop_worker(worker, timeout=10)
+        for worker in self.started:
+            services.stop_worker(worker, timeout=10)
         self.api.kill()
 
 

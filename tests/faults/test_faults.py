@@ -3,6 +3,7 @@ the middle of it, lets the system recover and audits the result (tests/faults/au
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 
@@ -29,6 +30,19 @@ def assert_nothing_lost(outcome: Outcome, expected_states: dict[str, int], batch
     assert outcome.batch_status == batch_status
 
 
+def test_baseline_without_fault(stack, batch, record):
+    """The yardstick of the "recover" column: the same batch, from the same point, with no fault."""
+    run = Run.new(stack, "no fault (baseline)", batch).submit()
+    run.wait_mid_batch()
+
+    run.inject()
+
+    outcome = run.finish()
+    record(outcome)
+    assert_nothing_lost(outcome, {"completed": len(batch)})
+    assert outcome.max_attempts == 1 and outcome.max_retries == 0
+
+
 def test_worker_sigkill_mid_task(stack, batch, record):
     run = Run.new(stack, "worker SIGKILL", batch).submit()
     run.wait_mid_batch()
@@ -47,11 +61,14 @@ def test_worker_sigterm_warm_shutdown(stack, batch, record):
     run.wait_mid_batch()
 
     run.inject()
-    stack.terminate_worker(stack.thumbs)  # warm shutdown: running tasks finish, reserved ones go back
+    leaving = stack.thumbs
+    # What a rolling update does: SIGTERM to the old pod, a new one starts beside it.
+    leaving.process.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish, the rest go back
     stack.start_thumbs()
 
     outcome = run.finish()
     record(outcome)
+    assert leaving.process.wait(60) == 0, "the warm shutdown must end on its own, cleanly"
     assert_nothing_lost(outcome, {"completed": len(batch)})
     assert outcome.max_attempts == 1, "a warm shutdown must not cost any item a second attempt"
 
@@ -145,7 +162,8 @@ def test_poison_files(stack, batch, record):
     bomb, killer = media.gif_bomb(), media.slow_image()
     run = Run.new(stack, "poison files", [*batch, bomb, killer]).submit()
     killer_id = _media_id(stack, run.voyage, killer.name)
-    reaper = Reaper(create_celery_app(stack.settings), f"{stack.thumbs.name}@{socket.gethostname()}", killer_id)
+    node = f"{stack.thumbs.name}@{socket.gethostname()}"
+    reaper = Reaper(create_celery_app(stack.settings), node, stack.database_url, killer_id)
 
     run.inject()
     reaper.start()
@@ -161,7 +179,7 @@ def test_poison_files(stack, batch, record):
     assert_nothing_lost(outcome, {"completed": len(batch), "failed": 2}, "completed_with_errors")
     assert items[bomb.name]["error_code"] == "render_crashed" and items[bomb.name]["attempts"] == 1
     assert items[killer.name]["error_code"] == "max_attempts"
-    assert items[killer.name]["attempts"] == stack.settings.max_attempts == len(reaper.killed)
+    assert items[killer.name]["attempts"] == stack.settings.max_attempts == len(reaper.killed), reaper.errors
     assert stack.thumbs.alive(), "the worker's main process must survive its children's deaths"
 
 
