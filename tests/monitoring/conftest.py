@@ -67,10 +67,11 @@ def _stop_all(processes: list[WorkerProcess]) -> None:
 
 
 def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], password: str,
-                    processes: list[WorkerProcess]) -> dict[str, str]:
+                    processes: list[WorkerProcess]) -> tuple[dict[str, str], WorkerProcess]:
     """Start the API (and a replica whose S3 is unreachable, for real 503s), a thumbnails worker
     whose 2 children are replaced every 3 tasks, a media worker with beat, and Flower; wait until
-    they answer. Returns their base URLs; `processes` collects them for the teardown."""
+    they answer. Returns their base URLs and the thumbnails worker; `processes` collects them all
+    for the teardown."""
     api, api_url = support.start_api(env, workdir)
     processes.append(api)
     broken_env = {**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{support.free_port()}"}
@@ -93,7 +94,7 @@ def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], p
     for worker in (thumbnails, media):
         services.wait_for_ping(settings, worker)
     support.wait_http(f"{flower_url}/healthcheck", flower)
-    return {"api": api_url, "broken": broken_url, "flower": flower_url}
+    return {"api": api_url, "broken": broken_url, "flower": flower_url}, thumbnails
 
 
 def _scrape_jobs(urls: dict[str, str], ports: dict[str, int]) -> dict[str, list[str]]:
@@ -121,13 +122,13 @@ def stack(workdir: Path) -> Iterator[Stack]:
         env = services.service_env(database_url, redis_url, s3, METRICS_ADDRESS="127.0.0.1",
                                    METRICS_INSPECT_TIMEOUT_SECONDS="0.4")
         try:
-            urls = _start_services(env, workdir, ports, password, processes)
+            urls, thumbnails = _start_services(env, workdir, ports, password, processes)
             flower_target = (urls["flower"].removeprefix("http://"), "admin", password)
             prometheus = support.start_prometheus(workdir, _scrape_jobs(urls, ports), flower_target)
             processes.append(prometheus.process)
             yield Stack(env=env, settings=services.settings_from(env), api_url=urls["api"],
                         broken_api_url=urls["broken"], flower_url=urls["flower"], flower_auth=("admin", password),
-                        thumbnails=processes[2], prometheus=prometheus)
+                        thumbnails=thumbnails, prometheus=prometheus)
         finally:
             _stop_all(processes)
             services.purge_queues(redis_url)

@@ -17,12 +17,13 @@ from sequoia_core.broker import queue_keys
 from sequoia_core.celery_app import create_celery_app
 from tests.factories import html_page, jpeg_bytes, truncated_jpeg
 from tests.monitoring.conftest import Stack
-from tests.monitoring.support import DASHBOARD, RULES, finite
+from tests.monitoring.support import DASHBOARD, RULES, Prometheus, finite
 
 pytestmark = pytest.mark.integration
 
 GOOD, BAD, BACKLOG, SERVER_ERRORS = 6, 3, 3, 8
 WINDOW = "5m"  # what `$__rate_interval` stands for here: the whole run, from the workers' zero samples
+THUMBNAIL_TASKS = 'sequoia_tasks_total{queue="thumbnails", outcome=~"succeeded|failed"}'
 
 
 def _ingest(stack: Stack, voyage: str, files: list[tuple[str, bytes]]) -> dict:
@@ -77,6 +78,11 @@ def _panel(title: str) -> list[str]:
     return [expr for panel_title, expr in _dashboard_targets() if panel_title == title]
 
 
+def _history(prom: Prometheus, selector: str) -> str:
+    """The raw samples of the last minutes, for an assertion message."""
+    return "\n".join(f"{s['metric']} {[v for _, v in s['values']]}" for s in prom.query(f"{selector}[5m]"))
+
+
 @pytest.fixture(scope="module")
 def workload(stack: Stack) -> dict[str, int]:
     """Good and corrupt images, one refused file, 5xx answers, then a backlog nobody consumes."""
@@ -118,21 +124,16 @@ def test_every_recording_rule_returns_plausible_series(stack: Stack, workload: d
     age = prom.values(records["sequoia:queue_oldest_age_seconds:max"])["queue=thumbnails"]
     assert 0 < age < 300
     ratio = prom.values(records["sequoia:task_failure_ratio:rate5m"])["queue=thumbnails"]
-    assert ratio == pytest.approx(BAD / (GOOD + BAD), abs=1e-9)
+    assert ratio == pytest.approx(BAD / (GOOD + BAD), abs=1e-9), _history(prom, THUMBNAIL_TASKS)
     assert 0 < prom.values(records["sequoia:api_5xx_ratio:rate5m"])[""] <= 1
-
-
-def _history(prom, selector: str) -> str:
-    """The raw samples of the last minutes, for an assertion message."""
-    return "\n".join(f"{s['metric']} {[v for _, v in s['values']]}" for s in prom.query(f"{selector}[5m]"))
 
 
 def test_counts_of_every_prefork_child_survive_its_replacement(stack: Stack, workload: dict[str, int]) -> None:
     # Children are replaced every 3 tasks, and the files of dead ones folded: nothing may be missing.
     prom = stack.prometheus
     outcomes = prom.values('sum by (outcome) (sequoia_tasks_total{queue="thumbnails", media_kind="image"})')
-    history = _history(prom, 'sequoia_tasks_total{queue="thumbnails", media_kind="image", outcome=~"succeeded|failed"}')
-    assert (outcomes["outcome=succeeded"], outcomes["outcome=failed"]) == (GOOD, BAD), history
+    counted = (outcomes["outcome=succeeded"], outcomes["outcome=failed"])
+    assert counted == (GOOD, BAD), _history(prom, THUMBNAIL_TASKS)
     errors = prom.values('sum by (error_code) (sequoia_task_errors_total{queue="thumbnails"})')
     assert errors == {"error_code=corrupt_file": BAD}
     ends = prom.values('sum(sequoia_media_end_to_end_seconds_count{media_kind="image"})')

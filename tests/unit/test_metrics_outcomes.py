@@ -165,3 +165,11 @@ def test_known_series_start_at_zero_for_the_queues_the_worker_consumes():
         assert REGISTRY.get_sample_value("sequoia_media_end_to_end_seconds_count", {"media_kind": kind}) is not None
     relay = {"queue": "thumbnails", "task": "media.relay_outbox", "media_kind": "none", "outcome": "succeeded"}
     assert REGISTRY.get_sample_value("sequoia_tasks_total", relay) is None  # not this worker's queue
+
+
+def test_a_media_task_starts_its_unknown_kind_at_zero_too():
+    initialise(["thumbnails"], [GENERATE], TaskMetricsSpec(lookups={GENERATE: lambda _: None}))
+
+    labels = {"queue": "thumbnails", "task": GENERATE, "media_kind": "unknown", "outcome": "failed"}
+    assert REGISTRY.get_sample_value("sequoia_tasks_total", labels) is not None
+    assert REGISTRY.get_sample_value("sequoia_media_end_to_end_seconds_count", {"media_kind": "unknown"}) is None

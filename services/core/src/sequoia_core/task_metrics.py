@@ -97,13 +97,14 @@ def initialise(queues: Iterable[str], tasks: Iterable[str], spec: TaskMetricsSpe
         for task in tasks:
             if queue_for(task).value != queue:
                 continue
-            kinds = [k.value for k in MediaKind] if task in spec.lookups else [metrics.NO_MEDIA]
+            # `unknown` too: a delivery whose item could not be read still counts, from zero.
+            kinds = [*MediaKind, metrics.UNKNOWN] if task in spec.lookups else [metrics.NO_MEDIA]
             for kind in kinds:
                 for outcome in metrics.OUTCOMES:
                     metrics.TASKS.labels(queue, task, kind, outcome)
                 metrics.TASK_RUNTIME.labels(queue, task, kind)
                 metrics.QUEUE_WAIT.labels(queue, task, kind)
-                if kind != metrics.NO_MEDIA:
+                if isinstance(kind, MediaKind):
                     metrics.END_TO_END.labels(kind)
 
 
