@@ -133,8 +133,7 @@ class TaskObserver:
         """A delivery ended in this process: count its outcome, observe its timings."""
         running = self._running.pop(task_id, None)
         facts = self._facts(task.name, args)
-        kind = facts.media_kind if facts else (metrics.UNKNOWN if task.name in self._spec.lookups
-                                               else metrics.NO_MEDIA)
+        kind = facts.media_kind if facts else self._kind_unread(task.name)
         queue = _queue(task)
         outcome, code = resolve_outcome(state or states.FAILURE, retval, facts, self._spec.outcomes)
         record(queue, task.name, kind, outcome, code)
@@ -153,7 +152,7 @@ class TaskObserver:
         """
         if task_id in self._running or sender is None:
             return
-        kind = metrics.UNKNOWN if sender.name in self._spec.lookups else metrics.NO_MEDIA
+        kind = self._kind_unread(sender.name)
         record(queue_for(sender.name).value, sender.name, kind, metrics.FAILED, _error_code(None, exception))
 
     def on_revoked(self, request: Any = None, expired: bool = False, **_: Any) -> None:
@@ -163,8 +162,11 @@ class TaskObserver:
         name = getattr(request, "task_name", None) or getattr(request, "name", "unknown")
         delivery = getattr(request, "delivery_info", None) or {}
         queue = delivery.get("routing_key") or queue_for(name).value
-        kind = metrics.UNKNOWN if name in self._spec.lookups else metrics.NO_MEDIA
-        record(queue, name, kind, metrics.SKIPPED if expired else metrics.CANCELLED, None)
+        record(queue, name, self._kind_unread(name), metrics.SKIPPED if expired else metrics.CANCELLED, None)
+
+    def _kind_unread(self, task_name: str) -> str:
+        """The media kind label when the item was not read: unknown for a media task, else none."""
+        return metrics.UNKNOWN if task_name in self._spec.lookups else metrics.NO_MEDIA
 
     def _facts(self, task_name: str, args: tuple | list | None) -> ItemFacts | None:
         lookup = self._spec.lookups.get(task_name)
