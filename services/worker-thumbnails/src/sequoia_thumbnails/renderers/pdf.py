@@ -54,6 +54,7 @@ class PdfRenderer:
     def _render_first_page(self, document: fitz.Document, out_dir: Path) -> RenderResult:
         if document.page_count < 1:
             raise PermanentError("the PDF has no page", code=ErrorCode.CORRUPT_FILE)
+        _walk_to_pages_only(document)
         page = document.load_page(0)
         _check_streams(document, page, self.spec)
         rect = page.rect  # already turned by the page's /Rotate
@@ -72,6 +73,20 @@ class PdfRenderer:
             "encrypted": bool(document.is_encrypted),
         }
         return RenderResult([derivative], metadata)
+
+
+def _walk_to_pages_only(document: fitz.Document) -> None:
+    """Make MuPDF find page 1 by walking the page tree to it, not by first mapping every page.
+
+    On its first page lookup MuPDF builds a map of all pages (about 6 µs a page: 17 ms for 3,000,
+    half a second for 100,000). With the map marked unavailable it takes its own fallback path,
+    the walk it uses for a broken page tree, which touches only the nodes above page 1. Where the
+    binding does not expose the flag, the lookup is just slower.
+    """
+    try:
+        fitz.mupdf.pdf_document_from_fz_document(document.this).m_internal.page_tree_broken = 1
+    except (AttributeError, TypeError, RuntimeError):
+        pass
 
 
 def _thumbnail_matrix(width: float, height: float, long_edge: int) -> fitz.Matrix:
