@@ -31,30 +31,30 @@ log = logging.getLogger(__name__)
 def generate(self: Task, media_id: str, resume: bool = False) -> str:
     """Render and store every derivative of one media item.
 
-    `resume` is set on the retries of a run that had claimed the item, so that they take it back
-    even when Postgres went away before the run could record how it ended.
+    `resume` is set on retries: the failed delivery may hold the item `processing` (Postgres went
+    away before it could record how its run ended, or after its claim committed but before the
+    answer came back), and its retry takes the run back instead of waiting for the sweeper. Beside
+    a run still alive it only repeats work under the same keys; the guarded completion records once.
     """
     ctx = worker_context()
     job = Job(media_id=UUID(media_id), task_id=UUID(self.request.id), worker=self.request.hostname or "unknown")
     try:
         row = derivatives.claim(ctx, job, resume)
-    except TransientError as err:
-        raise _retry(self, ctx, err, resume) from err
-    if row is None:
-        log.info("task %s for media %s has nothing to do (finished, cancelled or superseded)", job.task_id, media_id)
-        return Outcome.SKIPPED
-    try:
+        if row is None:
+            log.info("task %s for media %s has nothing to do (finished, cancelled or superseded)",
+                     job.task_id, media_id)
+            return Outcome.SKIPPED
         return _render(ctx, job, row, last_try=self.request.retries >= ctx.settings.task_max_retries)
     except TransientError as err:
-        raise _retry(self, ctx, err, resume=True) from err
+        raise _retry(self, ctx, err) from err
 
 
-def _retry(task: Task, ctx: WorkerContext, err: TransientError, resume: bool) -> Retry:
+def _retry(task: Task, ctx: WorkerContext, err: TransientError) -> Retry:
     """Publish the retry (exponential backoff, equal jitter) and return the exception to raise."""
     settings = ctx.settings
     countdown = retry_countdown(task.request.retries, settings.task_retry_backoff_seconds,
                                 settings.task_retry_backoff_max_seconds)
-    return task.retry(exc=err, countdown=countdown, kwargs={"resume": resume}, throw=False)
+    return task.retry(exc=err, countdown=countdown, kwargs={"resume": True}, throw=False)
 
 
 def _render(ctx: WorkerContext, job: Job, row: MediaRow, last_try: bool) -> str:
