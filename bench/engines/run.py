@@ -238,8 +238,8 @@ def _format(case: str, tool: str, result: dict, reference: dict | None) -> str:
 
 
 def _targets(results: dict[str, dict[str, dict]], sandbox: dict) -> list[tuple[str, bool | None, str]]:
-    def time_of(case: str, tool: str) -> float | None:
-        return results.get(case, {}).get(tool, {}).get("median_s")
+    def time_of(case: str, tool: str, key: str = "median_s") -> float | None:
+        return results.get(case, {}).get(tool, {}).get(key)
 
     def check(name: str, value: float | None, limit: float, more_is_better: bool = False) -> tuple:
         if value is None:
@@ -251,7 +251,9 @@ def _targets(results: dict[str, dict[str, dict]], sandbox: dict) -> list[tuple[s
         return a / b if a is not None and b else None
 
     rows = [check("JPEG: naive Pillow / sequoia", ratio(time_of("jpeg_24mp", "naive-pillow"),
-                                                             time_of("jpeg_24mp", "sequoia")), 5, True)]
+                                                             time_of("jpeg_24mp", "sequoia")), 5, True),
+            check("JPEG: naive Pillow / sequoia, CPU time", ratio(time_of("jpeg_24mp", "naive-pillow", "cpu_s"),
+                                                                  time_of("jpeg_24mp", "sequoia", "cpu_s")), 5, True)]
     for case, (kind, _) in CASES.items():
         if kind == "image":
             rows.append(check(f"{case}: sequoia / pyvips", ratio(time_of(case, "sequoia"), time_of(case, "pyvips")),
@@ -305,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: install the real sources first: apt-get install {' '.join(missing)} (make bench-deps)")
         return 2
     prefixes = [p for p in args.only.split(",") if p]
+    load_at_start = os.getloadavg()[0]
     print("bench: making the corpus in var/bench/corpus (once) ...", flush=True)
     # In a child: this process stays small, and a child's peak RSS starts from its parent's
     # (Linux keeps the high-water mark across fork and exec), so the measurements stay honest.
@@ -330,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  worker: engines load once in {sandbox.get('engine_load_s', 0) * 1000:.0f} ms "
           f"({sandbox.get('worker_rss_mb', 0):.0f} MB); each render then forks a child in "
           f"{sandbox.get('fork_median_s', 0) * 1000:.1f} ms that inherits them (no import per task)")
+    print(f"\n  load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (at the start: {load_at_start:.1f});"
+          " wall times above a load of one per core are inflated, CPU times much less")
     print("\n  targets")
     for name, ok, detail in _targets(results, sandbox):
         mark = {True: "ok  ", False: "MISS", None: "--  "}[ok]

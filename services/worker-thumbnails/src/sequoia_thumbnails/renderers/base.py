@@ -30,9 +30,9 @@ class RenderSpec:
     quality: int = 85
     image_engine: Literal["auto", "pillow", "vips"] = "auto"
     waveform_size: tuple[int, int] = (1800, 280)
-    # Peaks data: mono PCM decoded at this rate, one min/max pair per `peaks_samples_per_pixel`.
-    peaks_sample_rate: int = 8000
-    peaks_samples_per_pixel: int = 128
+    # Peaks: one min/max pair per this many samples of mono PCM at the file's own rate (512 is the
+    # smallest of peaks.js's default zoom levels, so its views resample from these peaks directly).
+    peaks_samples_per_pixel: int = 512
     # -- limits
     max_file_bytes: int = 2 * 1024**3
     max_image_pixels: int = 100_000_000
