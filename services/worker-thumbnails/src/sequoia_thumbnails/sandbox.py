@@ -110,7 +110,10 @@ def run_isolated(fn: Callable[[], T], *, timeout: float, memory_bytes: int | Non
         # Always kill the group: it ends ffmpeg children left behind by a child that timed out or
         # crashed, and it is a no-op for a child that exited (its group is gone).
         _kill_group(pid)
-        _, wait_status = os.waitpid(pid, 0)
+        try:
+            _, wait_status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by a SIGCHLD handler of the host process
+            wait_status = 0
     if timed_out:
         raise PermanentError(f"rendering took longer than {timeout:g} s", code=ErrorCode.TIMEOUT)
     if not chunks:
