@@ -31,37 +31,6 @@ CLAIMABLE_STATES = (Status.PENDING, Status.QUEUED, Status.RETRYING)
 
 
 @dataclass
-class MediaRow:
-    """One media item as stored."""
-
-    id: UUID
-    voyage_slug: str
-    batch_id: UUID | None
-    media_kind: str
-    media_format: str
-    original_filename: str
-    content_type: str
-    size_bytes: int
-    checksum_sha256: str | None
-    original_key: str
-    processing_status: str
-    task_id: UUID
-    queue: str
-    attempts: int
-    retries: int
-    error_code: str | None
-    error_message: str | None
-    derivatives: list[dict[str, Any]]
-    metadata: dict[str, Any]
-    worker: str | None
-    created_at: datetime
-    queued_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    updated_at: datetime
-
-
-@dataclass
 class NewMedia:
     """What ingest knows about an item before it is stored."""
 
@@ -77,6 +46,25 @@ class NewMedia:
     original_key: str
     task_id: UUID
     queue: str
+
+
+@dataclass
+class MediaRow(NewMedia):
+    """One media item as stored: what ingest knew, plus its processing state and history."""
+
+    processing_status: str
+    attempts: int
+    retries: int
+    error_code: str | None
+    error_message: str | None
+    derivatives: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    worker: str | None
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
 
 
 _INSERT = """
