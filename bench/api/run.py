@@ -86,7 +86,10 @@ async def main(seconds: float) -> None:
     async with httpx.AsyncClient(base_url=settings.sequoia_api_url, headers=headers, limits=limits,
                                  timeout=30) as client:
         await client.get(scenarios[1].path)  # warm caches once
-        results = [await drive(client, scenario, seconds) for scenario in scenarios]
+        results = []
+        for scenario in scenarios:
+            print(f"driving {scenario.name} at {scenario.rate:.0f} req/s for {seconds:.0f} s", flush=True)
+            results.append(await drive(client, scenario, seconds))
     report(results)
 
 

@@ -1,17 +1,19 @@
-"""FastAPI dependencies: the app state, a transaction, and bearer-token checks."""
+"""FastAPI dependencies: the app state and bearer-token checks.
+
+Handlers take a Postgres connection themselves (`with transaction(state.pool)`), never through a
+yield dependency: FastAPI runs a sync dependency's exit on the threadpool after the response, so
+under load threads waiting for a connection would starve the exits that give connections back.
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from typing import Annotated
 
-import psycopg
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sequoia_api.state import ApiState
-from sequoia_core.db.pool import transaction
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -22,15 +24,6 @@ def get_state(request: Request) -> ApiState:
 
 
 State = Annotated[ApiState, Depends(get_state)]
-
-
-def get_conn(state: State) -> Iterator[psycopg.Connection]:
-    """A connection in one transaction for the length of the request."""
-    with transaction(state.pool) as conn:
-        yield conn
-
-
-Conn = Annotated[psycopg.Connection, Depends(get_conn)]
 
 
 def _token_ok(presented: str, tokens: list[str]) -> bool:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from sequoia_api import health, operations, reporting
-from sequoia_api.deps import Conn, Reader, State, Writer
+from sequoia_api.deps import Reader, State, Writer
 from sequoia_api.schemas import (
     CancelResult,
     ErrorBody,
@@ -25,6 +25,7 @@ from sequoia_api.schemas import (
 from sequoia_api.task_views import task_status
 from sequoia_core import broker
 from sequoia_core.db import reports
+from sequoia_core.db.pool import transaction
 from sequoia_core.db.reports import ActiveFilter
 from sequoia_core.errors import NotFound
 from sequoia_core.queues import QueueName
@@ -37,9 +38,10 @@ _NOT_FOUND = {404: {"model": ErrorBody}}
 
 
 @router.get("/async-tasks/{task_id}", response_model=TaskStatus, responses=_NOT_FOUND, dependencies=[Reader])
-def read_task(task_id: UUID, conn: Conn) -> TaskStatus:
+def read_task(task_id: UUID, state: State) -> TaskStatus:
     """Status of one derivative task and the media item it serves."""
-    found = reports.find_task(conn, task_id)
+    with transaction(state.pool) as conn:
+        found = reports.find_task(conn, task_id)
     if found is None:
         raise NotFound(f"no task {task_id}")
     return task_status(found.media, task_id=task_id, current=found.current)
@@ -47,7 +49,7 @@ def read_task(task_id: UUID, conn: Conn) -> TaskStatus:
 
 @router.get("/async-tasks", response_model=TaskPage, responses={422: {"model": ErrorBody}}, dependencies=[Reader])
 def list_active_tasks(
-    conn: Conn,
+    sequoia: State,
     voyage: Annotated[str | None, Query(max_length=64)] = None,
     queue: QueueName | None = None,
     media_kind: MediaKindName | None = None,
@@ -58,7 +60,8 @@ def list_active_tasks(
     """Active tasks (queued, processing, retrying), newest first, with filters and a cursor."""
     flt = ActiveFilter(voyage_slug=voyage, queue=queue.value if queue else None, media_kind=media_kind, state=state)
     after = reporting.decode_cursor(cursor) if cursor else None
-    rows = reports.active_tasks(conn, flt, after, limit + 1)
+    with transaction(sequoia.pool) as conn:
+        rows = reports.active_tasks(conn, flt, after, limit + 1)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = reporting.encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return TaskPage(items=[task_status(row) for row in page], next_cursor=next_cursor)
@@ -73,20 +76,23 @@ def cancel_task(task_id: UUID, state: State) -> CancelResult:
 
 @router.get("/media-processing-status/{voyage_slug}", response_model=VoyageStatus, responses=_NOT_FOUND,
             dependencies=[Reader])
-def read_voyage_status(voyage_slug: VoyageSlug, conn: Conn) -> VoyageStatus:
+def read_voyage_status(voyage_slug: VoyageSlug, state: State) -> VoyageStatus:
     """Counts by state and kind, progress, failed items and batches of one voyage."""
-    return reporting.voyage_status(conn, voyage_slug)
+    with transaction(state.pool) as conn:
+        return reporting.voyage_status(conn, voyage_slug)
 
 
 @router.get("/thumbnail-generation-stats", response_model=GenerationStats,
             responses={422: {"model": ErrorBody}}, dependencies=[Reader])
 def read_generation_stats(
-    conn: Conn, state: State,
+    state: State,
     window: Annotated[str, Query(max_length=7, pattern=reporting.WINDOW_PATTERN, examples=["1h"])] = "1h",
 ) -> GenerationStats:
     """Totals, failure rate and throughput over a window, runtime percentiles per kind, queue depths."""
     span = reporting.parse_window(window)
-    return reporting.generation_stats(conn, span, broker.queue_depths(state.redis))
+    depths = broker.queue_depths(state.redis)
+    with transaction(state.pool) as conn:
+        return reporting.generation_stats(conn, span, depths)
 
 
 @router.post("/retry-failed-thumbnails", response_model=RetryResult, responses={422: {"model": ErrorBody}},

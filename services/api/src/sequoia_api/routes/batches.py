@@ -7,22 +7,24 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from sequoia_api.deps import Conn, Reader
+from sequoia_api.deps import Reader, State
 from sequoia_api.schemas import BatchItemOut, BatchOut, ErrorBody
 from sequoia_core.db import batches, media
 from sequoia_core.db.media import FINAL_STATES
+from sequoia_core.db.pool import transaction
 from sequoia_core.errors import NotFound
 
 router = APIRouter(prefix="/api/batches", tags=["batches"], dependencies=[Reader])
 
 
 @router.get("/{batch_id}", response_model=BatchOut, responses={404: {"model": ErrorBody}})
-def read_batch(batch_id: UUID, conn: Conn) -> BatchOut:
+def read_batch(batch_id: UUID, state: State) -> BatchOut:
     """A batch's status, its counts by state and every item."""
-    batch = batches.get_batch(conn, batch_id)
+    with transaction(state.pool) as conn:
+        batch = batches.get_batch(conn, batch_id)
+        items = media.list_batch_items(conn, batch_id) if batch else []
     if batch is None:
         raise NotFound(f"no batch {batch_id}")
-    items = media.list_batch_items(conn, batch_id)
     counts = Counter(item.processing_status for item in items)
     return BatchOut(
         id=batch.id,
