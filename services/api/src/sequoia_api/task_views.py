@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sequoia_api.schemas import ErrorInfo, TaskStatus
+from sequoia_api.schemas import TaskStatus
+from sequoia_api.views import error_info
 from sequoia_core.db.media import MediaRow
 
 _TASK_STATE = {
@@ -27,7 +28,6 @@ def _seconds(later, earlier) -> float | None:
 
 def task_status(row: MediaRow, task_id=None, current: bool = True) -> TaskStatus:
     """A task's view of its media row. A replaced task reports `failed`, superseded by the current one."""
-    error = ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None
     return TaskStatus(
         task_id=task_id or row.task_id,
         state=task_state(row.processing_status) if current else "failed",
@@ -40,7 +40,7 @@ def task_status(row: MediaRow, task_id=None, current: bool = True) -> TaskStatus
         attempts=row.attempts,
         retries=row.retries,
         worker=row.worker,
-        error=error,
+        error=error_info(row),
         created_at=row.created_at,
         queued_at=row.queued_at,
         started_at=row.started_at,

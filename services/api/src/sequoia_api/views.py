@@ -7,6 +7,11 @@ from sequoia_core.db.media import MediaRow
 from sequoia_core.storage import Storage
 
 
+def error_info(row: MediaRow) -> ErrorInfo | None:
+    """The item's last error, if it has one."""
+    return ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None
+
+
 def media_out(row: MediaRow, storage: Storage) -> MediaOut:
     """A media row with presigned derivative URLs."""
     derivatives = [
@@ -20,7 +25,6 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
         )
         for d in row.derivatives
     ]
-    error = ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None
     return MediaOut(
         id=row.id,
         voyage_slug=row.voyage_slug,
@@ -33,7 +37,7 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
         status=row.processing_status,
         attempts=row.attempts,
         retries=row.retries,
-        error=error,
+        error=error_info(row),
         derivatives=derivatives,
         metadata=row.metadata,
         created_at=row.created_at,
