@@ -188,3 +188,9 @@ def test_worker_health_reports_an_unreachable_kubernetes_api_without_failing(set
 
     assert health["deployments"] is None
     assert any(reason.startswith("kubernetes:") for reason in health["reasons"])
+
+
+def test_voyage_status_lists_at_most_failed_limit_failures(api, finished_voyage, voyage):
+    status = api.get(f"/api/async/media-processing-status/{voyage}", params={"failed_limit": 0}).json()
+
+    assert status["failed_items"] == [] and status["counts_by_state"]["failed"] == 1

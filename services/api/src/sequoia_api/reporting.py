@@ -61,7 +61,7 @@ def _by_state_and_kind(rows: list[reports.CountRow]) -> tuple[dict[str, int], di
     return dict(by_state), dict(by_kind)
 
 
-def voyage_status(conn: psycopg.Connection, voyage_slug: str) -> VoyageStatus:
+def voyage_status(conn: psycopg.Connection, voyage_slug: str, failed_limit: int = 20) -> VoyageStatus:
     """Counts by state and kind, progress, failures and batches of one voyage."""
     by_state, by_kind = _by_state_and_kind(reports.counts(conn, voyage_slug))
     total = sum(by_state.values())
@@ -71,7 +71,7 @@ def voyage_status(conn: psycopg.Connection, voyage_slug: str) -> VoyageStatus:
     failed = [
         FailedItemOut(media_id=f.id, filename=f.original_filename, media_kind=f.media_kind,
                       error=ErrorInfo(code=f.error_code or "unknown", message=f.error_message))
-        for f in reports.failed_items(conn, voyage_slug)
+        for f in reports.failed_items(conn, voyage_slug, failed_limit)
     ]
     batches = [
         BatchSummary(id=b.id, batch_status=b.batch_status, total_items=b.total_items, created_at=b.created_at,

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from sequoia_api import health, operations, reporting
 from sequoia_api.deps import Reader, State, Writer
@@ -23,6 +23,7 @@ from sequoia_api.schemas import (
     WorkerHealth,
 )
 from sequoia_api.task_views import task_status
+from sequoia_api.views import json_response
 from sequoia_core import broker
 from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
@@ -38,13 +39,13 @@ _NOT_FOUND = {404: {"model": ErrorBody}}
 
 
 @router.get("/async-tasks/{task_id}", response_model=TaskStatus, responses=_NOT_FOUND, dependencies=[Reader])
-def read_task(task_id: UUID, state: State) -> TaskStatus:
+def read_task(task_id: UUID, state: State) -> Response:
     """Status of one derivative task and the media item it serves."""
     with transaction(state.pool) as conn:
         found = reports.find_task(conn, task_id)
     if found is None:
         raise NotFound(f"no task {task_id}")
-    return task_status(found.media, task_id=task_id, current=found.current)
+    return json_response(task_status(found.media, task_id=task_id, current=found.current))
 
 
 @router.get("/async-tasks", response_model=TaskPage, responses={422: {"model": ErrorBody}}, dependencies=[Reader])
@@ -76,10 +77,13 @@ def cancel_task(task_id: UUID, state: State) -> CancelResult:
 
 @router.get("/media-processing-status/{voyage_slug}", response_model=VoyageStatus, responses=_NOT_FOUND,
             dependencies=[Reader])
-def read_voyage_status(voyage_slug: VoyageSlug, state: State) -> VoyageStatus:
-    """Counts by state and kind, progress, failed items and batches of one voyage."""
+def read_voyage_status(
+    voyage_slug: VoyageSlug, state: State,
+    failed_limit: Annotated[int, Query(ge=0, le=1000, description="how many recent failures to list")] = 20,
+) -> Response:
+    """Counts by state and kind, progress, the most recent failed items and the batches of one voyage."""
     with transaction(state.pool) as conn:
-        return reporting.voyage_status(conn, voyage_slug)
+        return json_response(reporting.voyage_status(conn, voyage_slug, failed_limit))
 
 
 @router.get("/thumbnail-generation-stats", response_model=GenerationStats,
