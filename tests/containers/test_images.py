@@ -141,14 +141,7 @@ def test_each_media_kind_gets_every_derivative_through_the_containers(stack, tmp
 
 
 def _wait_final(api: httpx.Client, media_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = api.get(f"/api/media/{media_id}").json()
-        if body["status"] in ("completed", "failed", "cancelled"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"media {media_id} still {body['status']} after {timeout}s")
-        time.sleep(1)
+    return services.wait_until_final(lambda path: api.get(path).json(), media_id, timeout, 1.0)
 
 
 def test_flower_refuses_without_its_password(stack):

@@ -98,14 +98,7 @@ def wait_final(api: TestClient) -> Callable[[UUID | str, float], dict]:
     """Poll `GET /api/media/{id}` until the item is final; return its body."""
 
     def wait(media_id: UUID | str, timeout: float = 60.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            body = api.get(f"/api/media/{media_id}").json()
-            if body["status"] in ("completed", "failed", "cancelled"):
-                return body
-            if time.monotonic() > deadline:
-                raise AssertionError(f"media {media_id} still {body['status']} after {timeout}s")
-            time.sleep(0.2)
+        return services.wait_until_final(lambda path: api.get(path).json(), str(media_id), timeout, 0.2)
 
     return wait
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import redis
 
 from scripts.devstack import seaweed
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.db.media import FINAL_STATES
 from sequoia_core.db.migrate import apply_migrations, ensure_database
 from sequoia_core.queues import QueueName
 from sequoia_core.settings import Settings
@@ -169,3 +170,15 @@ def stop_worker(worker: WorkerProcess, timeout: float = 20.0) -> None:
     except ProcessLookupError:
         pass
     worker.process.wait(5)
+
+
+def wait_until_final(get_json: Callable[[str], dict], media_id: str, timeout: float, interval: float) -> dict:
+    """Poll `GET /api/media/{id}` through `get_json` until the item is final; return its body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = get_json(f"/api/media/{media_id}")
+        if body["status"] in FINAL_STATES:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"media {media_id} still {body['status']} after {timeout}s")
+        time.sleep(interval)
