@@ -1,5 +1,8 @@
 """FastAPI dependencies: the app state and bearer-token checks.
 
+The dependencies here do no I/O, so they are `async def`: FastAPI runs a sync dependency on the
+threadpool, and those hops (several per request) cost more CPU than the status handlers themselves.
+
 Handlers take a Postgres connection themselves (`with transaction(state.pool)`), never through a
 yield dependency: FastAPI runs a sync dependency's exit on the threadpool after the response, so
 under load threads waiting for a connection would starve the exits that give connections back.
@@ -18,7 +21,7 @@ from sequoia_api.state import ApiState
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
     """The state built by the app's lifespan."""
     return request.app.state.sequoia
 
@@ -50,20 +53,25 @@ def _check(state: ApiState, presented: str | None) -> None:
         )
 
 
-def require_writer(
+async def require_writer(
     state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Every write needs a valid bearer token (never a cookie, so no cross-site request can write)."""
     _check(state, credentials.credentials if credentials else None)
 
 
-def require_reader(
-    request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
+def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
     """Reads need a token too, unless `PUBLIC_READS` is set; the gallery page's cookie also counts."""
     if state.settings.public_reads:
         return
     _check(state, credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE))
+
+
+async def require_reader(
+    request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """The read check as a dependency."""
+    check_reader(request, state, credentials)
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ApiState.build(settings)
         state.pool.open(wait=False)
+        await state.read_pool.open(wait=False)
         if settings.s3_create_bucket:
             try:
                 state.storage.ensure_bucket()
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await state.read_pool.close()
             state.pool.close()
 
     app = FastAPI(

@@ -61,9 +61,10 @@ def _by_state_and_kind(rows: list[reports.CountRow]) -> tuple[dict[str, int], di
     return dict(by_state), dict(by_kind)
 
 
-def voyage_status(conn: psycopg.Connection, voyage_slug: str, failed_limit: int = 20) -> VoyageStatus:
+async def voyage_status(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20) -> VoyageStatus:
     """Counts by state and kind, progress, failures and batches of one voyage."""
-    by_state, by_kind = _by_state_and_kind(reports.counts(conn, voyage_slug))
+    snapshot = await reports.voyage_snapshot(conn, voyage_slug, failed_limit)
+    by_state, by_kind = _by_state_and_kind(snapshot.counts)
     total = sum(by_state.values())
     if total == 0:
         raise NotFound(f"no media for voyage {voyage_slug}")
@@ -71,12 +72,12 @@ def voyage_status(conn: psycopg.Connection, voyage_slug: str, failed_limit: int 
     failed = [
         FailedItemOut(media_id=f.id, filename=f.original_filename, media_kind=f.media_kind,
                       error=ErrorInfo(code=f.error_code or "unknown", message=f.error_message))
-        for f in reports.failed_items(conn, voyage_slug, failed_limit)
+        for f in snapshot.failed
     ]
     batches = [
         BatchSummary(id=b.id, batch_status=b.batch_status, total_items=b.total_items, created_at=b.created_at,
                      completed_at=b.completed_at)
-        for b in reports.voyage_batches(conn, voyage_slug)
+        for b in snapshot.batches
     ]
     return VoyageStatus(voyage_slug=voyage_slug, total=total, counts_by_state=by_state, counts_by_kind=by_kind,
                         progress_percent=round(100.0 * finished / total, 2), failed_items=failed, batches=batches)

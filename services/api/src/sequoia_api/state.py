@@ -5,21 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from celery import Celery
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
 
 from sequoia_core.celery_app import create_celery_app
-from sequoia_core.db.pool import create_pool
+from sequoia_core.db.pool import create_async_pool, create_pool
 from sequoia_core.settings import Settings
 from sequoia_core.storage import Storage
 
 
 @dataclass
 class ApiState:
-    """Settings, Postgres pool, S3 storage, a Redis client and the Celery app (used only to send and inspect)."""
+    """Settings, Postgres pools, S3 storage, a Redis client and the Celery app (used only to send and inspect).
+
+    `read_pool` serves the hot status reads, which run on the event loop; `pool` everything else.
+    """
 
     settings: Settings
     pool: ConnectionPool
+    read_pool: AsyncConnectionPool
     storage: Storage
     celery: Celery
     redis: Redis
@@ -30,6 +34,7 @@ class ApiState:
         return cls(
             settings=settings,
             pool=create_pool(settings),
+            read_pool=create_async_pool(settings),
             storage=Storage(settings),
             celery=create_celery_app(settings, main="sequoia-api"),
             redis=Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3),

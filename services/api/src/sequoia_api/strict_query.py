@@ -16,11 +16,17 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def _declared(route: APIRoute) -> set[str]:
-    return _query_names(route.dependant)
+_declared_by_route: dict[int, frozenset[str]] = {}  # by id(): routes are unhashable, and live as long as the app
 
 
-def reject_unknown_query_params(request: Request) -> None:
+def _declared(route: APIRoute) -> frozenset[str]:
+    names = _declared_by_route.get(id(route))
+    if names is None:
+        names = _declared_by_route[id(route)] = frozenset(_query_names(route.dependant))
+    return names
+
+
+async def reject_unknown_query_params(request: Request) -> None:
     """App-wide dependency: every query parameter must be one the route declares."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):

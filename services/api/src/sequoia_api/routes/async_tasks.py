@@ -26,7 +26,7 @@ from sequoia_api.task_views import task_status
 from sequoia_api.views import json_response
 from sequoia_core import broker
 from sequoia_core.db import reports
-from sequoia_core.db.pool import transaction
+from sequoia_core.db.pool import async_transaction, transaction
 from sequoia_core.db.reports import ActiveFilter
 from sequoia_core.errors import NotFound
 from sequoia_core.queues import QueueName
@@ -39,17 +39,17 @@ _NOT_FOUND = {404: {"model": ErrorBody}}
 
 
 @router.get("/async-tasks/{task_id}", response_model=TaskStatus, responses=_NOT_FOUND, dependencies=[Reader])
-def read_task(task_id: UUID, state: State) -> Response:
+async def read_task(task_id: UUID, state: State) -> Response:
     """Status of one derivative task and the media item it serves."""
-    with transaction(state.pool) as conn:
-        found = reports.find_task(conn, task_id)
+    async with async_transaction(state.read_pool) as conn:
+        found = await reports.find_task_async(conn, task_id)
     if found is None:
         raise NotFound(f"no task {task_id}")
     return json_response(task_status(found.media, task_id=task_id, current=found.current))
 
 
 @router.get("/async-tasks", response_model=TaskPage, responses={422: {"model": ErrorBody}}, dependencies=[Reader])
-def list_active_tasks(
+async def list_active_tasks(
     sequoia: State,
     voyage: Annotated[str | None, Query(max_length=64)] = None,
     queue: QueueName | None = None,
@@ -61,8 +61,8 @@ def list_active_tasks(
     """Active tasks (queued, processing, retrying), newest first, with filters and a cursor."""
     flt = ActiveFilter(voyage_slug=voyage, queue=queue.value if queue else None, media_kind=media_kind, state=state)
     after = reporting.decode_cursor(cursor) if cursor else None
-    with transaction(sequoia.pool) as conn:
-        rows = reports.active_tasks(conn, flt, after, limit + 1)
+    async with async_transaction(sequoia.read_pool) as conn:
+        rows = await reports.active_tasks(conn, flt, after, limit + 1)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = reporting.encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return TaskPage(items=[task_status(row) for row in page], next_cursor=next_cursor)
@@ -77,13 +77,13 @@ def cancel_task(task_id: UUID, state: State) -> CancelResult:
 
 @router.get("/media-processing-status/{voyage_slug}", response_model=VoyageStatus, responses=_NOT_FOUND,
             dependencies=[Reader])
-def read_voyage_status(
+async def read_voyage_status(
     voyage_slug: VoyageSlug, state: State,
     failed_limit: Annotated[int, Query(ge=0, le=1000, description="how many recent failures to list")] = 20,
 ) -> Response:
     """Counts by state and kind, progress, the most recent failed items and the batches of one voyage."""
-    with transaction(state.pool) as conn:
-        return json_response(reporting.voyage_status(conn, voyage_slug, failed_limit))
+    async with async_transaction(state.read_pool) as conn:
+        return json_response(await reporting.voyage_status(conn, voyage_slug, failed_limit))
 
 
 @router.get("/thumbnail-generation-stats", response_model=GenerationStats,

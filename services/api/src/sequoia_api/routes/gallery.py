@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from sequoia_api import operations, reporting
-from sequoia_api.deps import TOKEN_COOKIE, Bearer, State, require_reader, token_valid
+from sequoia_api.deps import TOKEN_COOKIE, Bearer, State, check_reader, token_valid
 from sequoia_api.errors import ApiError
 from sequoia_api.schemas import RetryRequest
 from sequoia_core.db import reports
 from sequoia_core.db.media import MediaRow
-from sequoia_core.db.pool import transaction
+from sequoia_core.db.pool import async_transaction
 from sequoia_core.storage import Storage
 
 router = APIRouter(tags=["gallery"], include_in_schema=False)
@@ -49,17 +50,23 @@ def _login(request: Request, state: State, token: str) -> Response:
 
 
 @router.get("/voyages/{voyage_slug}", response_class=HTMLResponse)
-def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: State, credentials: Bearer,
-                     token: Annotated[str | None, Query(max_length=512)] = None) -> Response:
+async def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: State, credentials: Bearer,
+                           token: Annotated[str | None, Query(max_length=512)] = None) -> Response:
     """The voyage's gallery: a grid of every item, live counts and a retry button."""
     if token is not None:
         return _login(request, state, token)
-    require_reader(request, state, credentials)
-    with transaction(state.pool) as conn:
-        summary = reporting.voyage_status(conn, voyage_slug)
-        items = [_card(row, state.storage) for row in reports.voyage_items(conn, voyage_slug)]
-    context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES}
-    return templates.TemplateResponse(request, "voyage.html", context)
+    check_reader(request, state, credentials)
+    async with async_transaction(state.read_pool) as conn:
+        summary = await reporting.voyage_status(conn, voyage_slug)
+        rows = await reports.voyage_items(conn, voyage_slug)
+
+    def render() -> Response:
+        items = [_card(row, state.storage) for row in rows]
+        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES}
+        return templates.TemplateResponse(request, "voyage.html", context)
+
+    # Presigning and rendering hundreds of cards is CPU work: keep it off the event loop.
+    return await run_in_threadpool(render)
 
 
 @router.post("/voyages/{voyage_slug}/retry")

@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def read_liveness() -> dict[str, str]:
+async def read_liveness() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 

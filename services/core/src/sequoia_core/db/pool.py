@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from sequoia_core.errors import ErrorCode, TransientError
 from sequoia_core.settings import Settings
 
 
+def _pool_options(settings: Settings, min_size: int) -> dict:
+    return {"conninfo": settings.database_url, "min_size": min_size, "max_size": settings.db_pool_max_size,
+            "kwargs": {"autocommit": False}, "open": False, "timeout": 10}
+
+
 def create_pool(settings: Settings, *, min_size: int = 1) -> ConnectionPool:
     """A connection pool; opened by the caller (`pool.open()`), never at import."""
-    return ConnectionPool(
-        settings.database_url,
-        min_size=min_size,
-        max_size=settings.db_pool_max_size,
-        kwargs={"autocommit": False},
-        open=False,
-        check=ConnectionPool.check_connection,
-        timeout=10,
-    )
+    return ConnectionPool(**_pool_options(settings, min_size), check=ConnectionPool.check_connection)
+
+
+def create_async_pool(settings: Settings) -> AsyncConnectionPool:
+    """The API's pool for reads on the event loop (`await pool.open()`), sized like the sync one."""
+    return AsyncConnectionPool(**_pool_options(settings, 1), check=AsyncConnectionPool.check_connection)
+
+
+# PoolTimeout is an OperationalError too.
+_UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def _unavailable(err: Exception) -> TransientError:
+    return TransientError(f"postgres unavailable: {err}", code=ErrorCode.DATABASE_UNAVAILABLE)
 
 
 @contextmanager
@@ -31,6 +41,15 @@ def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
     try:
         with pool.connection() as conn:
             yield conn
-    except (psycopg.OperationalError, psycopg.InterfaceError) as err:
-        # PoolTimeout is an OperationalError too.
-        raise TransientError(f"postgres unavailable: {err}", code=ErrorCode.DATABASE_UNAVAILABLE) from err
+    except _UNAVAILABLE as err:
+        raise _unavailable(err) from err
+
+
+@asynccontextmanager
+async def async_transaction(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection]:
+    """`transaction` on the event loop."""
+    try:
+        async with pool.connection() as conn:
+            yield conn
+    except _UNAVAILABLE as err:
+        raise _unavailable(err) from err

@@ -1,13 +1,17 @@
-"""Read-side SQL for the status endpoints: set-based, indexed, no Python loops over rows."""
+"""Read-side SQL for the status endpoints: set-based, indexed, no Python loops over rows.
+
+The API's hot reads are `async` (they run on its event loop: a threadpool hop costs more CPU than
+their queries); the others, also used by workers, are sync."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row, dict_row
+from psycopg.rows import RowMaker, class_row
 
 from sequoia_core.db.batches import BatchRow
 from sequoia_core.db.media import MediaRow
@@ -118,17 +122,30 @@ SELECT queue, extract(epoch FROM now() - min(coalesce(queued_at, created_at)))::
 """
 
 
+def _task_lookup_row(cursor: psycopg.Cursor | psycopg.AsyncCursor) -> RowMaker[TaskLookup]:
+    names = [column.name for column in cursor.description or ()]
+
+    def make(values: Sequence) -> TaskLookup:
+        fields = dict(zip(names, values))
+        current = fields.pop("current")
+        return TaskLookup(media=MediaRow(**fields), current=current)
+
+    return make
+
+
 def find_task(conn: psycopg.Connection, task_id: UUID) -> TaskLookup | None:
     """The media item a task id served (the latest one, if an id was ever reused)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        values = cur.execute(_TASK, (task_id,)).fetchone()
-    if values is None:
-        return None
-    current = values.pop("current")
-    return TaskLookup(media=MediaRow(**values), current=current)
+    with conn.cursor(row_factory=_task_lookup_row) as cur:
+        return cur.execute(_TASK, (task_id,)).fetchone()
 
 
-def active_tasks(conn: psycopg.Connection, flt: ActiveFilter, after: tuple[datetime, UUID] | None,
+async def find_task_async(conn: psycopg.AsyncConnection, task_id: UUID) -> TaskLookup | None:
+    """`find_task` on the event loop."""
+    async with conn.cursor(row_factory=_task_lookup_row) as cur:
+        return await (await cur.execute(_TASK, (task_id,))).fetchone()
+
+
+async def active_tasks(conn: psycopg.AsyncConnection, flt: ActiveFilter, after: tuple[datetime, UUID] | None,
                  limit: int) -> list[MediaRow]:
     """Active items newest first, after the keyset cursor `after`."""
     params = {
@@ -140,8 +157,8 @@ def active_tasks(conn: psycopg.Connection, flt: ActiveFilter, after: tuple[datet
         "after_id": after[1] if after else None,
         "limit": limit,
     }
-    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
-        return cur.execute(_ACTIVE, params).fetchall()
+    async with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return await (await cur.execute(_ACTIVE, params)).fetchall()
 
 
 def counts(conn: psycopg.Connection, voyage_slug: str | None = None) -> list[CountRow]:
@@ -150,16 +167,25 @@ def counts(conn: psycopg.Connection, voyage_slug: str | None = None) -> list[Cou
         return cur.execute(_COUNTS, {"voyage_slug": voyage_slug}).fetchall()
 
 
-def failed_items(conn: psycopg.Connection, voyage_slug: str, limit: int = 100) -> list[FailedItem]:
-    """The voyage's most recent failures."""
-    with conn.cursor(row_factory=class_row(FailedItem)) as cur:
-        return cur.execute(_FAILED, (voyage_slug, limit)).fetchall()
+@dataclass
+class VoyageSnapshot:
+    """What the voyage status shows, read in one transaction."""
+
+    counts: list[CountRow]
+    failed: list[FailedItem]
+    batches: list[BatchRow]
 
 
-def voyage_batches(conn: psycopg.Connection, voyage_slug: str, limit: int = 100) -> list[BatchRow]:
-    """The voyage's most recent batches."""
-    with conn.cursor(row_factory=class_row(BatchRow)) as cur:
-        return cur.execute(_BATCHES, (voyage_slug, limit)).fetchall()
+async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20,
+                          batch_limit: int = 100) -> VoyageSnapshot:
+    """Counts, latest failures and latest batches of one voyage in a single round trip: the three
+    queries and the transaction around them go to Postgres as one pipeline."""
+    async with conn.pipeline():
+        counts = await conn.cursor(row_factory=class_row(CountRow)).execute(_COUNTS, {"voyage_slug": voyage_slug})
+        failed = await conn.cursor(row_factory=class_row(FailedItem)).execute(_FAILED, (voyage_slug, failed_limit))
+        batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, batch_limit))
+        await conn.commit()
+    return VoyageSnapshot(await counts.fetchall(), await failed.fetchall(), await batches.fetchall())
 
 
 def window_stats(conn: psycopg.Connection, window: timedelta) -> list[KindWindowStats]:
@@ -176,7 +202,7 @@ def oldest_waiting_seconds(conn: psycopg.Connection) -> dict[str, float]:
 _VOYAGE_ITEMS = "SELECT * FROM media WHERE voyage_slug = %s ORDER BY created_at DESC, id DESC LIMIT %s"
 
 
-def voyage_items(conn: psycopg.Connection, voyage_slug: str, limit: int = 500) -> list[MediaRow]:
+async def voyage_items(conn: psycopg.AsyncConnection, voyage_slug: str, limit: int = 500) -> list[MediaRow]:
     """The voyage's most recent items in full."""
-    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
-        return cur.execute(_VOYAGE_ITEMS, (voyage_slug, limit)).fetchall()
+    async with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return await (await cur.execute(_VOYAGE_ITEMS, (voyage_slug, limit))).fetchall()
