@@ -101,3 +101,19 @@ def _giant_gif(folder: Path) -> Path:
     path = folder / "giant.gif"
     Image.new("P", (9000, 9000), 3).save(path)
     return path
+
+
+def test_original_deleted_from_storage_fails_with_original_missing(api, api_state, thumbnails_worker, storage,
+                                                                   voyage, wait_final):
+    """An original removed from S3 after ingest fails its item with `original_missing` (retryable once
+    it is back), not with `internal_error`."""
+    _, entries = ingest_unpublished(api_state, voyage, ("gone.jpg", jpeg_bytes(320, 240)))
+    item = api.get(f"/api/media/{entries[0].media_id}").json()
+    storage._client.delete_object(Bucket=storage.bucket, Key=f"originals/{voyage}/{item['id']}/original.jpg")
+
+    dispatch.publish_entries(api_state.pool, api_state.celery, entries)
+    failed = wait_final(entries[0].media_id, 60)
+
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "original_missing", failed["error"]
+    assert thumbnails_worker.alive()

@@ -11,7 +11,7 @@ from celery.exceptions import Retry, SoftTimeLimitExceeded
 from sequoia_core import tasks as task_names
 from sequoia_core.backoff import retry_countdown
 from sequoia_core.db.media import MediaRow
-from sequoia_core.errors import ErrorCode, PermanentError, TransientError
+from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_thumbnails import derivatives
 from sequoia_thumbnails.context import WorkerContext, worker_context
 from sequoia_thumbnails.derivatives import Job, Outcome
@@ -63,7 +63,7 @@ def _render(ctx: WorkerContext, job: Job, row: MediaRow, last_try: bool) -> str:
     media_id = job.media_id
     try:
         stored, metadata = derivatives.render_and_store(ctx, row)
-    except PermanentError as err:
+    except (PermanentError, ObjectNotFound) as err:
         log.warning("media %s failed: %s (%s)", media_id, err.code, err.message)
         derivatives.record_failed(ctx, job, err.code, err.message)
         return Outcome.FAILED
