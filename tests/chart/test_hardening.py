@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chart.conftest import CI_VALUES, by_kind, pod_specs
+from tests.chart.conftest import CHART, CI_VALUES, by_kind, pod_specs
 
 ids = [p.name for p in CI_VALUES]
 
@@ -81,6 +81,20 @@ def test_only_the_ingress_controller_reaches_flower(rendered):
     assert policy["ingress"] == [{
         "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
         "ports": [{"protocol": "TCP", "port": "http"}]}]
+
+
+def test_prometheus_reaches_flower_only_when_it_scrapes_it(render, rendered):
+    scraped = _policy(rendered["monitoring-values.yaml"], "-flower")["spec"]["ingress"]
+    unscraped = _policy(rendered["default-values.yaml"], "-flower")["spec"]["ingress"]
+    ingress_controller = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    prometheus = [{"namespaceSelector": {},
+                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
+    http = [{"protocol": "TCP", "port": "http"}]
+
+    assert scraped == [{"from": ingress_controller, "ports": http}, {"from": prometheus, "ports": http}]
+    assert unscraped == [{"from": ingress_controller, "ports": http}]
+    no_flower = render(CHART / "ci" / "monitoring-values.yaml", "flower.enabled=false")
+    assert [p for p in by_kind(no_flower, "NetworkPolicy") if p["metadata"]["name"].endswith("-flower")] == []
 
 
 def test_keda_operator_may_read_redis(rendered):
