@@ -98,6 +98,13 @@ def test_postgres_restart(stack, batch, record):
     outcome = run.finish()
     record(outcome)
     assert_nothing_lost(outcome, {"completed": len(batch)})
+    # Both API pools (the sync one and the event loop's read pool) replaced their dropped connections.
+    with stack.api.client() as client:
+        voyage = client.get(f"/api/async/media-processing-status/{run.voyage}")
+        item = client.get(f"/api/media/{next(iter(run.submitted))}")
+        task = client.get(f"/api/async/async-tasks/{item.json()['task_id']}")
+    assert voyage.status_code == 200 and voyage.json()["counts_by_state"] == {"completed": len(batch)}
+    assert item.status_code == 200 and task.status_code == 200 and task.json()["state"] == "succeeded"
 
 
 def test_s3_down_for_30_seconds(stack, batch, record):
