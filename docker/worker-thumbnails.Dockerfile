@@ -9,7 +9,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends binutils && pyt
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv.sh
 COPY services/core /src/core
 COPY services/worker-thumbnails /src/worker-thumbnails
-RUN /opt/venv/bin/pip install --no-compile /src/core /src/worker-thumbnails && slim-venv.sh /opt/venv
+# libvips for WebP, PNG and TIFF comes as the pyvips-binary wheel: one 18 MB library, its codecs
+# linked in, needing only glibc and libstdc++. Debian's libvips42 adds 57 MB (ImageMagick, Poppler,
+# OpenSlide and HDF5 among it) to the ffmpeg layer.
+RUN /opt/venv/bin/pip install --no-compile /src/core "/src/worker-thumbnails[vips-binary]" && slim-venv.sh /opt/venv
 
 FROM ${BASE_IMAGE}
 # ffmpeg decodes video frames and audio for the waveform renderer.

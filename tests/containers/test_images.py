@@ -4,6 +4,7 @@ derivative comes out. Heavy (minutes): `make test-containers`."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -118,6 +119,23 @@ def test_api_image_has_no_ffmpeg_or_renderer_libraries(images, env):
         "shutil.which('ffmpeg'))"], detach=False)
 
     assert probe.stdout.strip() == "[] None", probe.stdout + probe.stderr
+
+
+def test_thumbnails_image_renders_webp_png_and_tiff_with_libvips(images, env):
+    # The default engine (auto) must pick libvips for these formats; a picture made in the container's
+    # tmpfs, as the root filesystem is read-only.
+    script = ("python -c \"from PIL import Image; from sequoia_thumbnails.renderers.image import vips_available; "
+              "assert vips_available(), 'no libvips'; picture = Image.new('RGB', (1600, 1200), 'teal'); "
+              "picture.save('/tmp/sea.webp'); picture.save('/tmp/sea.png'); picture.save('/tmp/sea.tiff')\" "
+              "&& sequoia-render --json --out /tmp/out /tmp/sea.webp /tmp/sea.png /tmp/sea.tiff")
+
+    done = podman.run(images["worker-thumbnails"], f"sequoia-ct-vips-{secrets.token_hex(3)}", env,
+                      ["sh", "-c", script], detach=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(line["metadata"]["image_engine"], [d["width"] for d in line["derivatives"]]) for line in lines] == [
+        ("vips", [1280, 320])] * 3, done.stdout
 
 
 def test_each_media_kind_gets_every_derivative_through_the_containers(stack, tmp_path):
