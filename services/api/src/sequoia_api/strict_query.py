@@ -16,14 +16,8 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-_declared_by_route: dict[int, frozenset[str]] = {}  # by id(): routes are unhashable, and live as long as the app
-
-
-def _declared(route: APIRoute) -> frozenset[str]:
-    names = _declared_by_route.get(id(route))
-    if names is None:
-        names = _declared_by_route[id(route)] = frozenset(_query_names(route.dependant))
-    return names
+def _declared(route: APIRoute) -> set[str]:
+    return _query_names(route.dependant)
 
 
 async def reject_unknown_query_params(request: Request) -> None:

@@ -179,12 +179,11 @@ class VoyageSnapshot:
 async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20,
                           batch_limit: int = 100) -> VoyageSnapshot:
     """Counts, latest failures and latest batches of one voyage in a single round trip: the three
-    queries and the transaction around them go to Postgres as one pipeline."""
+    queries go to Postgres as one pipeline, in the caller's transaction."""
     async with conn.pipeline():
         counts = await conn.cursor(row_factory=class_row(CountRow)).execute(_COUNTS, {"voyage_slug": voyage_slug})
         failed = await conn.cursor(row_factory=class_row(FailedItem)).execute(_FAILED, (voyage_slug, failed_limit))
         batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, batch_limit))
-        await conn.commit()
     return VoyageSnapshot(await counts.fetchall(), await failed.fetchall(), await batches.fetchall())
 
 
