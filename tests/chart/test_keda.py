@@ -13,7 +13,7 @@ from redis.connection import parse_url
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.queues import ROUTES, QueueName
 from sequoia_core.settings import Settings
-from tests.chart.conftest import ROOT, by_kind
+from tests.chart.conftest import ALL_VALUES, NAMESPACE, ROOT, by_kind
 
 KOMBU_PRIORITY_SEP = "\x06\x16"
 STANDALONE = ROOT / "k8s" / "keda"
@@ -87,7 +87,31 @@ def test_redis_password_reaches_keda_through_a_trigger_authentication(rendered):
     for scaled in by_kind(objects, "ScaledObject"):
         for trigger in scaled["spec"]["triggers"]:
             assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
-            assert trigger["metadata"]["address"] == "sequoia-redis:6379"
+            assert trigger["metadata"]["address"] == "sequoia-redis.sequoia.svc.cluster.local:6379"
+
+
+def _keda_hosts(objects: list[dict]) -> list[str]:
+    return [t["metadata"]["address"].rpartition(":")[0]
+            for s in by_kind(objects, "ScaledObject") for t in s["spec"]["triggers"]]
+
+
+@pytest.mark.parametrize("values", [p.name for p in ALL_VALUES])
+def test_keda_resolves_redis_by_its_fully_qualified_name(rendered, values):
+    """KEDA's operator runs in its own namespace: a short Service name would not resolve there."""
+    objects = rendered[values]
+    services = {s["metadata"]["name"] for s in by_kind(objects, "Service")}
+    for host in _keda_hosts(objects):
+        assert host not in services, f"{values}: KEDA gets the short Service name {host!r}"
+        name, dot, rest = host.partition(".")
+        if name in services:
+            assert rest == f"{NAMESPACE}.svc.cluster.local", f"{values}: {host!r} is not qualified"
+        else:  # an external Redis: the user's own name, which must not be a bare host name either
+            assert dot, f"{values}: KEDA gets the unqualified host {host!r}"
+
+
+def test_cluster_domain_is_a_value(render):
+    hosts = _keda_hosts(render(None, "clusterDomain=corp.example"))
+    assert hosts and set(hosts) == {"sequoia-redis.sequoia.svc.corp.example"}
 
 
 def _keda_objects(docs: list[dict]) -> list[dict]:

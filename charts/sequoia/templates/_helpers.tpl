@@ -73,6 +73,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.redis.enabled }}{{ include "sequoia.componentName" (dict "ctx" . "component" "redis") }}{{ else }}{{ required "externalRedis.host is required when redis.enabled=false" .Values.externalRedis.host }}{{ end }}
 {{- end }}
 
+{{/* A chart Service's fully qualified name, for components outside the release namespace (KEDA's
+operator runs in its own): (dict "ctx" $ "component" "redis"). */}}
+{{- define "sequoia.serviceFQDN" -}}
+{{- printf "%s.%s.svc.%s" (include "sequoia.componentName" .) .ctx.Release.Namespace .ctx.Values.clusterDomain }}
+{{- end }}
+
+{{/* Redis as KEDA's operator reaches it: the in-chart Service by its qualified name, or the external host. */}}
+{{- define "sequoia.redisQualifiedHost" -}}
+{{- if .Values.redis.enabled }}{{ include "sequoia.serviceFQDN" (dict "ctx" . "component" "redis") }}{{ else }}{{ include "sequoia.redisHost" . }}{{ end }}
+{{- end }}
+
 {{- define "sequoia.redisPort" -}}
 {{- if .Values.redis.enabled }}6379{{ else }}{{ .Values.externalRedis.port }}{{ end }}
 {{- end }}
