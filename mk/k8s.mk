@@ -29,7 +29,7 @@ keda-manifests: helm ## regenerate k8s/keda/ from the chart (release and namespa
 	@mkdir -p k8s/keda
 	{ echo "# KEDA objects of a Sequoia release named \"sequoia\" in namespace \"sequoia\", for kubectl users."; \
 	  echo "# Generated from charts/sequoia by \`make keda-manifests\`; tests/chart keeps them equal to the chart."; \
-	  $(HELM) template sequoia charts/sequoia --namespace sequoia --show-only templates/workers/scaledobject.yaml \
+	  $(HELM) template sequoia charts/sequoia --namespace sequoia --api-versions keda.sh/v1alpha1 --show-only templates/workers/scaledobject.yaml \
 	    | grep -v -e '^# Source:' -e 'helm.sh/chart:' -e 'app.kubernetes.io/managed-by:'; } > $(KEDA_MANIFESTS)
 
 chart-files: ## copy monitoring/'s Prometheus rules and Grafana dashboard into the chart (a test keeps them equal)

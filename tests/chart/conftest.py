@@ -17,6 +17,9 @@ CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 # Every values file the project installs with: the feature toggles and the kind test's.
 ALL_VALUES = [*CI_VALUES, ROOT / "tests" / "e2e_kind" / "kind-values.yaml"]
 RELEASE, NAMESPACE = "sequoia", "sequoia"
+# The cluster the values files are written for: KEDA and prometheus-operator installed. `helm template`
+# knows no custom API unless told; the chart checks for them (.Capabilities.APIVersions.Has).
+CLUSTER_APIS = ("keda.sh/v1alpha1", "monitoring.coreos.com/v1")
 
 Render = Callable[..., list[dict]]
 
@@ -41,10 +44,14 @@ def run_helm(helm: Path, *args: str) -> str:
 
 @pytest.fixture(scope="session")
 def render(helm: Path) -> Render:
-    """`render(values_file, *--set pairs)` → the rendered objects (hooks and test hooks included)."""
+    """`render(values_file, *--set pairs, api_versions=...)` → the rendered objects (hooks and test
+    hooks included), for a cluster serving `api_versions` (default: KEDA and prometheus-operator)."""
 
-    def render_chart(values: Path | None = None, *sets: str) -> list[dict]:
+    def render_chart(values: Path | None = None, *sets: str,
+                     api_versions: tuple[str, ...] = CLUSTER_APIS) -> list[dict]:
         args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+        for api in api_versions:
+            args += ["--api-versions", api]
         if values is not None:
             args += ["--values", str(values)]
         for pair in sets:

@@ -118,6 +118,19 @@ priorities are on (kombu names them "<queue>\x06\x16<step>"). */}}
 {{- toJson $lists }}
 {{- end }}
 
+{{/* "true" when KEDA scales the workers: wanted, and its API served by the cluster (`helm template`
+needs `--api-versions keda.sh/v1alpha1`); else the workers fall back to the CPU HPA (NOTES.txt says so). */}}
+{{- define "sequoia.kedaOn" -}}
+{{- and .Values.keda.enabled (.Capabilities.APIVersions.Has "keda.sh/v1alpha1") | toString }}
+{{- end }}
+
+{{/* Refuse to render a prometheus-operator object into a cluster without its CRDs: (dict "ctx" $ "value" "metrics.serviceMonitor.enabled"). */}}
+{{- define "sequoia.requireMonitoringAPI" -}}
+{{- if not (.ctx.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}
+{{- fail (printf "%s needs the monitoring.coreos.com/v1 API (ServiceMonitor, PrometheusRule), which this cluster does not serve: install prometheus-operator's CRDs (e.g. the kube-prometheus-stack chart) or set %s=false; with helm template pass --api-versions monitoring.coreos.com/v1" .value .value) }}
+{{- end }}
+{{- end }}
+
 {{/* Seconds a worker pod gets for a warm shutdown: the longest task may finish first. */}}
 {{- define "sequoia.workerGracePeriod" -}}
 {{- $limit := .Values.config.TASK_TIME_LIMIT_SECONDS | default 1800 | int }}
