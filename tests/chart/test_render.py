@@ -104,7 +104,7 @@ def test_paused_replicas_annotation_and_scale_to_zero(rendered):
     thumbs = scaled["sequoia-worker-thumbnails"]["spec"]
     assert thumbs["minReplicaCount"] == 0 and thumbs["maxReplicaCount"] == 20
     assert thumbs["advanced"]["scalingModifiers"]["formula"] == "list0 + list1 + list2 + list3"
-    assert {t["metadata"]["activationListLength"] for t in thumbs["triggers"]} == {"1"}
+    assert {t["metadata"]["activationListLength"] for t in thumbs["triggers"]} == {"0"}
 
 
 def test_redis_keeps_queued_tasks_at_its_memory_cap(render):

@@ -131,6 +131,32 @@ needs `--api-versions keda.sh/v1alpha1`); else the workers fall back to the CPU 
 {{- end }}
 {{- end }}
 
+{{/* Queued messages per replica KEDA aims at: listLength, or WORKER_CONCURRENCY x queuedPerProcess.
+(dict "ctx" $ "keda" $worker.keda) */}}
+{{- define "sequoia.kedaListLength" -}}
+{{- if kindIs "invalid" .keda.listLength }}
+{{- mul (.ctx.Values.config.WORKER_CONCURRENCY | default 2 | int) .keda.queuedPerProcess }}
+{{- else }}
+{{- .keda.listLength }}
+{{- end }}
+{{- end }}
+
+{{/* Refuse scaling bounds that no autoscaler can honour (JSON schema cannot compare two values).
+(dict "name" "thumbnails" "worker" $worker) */}}
+{{- define "sequoia.validateWorkerScaling" -}}
+{{- $keda := .worker.keda }}
+{{- $hpa := .worker.hpa }}
+{{- if gt (int $keda.minReplicaCount) (int $keda.maxReplicaCount) }}
+{{- fail (printf "workers.%s.keda.minReplicaCount (%v) is above maxReplicaCount (%v)" .name $keda.minReplicaCount $keda.maxReplicaCount) }}
+{{- end }}
+{{- if or (lt (int $keda.fallback.replicas) (int $keda.minReplicaCount)) (gt (int $keda.fallback.replicas) (int $keda.maxReplicaCount)) }}
+{{- fail (printf "workers.%s.keda.fallback.replicas (%v) must lie between minReplicaCount (%v) and maxReplicaCount (%v)" .name $keda.fallback.replicas $keda.minReplicaCount $keda.maxReplicaCount) }}
+{{- end }}
+{{- if gt (int $hpa.minReplicas) (int $hpa.maxReplicas) }}
+{{- fail (printf "workers.%s.hpa.minReplicas (%v) is above maxReplicas (%v)" .name $hpa.minReplicas $hpa.maxReplicas) }}
+{{- end }}
+{{- end }}
+
 {{/* Seconds a worker pod gets for a warm shutdown: the longest task may finish first. */}}
 {{- define "sequoia.workerGracePeriod" -}}
 {{- $limit := .Values.config.TASK_TIME_LIMIT_SECONDS | default 1800 | int }}
