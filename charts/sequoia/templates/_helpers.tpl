@@ -157,6 +157,42 @@ needs `--api-versions keda.sh/v1alpha1`); else the workers fall back to the CPU 
 {{- end }}
 {{- end }}
 
+{{/* A memory quantity ("512Mi", "2Gi", "1G", bytes) in whole MiB. */}}
+{{- define "sequoia.quantityMi" -}}
+{{- $q := toString . }}
+{{- $number := regexFind "^[0-9.]+" $q }}
+{{- $unit := trimPrefix $number $q }}
+{{- $factors := dict "Ki" 0.0009765625 "Mi" 1.0 "Gi" 1024.0 "Ti" 1048576.0 "k" 0.00095367431640625 "M" 0.95367431640625 "G" 953.67431640625 "" 0.00000095367431640625 }}
+{{- if or (not $number) (not (hasKey $factors $unit)) }}{{ fail (printf "cannot read the memory quantity %q" $q) }}{{ end }}
+{{- mulf (float64 $number) (index $factors $unit) | floor | int }}
+{{- end }}
+
+{{/* A worker's resources with a memory limit that holds its renders: WORKER_CONCURRENCY render
+children at RENDER_MEMORY_LIMIT_MB each plus the worker's own processes. An empty limit is derived,
+a smaller one refused. (dict "ctx" $ "name" "thumbnails" "worker" $worker) */}}
+{{- define "sequoia.workerResources" -}}
+{{- $w := .worker }}
+{{- $concurrency := .ctx.Values.config.WORKER_CONCURRENCY | default 2 | int }}
+{{- $render := .ctx.Values.config.RENDER_MEMORY_LIMIT_MB | default 2048 | int }}
+{{- $needed := $w.memoryFootprintMi | int }}
+{{- $formula := printf "memoryFootprintMi (%d)" $needed }}
+{{- if $w.rendersMedia }}
+{{- $formula = printf "WORKER_CONCURRENCY (%d) x RENDER_MEMORY_LIMIT_MB (%d) + %s" $concurrency $render $formula }}
+{{- $needed = add (mul $concurrency $render) $needed }}
+{{- end }}
+{{- $resources := deepCopy ($w.resources | default dict) }}
+{{- $limits := $resources.limits | default dict }}
+{{- if $limits.memory }}
+{{- if lt (int (include "sequoia.quantityMi" $limits.memory)) (int $needed) }}
+{{- fail (printf "workers.%s.resources.limits.memory (%s) is below %s = %dMi: raise it (or leave it empty to derive it), or lower WORKER_CONCURRENCY or RENDER_MEMORY_LIMIT_MB" .name $limits.memory $formula $needed) }}
+{{- end }}
+{{- else }}
+{{- $_ := set $limits "memory" (printf "%dMi" $needed) }}
+{{- end }}
+{{- $_ := set $resources "limits" $limits }}
+{{- toYaml $resources }}
+{{- end }}
+
 {{/* Seconds a worker pod gets for a warm shutdown: the longest task may finish first. */}}
 {{- define "sequoia.workerGracePeriod" -}}
 {{- $limit := .Values.config.TASK_TIME_LIMIT_SECONDS | default 1800 | int }}

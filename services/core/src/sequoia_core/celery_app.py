@@ -43,8 +43,9 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         # take a few seconds to hand unfinished messages back to the queue.
         worker_soft_shutdown_timeout=30.0,
         worker_enable_soft_shutdown_on_idle=True,
-        result_expires=7 * 24 * 3600,
-        task_track_started=True,
+        # Nothing reads task results (an item's state lives in Postgres; Flower follows events): store
+        # none, so a noeviction Redis holds only queued work.
+        task_ignore_result=True,
         task_send_sent_event=True,
         worker_send_task_events=True,
         worker_concurrency=settings.worker_concurrency,
