@@ -202,6 +202,48 @@ a smaller one refused. (dict "ctx" $ "name" "thumbnails" "worker" $worker) */}}
 {{/* Checksum of settings and secrets, so pods roll when either changes. */}}
 {{- define "sequoia.configChecksum" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{ include "sequoia.secretChecksum" . }}
+{{- end }}
+
+{{/* Checksum of the credentials: the chart's Secret as rendered (stable across upgrades, which keep its
+values through lookup), or the data of an existing Secret as the cluster holds it (empty where lookup
+cannot reach a cluster: helm template, Argo CD). */}}
+{{- define "sequoia.secretChecksum" -}}
+{{- if .Values.secrets.existingSecret }}
+checksum/secret: {{ (lookup "v1" "Secret" .Release.Namespace .Values.secrets.existingSecret).data | default dict | toJson | sha256sum }}
+{{- else }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* Keys an existing Secret must hold with these values, and why. */}}
+{{- define "sequoia.requiredSecretKeys" -}}
+{{- $keys := dict "api-token" "the API's bearer token" "redis-url" "REDIS_URL of every process" "database-url" "DATABASE_URL of every process" }}
+{{- if .Values.flower.enabled }}{{ $_ := set $keys "flower-password" "Flower's basic auth" }}{{ end }}
+{{- if eq (include "sequoia.redisHasPassword" .) "true" }}{{ $_ := set $keys "redis-password" "KEDA's TriggerAuthentication (and the in-chart Redis)" }}{{ end }}
+{{- if .Values.postgres.enabled }}{{ $_ := set $keys "database-password" "the in-chart Postgres" }}{{ end }}
+{{- if and .Values.metrics.serviceMonitor.enabled .Values.flower.enabled }}{{ $_ := set $keys "flower-user" "Prometheus' login to Flower" }}{{ end }}
+{{- if .Values.seaweedfs.enabled }}{{ $_ := set $keys "seaweedfs-s3.json" "the in-chart SeaweedFS identities" }}{{ end }}
+{{- toJson $keys }}
+{{- end }}
+
+{{/* With secrets.existingSecret: refuse values the Secret would silently override, and, where lookup
+reaches the cluster (helm install/upgrade), a Secret that lacks a key this release reads. */}}
+{{- define "sequoia.checkExistingSecret" -}}
+{{- $name := .Values.secrets.existingSecret }}
+{{- range $value, $given := dict "auth.apiToken" .Values.auth.apiToken "flower.password" .Values.flower.password "externalRedis.password" .Values.externalRedis.password "externalPostgres.password" .Values.externalPostgres.password "s3.accessKeyId" .Values.s3.accessKeyId "s3.secretAccessKey" .Values.s3.secretAccessKey }}
+{{- if $given }}
+{{- fail (printf "%s is ignored with secrets.existingSecret (%s): put it in that Secret instead (docs/kubernetes.md lists the keys)" $value $name) }}
+{{- end }}
+{{- end }}
+{{- $found := lookup "v1" "Secret" .Release.Namespace $name }}
+{{- if $found }}
+{{- range $key, $why := include "sequoia.requiredSecretKeys" . | fromJson }}
+{{- if not (hasKey ($found.data | default dict) $key) }}
+{{- fail (printf "secrets.existingSecret %s has no key %q (%s)" $name $key $why) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Environment of a Sequoia container: every setting from the ConfigMap, credentials from the
