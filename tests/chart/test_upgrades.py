@@ -66,3 +66,4 @@ def test_hooks_read_only_objects_that_exist_before_them(rendered, values):
 def test_values_an_existing_secret_would_override_are_refused(render, value):
     with pytest.raises(AssertionError, match=f"{value.split('=')[0]} is ignored with secrets.existingSecret"):
         render(EXISTING, value)
+
