@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     task_max_retries: int = Field(default=8, ge=0)
     task_retry_backoff_seconds: float = Field(default=2.0, gt=0)
     task_retry_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    # The main process touches this file while it consumes (the chart's probes check its age); unset: off.
+    worker_heartbeat_file: Path | None = None
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     # -- derivatives
     preview_long_edge: int = Field(default=1280, ge=16)
