@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from sequoia_core.queues import QueueName, celery_queues, queue_for
+from sequoia_core.redis_client import redis_ssl_options
 from sequoia_core.settings import Settings
 from sequoia_core.task_timing import install_enqueue_stamp
 
@@ -20,6 +21,9 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
     """
     app = Celery(main, broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(
+        # rediss:// needs a certificate requirement (Celery refuses the URL without one) and the CA.
+        broker_use_ssl=redis_ssl_options(settings),
+        redis_backend_use_ssl=redis_ssl_options(settings),
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

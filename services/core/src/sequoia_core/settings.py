@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     # -- services
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # With rediss://: how the server's certificate is checked, and against which CA bundle (unset: the system's).
+    redis_tls_cert_reqs: Literal["required", "optional", "none"] = "required"
+    redis_tls_ca_file: Path | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:5432/sequoia"
     db_pool_max_size: int = 8
     migrations_dir: Path = Path("migrations")
