@@ -93,7 +93,28 @@ operator runs in its own): (dict "ctx" $ "component" "redis"). */}}
 {{- end }}
 
 {{- define "sequoia.redisTLS" -}}
-{{- and (not .Values.redis.enabled) .Values.externalRedis.tls }}
+{{- and (not .Values.redis.enabled) .Values.externalRedis.tls.enabled | toString }}
+{{- end }}
+
+{{/* Where the Redis CA bundle is mounted in every container that talks to Redis. */}}
+{{- define "sequoia.redisCADir" -}}/etc/sequoia/redis-tls{{- end }}
+
+{{- define "sequoia.redisTLSMount" -}}
+{{- if and (eq (include "sequoia.redisTLS" .) "true") .Values.externalRedis.tls.caSecret.name }}
+- name: redis-tls
+  mountPath: {{ include "sequoia.redisCADir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "sequoia.redisTLSVolume" -}}
+{{- if and (eq (include "sequoia.redisTLS" .) "true") .Values.externalRedis.tls.caSecret.name }}
+- name: redis-tls
+  secret:
+    secretName: {{ .Values.externalRedis.tls.caSecret.name }}
+    items:
+      - {key: {{ .Values.externalRedis.tls.caSecret.key }}, path: ca.crt}
+{{- end }}
 {{- end }}
 
 {{- define "sequoia.postgresHost" -}}
