@@ -49,11 +49,29 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-%s" (include "sequoia.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* A Sequoia image: (dict "ctx" $ "image" .Values.api.image). */}}
+{{/* A Sequoia image: (dict "ctx" $ "image" .Values.api.image). global.imageRegistry, else
+image.registry, goes before the repository; a digest pins it. */}}
 {{- define "sequoia.image" -}}
-{{- $registry := .ctx.Values.image.registry | trimSuffix "/" }}
+{{- $registry := .ctx.Values.global.imageRegistry | default .ctx.Values.image.registry | trimSuffix "/" }}
 {{- $tag := .image.tag | default .ctx.Values.image.tag | default .ctx.Chart.AppVersion }}
 {{- if $registry }}{{ printf "%s/%s:%s" $registry .image.repository $tag }}{{ else }}{{ printf "%s:%s" .image.repository $tag }}{{ end }}
+{{- with .image.digest }}@{{ . }}{{ end }}
+{{- end }}
+
+{{/* A third-party image (Redis, Postgres, SeaweedFS): (dict "ctx" $ "image" .Values.redis.image).
+global.imageRegistry replaces the registry the repository names (docker.io/library/redis ->
+<registry>/library/redis); a digest pins it. */}}
+{{- define "sequoia.externalImage" -}}
+{{- $repository := .image.repository }}
+{{- with .ctx.Values.global.imageRegistry }}
+{{- $parts := splitn "/" 2 $repository }}
+{{- if and $parts._1 (or (contains "." $parts._0) (contains ":" $parts._0) (eq $parts._0 "localhost")) }}
+{{- $repository = $parts._1 }}
+{{- end }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}
+{{- end }}
+{{- printf "%s:%s" $repository .image.tag }}
+{{- with .image.digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{- define "sequoia.secretName" -}}
@@ -64,8 +82,63 @@ app.kubernetes.io/component: {{ .component }}
 {{- include "sequoia.fullname" . }}-config
 {{- end }}
 
+{{/* A component's ServiceAccount: its own (named after it unless serviceAccount.name says
+otherwise), or an existing one. (dict "ctx" $ "component" "api" "serviceAccount" .Values.api.serviceAccount) */}}
 {{- define "sequoia.serviceAccountName" -}}
-{{- include "sequoia.fullname" . }}
+{{- if .serviceAccount.create }}
+{{- .serviceAccount.name | default (include "sequoia.componentName" (dict "ctx" .ctx "component" .component)) }}
+{{- else }}
+{{- .serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/* The Sequoia components that run under a ServiceAccount of their own: component -> its values. */}}
+{{- define "sequoia.accountHolders" -}}
+{{- $holders := dict "api" .Values.api }}
+{{- range $name, $worker := .Values.workers }}{{ if $worker.enabled }}{{ $_ := set $holders (printf "worker-%s" $name) $worker }}{{ end }}{{ end }}
+{{- if and .Values.beat.enabled .Values.workers.media.enabled }}{{ $_ := set $holders "beat" .Values.beat }}{{ end }}
+{{- if .Values.flower.enabled }}{{ $_ := set $holders "flower" .Values.flower }}{{ end }}
+{{- toJson $holders }}
+{{- end }}
+
+{{/* Pod labels and annotations: the chart's labels (which win over podLabels), the given annotations
+(checksums, which win) and podAnnotations. (dict "ctx" $ "component" "api" "values" .Values.api "annotations" dict) */}}
+{{- define "sequoia.podMetadata" -}}
+{{- $labels := merge (include "sequoia.componentLabels" (dict "ctx" .ctx "component" .component) | fromYaml) (.values.podLabels | default dict) }}
+{{- $annotations := merge (.annotations | default dict) (.values.podAnnotations | default dict) -}}
+labels:
+  {{- toYaml $labels | nindent 2 }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Where a component's pods may run: priority, node selector, tolerations, affinity and topology
+spread (a constraint without a labelSelector spreads this component's pods). (dict "ctx" $ "component" "api" "values" .Values.api) */}}
+{{- define "sequoia.podScheduling" -}}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+{{- $selector := dict "matchLabels" (include "sequoia.componentSelectorLabels" (dict "ctx" $.ctx "component" $.component) | fromYaml) }}
+topologySpreadConstraints:
+  {{- range . }}
+  - {{- toYaml (merge (deepCopy .) (dict "labelSelector" $selector)) | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Where Redis, Postgres and S3 are: in the chart or outside it. */}}
