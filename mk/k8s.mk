@@ -1,5 +1,5 @@
 # Containers, the Helm chart, KEDA and kind (docs/kubernetes.md).
-.PHONY: helm images test-chart test-containers kind-test keda-manifests chart-files
+.PHONY: helm images test-chart test-containers kind-test keda-manifests chart-files bench-probes
 
 HELM = $(shell command -v helm || echo bin/helm)
 KEDA_MANIFESTS := k8s/keda/sequoia-keda.yaml
@@ -35,3 +35,6 @@ keda-manifests: helm ## regenerate k8s/keda/ from the chart (release and namespa
 chart-files: ## copy monitoring/'s Prometheus rules and Grafana dashboard into the chart (a test keeps them equal)
 	cp monitoring/prometheus/rules.yml charts/sequoia/files/prometheus-rules.yaml
 	cp monitoring/grafana/sequoia-dashboard.json charts/sequoia/files/grafana-dashboard.json
+
+bench-probes: install helm ## CPU and wall time of the worker's rendered liveness probe against a real worker
+	$(BIN)/python -m bench.probes.run

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-import redis
 import yaml
-from redis.connection import parse_url
 
-from sequoia_core.celery_app import create_celery_app
 from sequoia_core.queues import ROUTES, QueueName
-from sequoia_core.settings import Settings
 from tests.chart.conftest import ALL_VALUES, NAMESPACE, ROOT, by_kind
 
 KOMBU_PRIORITY_SEP = "\x06\x16"
 STANDALONE = ROOT / "k8s" / "keda"
-
-
-def _probe_redis_url() -> str:
-    # db 14: no Celery worker consumes it (the local stack uses 0, integration tests 15), so the
-    # message this test sends stays on its list until LLEN reads it.
-    parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    auth = f":{parts['password']}@" if parts.get("password") else ""
-    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/14"
 
 
 def _task_routed_to(queue: str) -> str:
@@ -32,20 +19,6 @@ def _task_routed_to(queue: str) -> str:
     if queue == QueueName.DEFAULT:
         return "sequoia.chart_test.unrouted"
     return next(name for name, routed in ROUTES.items() if routed == queue)
-
-
-@pytest.fixture(scope="module")
-def broker():
-    url = _probe_redis_url()
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as err:
-        pytest.skip(f"no Redis at {url} to prove the KEDA list names against ({err})")
-    app = create_celery_app(Settings(_env_file=None, redis_url=url))
-    yield app, client
-    app.close()
-    client.close()
 
 
 def _list_names(objects: list[dict]) -> list[tuple[str, str]]:

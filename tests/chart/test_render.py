@@ -104,7 +104,7 @@ def test_paused_replicas_annotation_and_scale_to_zero(rendered):
     thumbs = scaled["sequoia-worker-thumbnails"]["spec"]
     assert thumbs["minReplicaCount"] == 0 and thumbs["maxReplicaCount"] == 20
     assert thumbs["advanced"]["scalingModifiers"]["formula"] == "list0 + list1 + list2 + list3"
-    assert {t["metadata"]["activationListLength"] for t in thumbs["triggers"]} == {"1"}
+    assert {t["metadata"]["activationListLength"] for t in thumbs["triggers"]} == {"0"}
 
 
 def test_redis_keeps_queued_tasks_at_its_memory_cap(render):
@@ -125,10 +125,9 @@ def test_migrations_run_as_a_hook_before_the_services_start(rendered):
     assert in_chart["helm.sh/hook"] == "post-install,pre-upgrade"
     job = by_kind(rendered["default-values.yaml"], "Job")[0]["spec"]["template"]["spec"]
     assert job["containers"][0]["command"] == ["sequoia-migrate"]
-    for kind in ("Secret", "ConfigMap"):
-        hooked = [o for o in by_kind(rendered["default-values.yaml"], kind)
-                  if o["metadata"].get("annotations", {}).get("helm.sh/hook") == "pre-install,pre-upgrade"]
-        assert hooked, f"the Job reads a {kind} that must exist before it"
+    hooked = [o for o in by_kind(rendered["default-values.yaml"], "Secret")
+              if o["metadata"].get("annotations", {}).get("helm.sh/hook") == "pre-install,pre-upgrade"]
+    assert hooked, "the Job reads a Secret that must exist before it"
 
 
 def test_helm_test_pod_ingests_through_the_api(rendered):

@@ -13,7 +13,7 @@ from tests.chart.conftest import CI_VALUES, by_kind, pod_specs
 SEQUOIA_IMAGES = {"sequoia-api", "sequoia-worker-thumbnails", "sequoia-worker-media", "sequoia-flower"}
 # Secret keys holding a name, not a credential: flower.user sits beside the random flower-password
 # only because the ServiceMonitor's basicAuth takes the user name from a Secret too.
-NOT_CREDENTIALS = {"flower-user"}
+NOT_CREDENTIALS = {"flower-user", "tls"}  # "tls: enable" tells KEDA to use TLS
 ids = [p.name for p in CI_VALUES]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import redis
 from PIL import Image
 
 from sequoia_core.db import batches, media
@@ -94,3 +95,15 @@ def test_media_row_and_outbox_row_commit_together(api, thumbnails_worker, pool, 
             "SELECT task_id, published_at IS NOT NULL FROM task_outbox WHERE media_id = %s", (item["media_id"],)
         ).fetchall()
     assert [(str(r[0]), r[1]) for r in rows] == [(item["task_id"], True)]
+
+
+def test_a_finished_render_leaves_no_result_in_redis(api, thumbnails_worker, settings, voyage, wait_final):
+    # Nothing reads task results (state lives in Postgres): a noeviction Redis must not fill with them.
+    item = _upload(api, voyage, ("quiet.png", png_bytes())).json()["files"][0]
+    assert wait_final(item["media_id"])["status"] == "completed"
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        assert client.exists(f"celery-task-meta-{item['task_id']}") == 0
+    finally:
+        client.close()

@@ -96,6 +96,9 @@ def workload(stack: Stack) -> dict[str, int]:
     assert (body["accepted"], body["rejected"]) == (GOOD + BAD, 1)
     batch = _wait_batch_final(stack, body["batch_id"])
     assert batch["counts"] == {"completed": GOOD, "failed": BAD}, batch
+    # A scrape may have preceded the last task (a busy machine times scrapes out): wait until
+    # Prometheus holds every outcome, so each rate below covers the whole workload.
+    prom.wait_for(f"sum({THUMBNAIL_TASKS})", lambda v: sum(v.values()) == GOOD + BAD, timeout=90)
     _server_errors(stack)
     _stop_consuming_thumbnails(stack)
     backlog = _ingest(stack, "monitoring-backlog", [(f"late-{i}.jpg", jpeg_bytes(64, 48)) for i in range(BACKLOG)])

@@ -49,11 +49,29 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-%s" (include "sequoia.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* A Sequoia image: (dict "ctx" $ "image" .Values.api.image). */}}
+{{/* A Sequoia image: (dict "ctx" $ "image" .Values.api.image). global.imageRegistry, else
+image.registry, goes before the repository; a digest pins it. */}}
 {{- define "sequoia.image" -}}
-{{- $registry := .ctx.Values.image.registry | trimSuffix "/" }}
+{{- $registry := .ctx.Values.global.imageRegistry | default .ctx.Values.image.registry | trimSuffix "/" }}
 {{- $tag := .image.tag | default .ctx.Values.image.tag | default .ctx.Chart.AppVersion }}
 {{- if $registry }}{{ printf "%s/%s:%s" $registry .image.repository $tag }}{{ else }}{{ printf "%s:%s" .image.repository $tag }}{{ end }}
+{{- with .image.digest }}@{{ . }}{{ end }}
+{{- end }}
+
+{{/* A third-party image (Redis, Postgres, SeaweedFS): (dict "ctx" $ "image" .Values.redis.image).
+global.imageRegistry replaces the registry the repository names (docker.io/library/redis ->
+<registry>/library/redis); a digest pins it. */}}
+{{- define "sequoia.externalImage" -}}
+{{- $repository := .image.repository }}
+{{- with .ctx.Values.global.imageRegistry }}
+{{- $parts := splitn "/" 2 $repository }}
+{{- if and $parts._1 (or (contains "." $parts._0) (contains ":" $parts._0) (eq $parts._0 "localhost")) }}
+{{- $repository = $parts._1 }}
+{{- end }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}
+{{- end }}
+{{- printf "%s:%s" $repository .image.tag }}
+{{- with .image.digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{- define "sequoia.secretName" -}}
@@ -64,8 +82,63 @@ app.kubernetes.io/component: {{ .component }}
 {{- include "sequoia.fullname" . }}-config
 {{- end }}
 
+{{/* A component's ServiceAccount: its own (named after it unless serviceAccount.name says
+otherwise), or an existing one. (dict "ctx" $ "component" "api" "serviceAccount" .Values.api.serviceAccount) */}}
 {{- define "sequoia.serviceAccountName" -}}
-{{- include "sequoia.fullname" . }}
+{{- if .serviceAccount.create }}
+{{- .serviceAccount.name | default (include "sequoia.componentName" (dict "ctx" .ctx "component" .component)) }}
+{{- else }}
+{{- .serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/* The Sequoia components that run under a ServiceAccount of their own: component -> its values. */}}
+{{- define "sequoia.accountHolders" -}}
+{{- $holders := dict "api" .Values.api }}
+{{- range $name, $worker := .Values.workers }}{{ if $worker.enabled }}{{ $_ := set $holders (printf "worker-%s" $name) $worker }}{{ end }}{{ end }}
+{{- if and .Values.beat.enabled .Values.workers.media.enabled }}{{ $_ := set $holders "beat" .Values.beat }}{{ end }}
+{{- if .Values.flower.enabled }}{{ $_ := set $holders "flower" .Values.flower }}{{ end }}
+{{- toJson $holders }}
+{{- end }}
+
+{{/* Pod labels and annotations: the chart's labels (which win over podLabels), the given annotations
+(checksums, which win) and podAnnotations. (dict "ctx" $ "component" "api" "values" .Values.api "annotations" dict) */}}
+{{- define "sequoia.podMetadata" -}}
+{{- $labels := merge (include "sequoia.componentLabels" (dict "ctx" .ctx "component" .component) | fromYaml) (.values.podLabels | default dict) }}
+{{- $annotations := merge (.annotations | default dict) (.values.podAnnotations | default dict) -}}
+labels:
+  {{- toYaml $labels | nindent 2 }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Where a component's pods may run: priority, node selector, tolerations, affinity and topology
+spread (a constraint without a labelSelector spreads this component's pods). (dict "ctx" $ "component" "api" "values" .Values.api) */}}
+{{- define "sequoia.podScheduling" -}}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+{{- $selector := dict "matchLabels" (include "sequoia.componentSelectorLabels" (dict "ctx" $.ctx "component" $.component) | fromYaml) }}
+topologySpreadConstraints:
+  {{- range . }}
+  - {{- toYaml (merge (deepCopy .) (dict "labelSelector" $selector)) | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Where Redis, Postgres and S3 are: in the chart or outside it. */}}
@@ -93,7 +166,28 @@ operator runs in its own): (dict "ctx" $ "component" "redis"). */}}
 {{- end }}
 
 {{- define "sequoia.redisTLS" -}}
-{{- and (not .Values.redis.enabled) .Values.externalRedis.tls }}
+{{- and (not .Values.redis.enabled) .Values.externalRedis.tls.enabled | toString }}
+{{- end }}
+
+{{/* Where the Redis CA bundle is mounted in every container that talks to Redis. */}}
+{{- define "sequoia.redisCADir" -}}/etc/sequoia/redis-tls{{- end }}
+
+{{- define "sequoia.redisTLSMount" -}}
+{{- if and (eq (include "sequoia.redisTLS" .) "true") .Values.externalRedis.tls.caSecret.name }}
+- name: redis-tls
+  mountPath: {{ include "sequoia.redisCADir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "sequoia.redisTLSVolume" -}}
+{{- if and (eq (include "sequoia.redisTLS" .) "true") .Values.externalRedis.tls.caSecret.name }}
+- name: redis-tls
+  secret:
+    secretName: {{ .Values.externalRedis.tls.caSecret.name }}
+    items:
+      - {key: {{ .Values.externalRedis.tls.caSecret.key }}, path: ca.crt}
+{{- end }}
 {{- end }}
 
 {{- define "sequoia.postgresHost" -}}
@@ -131,6 +225,68 @@ needs `--api-versions keda.sh/v1alpha1`); else the workers fall back to the CPU 
 {{- end }}
 {{- end }}
 
+{{/* Queued messages per replica KEDA aims at: listLength, or WORKER_CONCURRENCY x queuedPerProcess.
+(dict "ctx" $ "keda" $worker.keda) */}}
+{{- define "sequoia.kedaListLength" -}}
+{{- if kindIs "invalid" .keda.listLength }}
+{{- mul (.ctx.Values.config.WORKER_CONCURRENCY | default 2 | int) .keda.queuedPerProcess }}
+{{- else }}
+{{- .keda.listLength }}
+{{- end }}
+{{- end }}
+
+{{/* Refuse scaling bounds that no autoscaler can honour (JSON schema cannot compare two values).
+(dict "name" "thumbnails" "worker" $worker) */}}
+{{- define "sequoia.validateWorkerScaling" -}}
+{{- $keda := .worker.keda }}
+{{- $hpa := .worker.hpa }}
+{{- if gt (int $keda.minReplicaCount) (int $keda.maxReplicaCount) }}
+{{- fail (printf "workers.%s.keda.minReplicaCount (%v) is above maxReplicaCount (%v)" .name $keda.minReplicaCount $keda.maxReplicaCount) }}
+{{- end }}
+{{- if or (lt (int $keda.fallback.replicas) (int $keda.minReplicaCount)) (gt (int $keda.fallback.replicas) (int $keda.maxReplicaCount)) }}
+{{- fail (printf "workers.%s.keda.fallback.replicas (%v) must lie between minReplicaCount (%v) and maxReplicaCount (%v)" .name $keda.fallback.replicas $keda.minReplicaCount $keda.maxReplicaCount) }}
+{{- end }}
+{{- if gt (int $hpa.minReplicas) (int $hpa.maxReplicas) }}
+{{- fail (printf "workers.%s.hpa.minReplicas (%v) is above maxReplicas (%v)" .name $hpa.minReplicas $hpa.maxReplicas) }}
+{{- end }}
+{{- end }}
+
+{{/* A memory quantity ("512Mi", "2Gi", "1G", bytes) in whole MiB. */}}
+{{- define "sequoia.quantityMi" -}}
+{{- $q := toString . }}
+{{- $number := regexFind "^[0-9.]+" $q }}
+{{- $unit := trimPrefix $number $q }}
+{{- $factors := dict "Ki" 0.0009765625 "Mi" 1.0 "Gi" 1024.0 "Ti" 1048576.0 "k" 0.00095367431640625 "M" 0.95367431640625 "G" 953.67431640625 "" 0.00000095367431640625 }}
+{{- if or (not $number) (not (hasKey $factors $unit)) }}{{ fail (printf "cannot read the memory quantity %q" $q) }}{{ end }}
+{{- mulf (float64 $number) (index $factors $unit) | floor | int }}
+{{- end }}
+
+{{/* A worker's resources with a memory limit that holds its renders: WORKER_CONCURRENCY render
+children at RENDER_MEMORY_LIMIT_MB each plus the worker's own processes. An empty limit is derived,
+a smaller one refused. (dict "ctx" $ "name" "thumbnails" "worker" $worker) */}}
+{{- define "sequoia.workerResources" -}}
+{{- $w := .worker }}
+{{- $concurrency := .ctx.Values.config.WORKER_CONCURRENCY | default 2 | int }}
+{{- $render := .ctx.Values.config.RENDER_MEMORY_LIMIT_MB | default 2048 | int }}
+{{- $needed := $w.memoryFootprintMi | int }}
+{{- $formula := printf "memoryFootprintMi (%d)" $needed }}
+{{- if $w.rendersMedia }}
+{{- $formula = printf "WORKER_CONCURRENCY (%d) x RENDER_MEMORY_LIMIT_MB (%d) + %s" $concurrency $render $formula }}
+{{- $needed = add (mul $concurrency $render) $needed }}
+{{- end }}
+{{- $resources := deepCopy ($w.resources | default dict) }}
+{{- $limits := $resources.limits | default dict }}
+{{- if $limits.memory }}
+{{- if lt (int (include "sequoia.quantityMi" $limits.memory)) (int $needed) }}
+{{- fail (printf "workers.%s.resources.limits.memory (%s) is below %s = %dMi: raise it (or leave it empty to derive it), or lower WORKER_CONCURRENCY or RENDER_MEMORY_LIMIT_MB" .name $limits.memory $formula $needed) }}
+{{- end }}
+{{- else }}
+{{- $_ := set $limits "memory" (printf "%dMi" $needed) }}
+{{- end }}
+{{- $_ := set $resources "limits" $limits }}
+{{- toYaml $resources }}
+{{- end }}
+
 {{/* Seconds a worker pod gets for a warm shutdown: the longest task may finish first. */}}
 {{- define "sequoia.workerGracePeriod" -}}
 {{- $limit := .Values.config.TASK_TIME_LIMIT_SECONDS | default 1800 | int }}
@@ -140,6 +296,48 @@ needs `--api-versions keda.sh/v1alpha1`); else the workers fall back to the CPU 
 {{/* Checksum of settings and secrets, so pods roll when either changes. */}}
 {{- define "sequoia.configChecksum" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{ include "sequoia.secretChecksum" . }}
+{{- end }}
+
+{{/* Checksum of the credentials: the chart's Secret as rendered (stable across upgrades, which keep its
+values through lookup), or the data of an existing Secret as the cluster holds it (empty where lookup
+cannot reach a cluster: helm template, Argo CD). */}}
+{{- define "sequoia.secretChecksum" -}}
+{{- if .Values.secrets.existingSecret }}
+checksum/secret: {{ (lookup "v1" "Secret" .Release.Namespace .Values.secrets.existingSecret).data | default dict | toJson | sha256sum }}
+{{- else }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* Keys an existing Secret must hold with these values, and why. */}}
+{{- define "sequoia.requiredSecretKeys" -}}
+{{- $keys := dict "api-token" "the API's bearer token" "redis-url" "REDIS_URL of every process" "database-url" "DATABASE_URL of every process" }}
+{{- if .Values.flower.enabled }}{{ $_ := set $keys "flower-password" "Flower's basic auth" }}{{ end }}
+{{- if eq (include "sequoia.redisHasPassword" .) "true" }}{{ $_ := set $keys "redis-password" "KEDA's TriggerAuthentication (and the in-chart Redis)" }}{{ end }}
+{{- if .Values.postgres.enabled }}{{ $_ := set $keys "database-password" "the in-chart Postgres" }}{{ end }}
+{{- if and .Values.metrics.serviceMonitor.enabled .Values.flower.enabled }}{{ $_ := set $keys "flower-user" "Prometheus' login to Flower" }}{{ end }}
+{{- if .Values.seaweedfs.enabled }}{{ $_ := set $keys "seaweedfs-s3.json" "the in-chart SeaweedFS identities" }}{{ end }}
+{{- toJson $keys }}
+{{- end }}
+
+{{/* With secrets.existingSecret: refuse values the Secret would silently override, and, where lookup
+reaches the cluster (helm install/upgrade), a Secret that lacks a key this release reads. */}}
+{{- define "sequoia.checkExistingSecret" -}}
+{{- $name := .Values.secrets.existingSecret }}
+{{- range $value, $given := dict "auth.apiToken" .Values.auth.apiToken "flower.password" .Values.flower.password "externalRedis.password" .Values.externalRedis.password "externalPostgres.password" .Values.externalPostgres.password "s3.accessKeyId" .Values.s3.accessKeyId "s3.secretAccessKey" .Values.s3.secretAccessKey }}
+{{- if $given }}
+{{- fail (printf "%s is ignored with secrets.existingSecret (%s): put it in that Secret instead (docs/kubernetes.md lists the keys)" $value $name) }}
+{{- end }}
+{{- end }}
+{{- $found := lookup "v1" "Secret" .Release.Namespace $name }}
+{{- if $found }}
+{{- range $key, $why := include "sequoia.requiredSecretKeys" . | fromJson }}
+{{- if not (hasKey ($found.data | default dict) $key) }}
+{{- fail (printf "secrets.existingSecret %s has no key %q (%s)" $name $key $why) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Environment of a Sequoia container: every setting from the ConfigMap, credentials from the

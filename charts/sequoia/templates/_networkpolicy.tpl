@@ -46,6 +46,18 @@ podSelector:
     - {protocol: TCP, port: {{ .Values.networkPolicy.s3Port }}}
     {{- end }}
 {{- end }}
+{{- define "sequoia.np.cloudCredentials" -}}
+{{- with .Values.networkPolicy.cloudCredentials }}
+{{- if .enabled }}
+- to:
+    {{- toYaml .peers | nindent 4 }}
+  ports:
+    {{- range .ports }}
+    - {protocol: TCP, port: {{ . }}}
+    {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- define "sequoia.np.metadata" -}}
 metadata:
   name: {{ include "sequoia.fullname" .ctx }}-{{ .name }}

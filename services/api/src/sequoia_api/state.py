@@ -10,6 +10,7 @@ from redis import Redis
 
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.db.pool import create_async_pool, create_pool
+from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings
 from sequoia_core.storage import Storage
 
@@ -37,5 +38,5 @@ class ApiState:
             read_pool=create_async_pool(settings),
             storage=Storage(settings),
             celery=create_celery_app(settings, main="sequoia-api"),
-            redis=Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3),
+            redis=redis_client(settings),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from sequoia_core.queues import QueueName, celery_queues, queue_for
+from sequoia_core.redis_client import redis_ssl_options
 from sequoia_core.settings import Settings
 from sequoia_core.task_timing import install_enqueue_stamp
 
@@ -20,6 +21,9 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
     """
     app = Celery(main, broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(
+        # rediss:// needs a certificate requirement (Celery refuses the URL without one) and the CA.
+        broker_use_ssl=redis_ssl_options(settings),
+        redis_backend_use_ssl=redis_ssl_options(settings),
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -43,8 +47,9 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         # take a few seconds to hand unfinished messages back to the queue.
         worker_soft_shutdown_timeout=30.0,
         worker_enable_soft_shutdown_on_idle=True,
-        result_expires=7 * 24 * 3600,
-        task_track_started=True,
+        # Nothing reads task results (an item's state lives in Postgres; Flower follows events): store
+        # none, so a noeviction Redis holds only queued work.
+        task_ignore_result=True,
         task_send_sent_event=True,
         worker_send_task_events=True,
         worker_concurrency=settings.worker_concurrency,

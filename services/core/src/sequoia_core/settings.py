@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     # -- services
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # With rediss://: how the server's certificate is checked, and against which CA bundle (unset: the system's).
+    redis_tls_cert_reqs: Literal["required", "optional", "none"] = "required"
+    redis_tls_ca_file: Path | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:5432/sequoia"
     db_pool_max_size: int = 8
     migrations_dir: Path = Path("migrations")
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
     task_max_retries: int = Field(default=8, ge=0)
     task_retry_backoff_seconds: float = Field(default=2.0, gt=0)
     task_retry_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    # The main process touches this file while it consumes (the chart's probes check its age); unset: off.
+    worker_heartbeat_file: Path | None = None
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     # -- derivatives
     preview_long_edge: int = Field(default=1280, ge=16)

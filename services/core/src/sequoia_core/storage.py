@@ -63,22 +63,25 @@ class Storage:
         self._presigner = boto3.client("s3", endpoint_url=public, **common)
 
     def ensure_bucket(self) -> None:
-        """Create the bucket when configured to (the local stack and tests); else just check it."""
+        """Check the bucket answers (`TransientError` if S3 does not); create it when missing and
+        configured to (S3_CREATE_BUCKET). Safe to repeat and to race: another creator wins quietly."""
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except ClientError as err:
             if self._create_bucket and str(err.response.get("Error", {}).get("Code")) in {"404", "NoSuchBucket"}:
-                self._client.create_bucket(Bucket=self.bucket)
+                self._create()
                 return
             raise _translate(err, self.bucket) from err
         except (BotoCoreError, EndpointConnectionError) as err:
             raise _translate(err, self.bucket) from err
 
-    def ping(self) -> None:
-        """Raise `TransientError` unless the bucket answers."""
+    def _create(self) -> None:
         try:
-            self._client.head_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError) as err:
+            self._client.create_bucket(Bucket=self.bucket)
+        except ClientError as err:
+            if str(err.response.get("Error", {}).get("Code")) != "BucketAlreadyOwnedByYou":
+                raise _translate(err, self.bucket) from err
+        except BotoCoreError as err:
             raise _translate(err, self.bucket) from err
 
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:

@@ -9,6 +9,7 @@ from psycopg_pool import ConnectionPool
 from redis import Redis
 
 from sequoia_core.db.pool import create_pool
+from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings, get_settings
 
 
@@ -27,5 +28,4 @@ def worker_context() -> MediaWorkerContext:
     settings = get_settings()
     pool = create_pool(settings, min_size=1)
     pool.open(wait=False)
-    redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
-    return MediaWorkerContext(settings=settings, pool=pool, redis=redis)
+    return MediaWorkerContext(settings=settings, pool=pool, redis=redis_client(settings))

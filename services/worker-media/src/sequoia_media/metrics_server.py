@@ -12,10 +12,10 @@ from typing import Any
 
 from celery.signals import beat_init
 from prometheus_client import CollectorRegistry, start_http_server
-from redis import Redis
 
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.db.pool import create_pool
+from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings
 from sequoia_core.task_metrics import TaskMetricsSpec
 from sequoia_core.worker_metrics import install_worker_metrics
@@ -40,7 +40,7 @@ class QueueExporter:
         pool = create_pool(self._settings, min_size=1)
         pool.open(wait=False)
         collector = QueueCollector(
-            redis=Redis.from_url(self._settings.redis_url, socket_timeout=3, socket_connect_timeout=3),
+            redis=redis_client(self._settings),
             pool=pool,
             celery=create_celery_app(self._settings, main="sequoia-queue-metrics"),
             inspect_timeout=self._settings.metrics_inspect_timeout_seconds,

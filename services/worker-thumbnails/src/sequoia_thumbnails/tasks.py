@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 @shared_task(
     name=task_names.GENERATE_DERIVATIVES,
     bind=True,
+    ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
     # A render's transient errors stop at settings.task_max_retries (the item then fails with their

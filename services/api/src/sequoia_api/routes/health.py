@@ -30,7 +30,8 @@ def _check(probe) -> str:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 def read_readiness(state: State) -> JSONResponse:
-    """Postgres, Redis and S3 all answer (503 otherwise)."""
+    """Postgres, Redis and S3 all answer (503 otherwise). The S3 check creates a missing bucket when
+    S3_CREATE_BUCKET says so, so an API that started before S3 turns ready once S3 is up."""
 
     def postgres() -> None:
         with state.pool.connection(timeout=3) as conn:
@@ -40,7 +41,7 @@ def read_readiness(state: State) -> JSONResponse:
         with state.celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
 
-    checks = {"postgres": _check(postgres), "redis": _check(redis), "s3": _check(state.storage.ping)}
+    checks = {"postgres": _check(postgres), "redis": _check(redis), "s3": _check(state.storage.ensure_bucket)}
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ready" if ready else "unready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
