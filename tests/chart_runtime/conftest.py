@@ -14,9 +14,10 @@ import pytest
 from tests.chart_runtime import release
 from tests.chart_runtime.release import CHART, Release
 
-# values file → whether S3 is outside the release (AWS through a workload identity), which the
-# platform then stands in for. external-services also names Redis and Postgres outside it.
-VALUES = {name: name == "default" for name in os.environ.get("SEQUOIA_RUNTIME_VALUES", "default,seaweedfs").split(",")}
+# values file → what platform.py stands in for outside the release: AWS S3 for the defaults; TLS Redis,
+# Postgres and HTTPS S3 for external-services; nothing for seaweedfs (all in the release).
+OUTSIDE = {"default": "aws_s3", "seaweedfs": None, "external-services": "external_services"}
+VALUES = os.environ.get("SEQUOIA_RUNTIME_VALUES", ",".join(OUTSIDE)).split(",")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,12 +40,12 @@ def built() -> None:
     print(f"\nimages built or found in {time.monotonic() - started:.0f} s")
 
 
-@pytest.fixture(scope="module", params=list(VALUES))
+@pytest.fixture(scope="module", params=VALUES)
 def installed(request, built) -> Iterator[Release]:
     """One values file's release, installed and ready; removed after its module's tests."""
     workdir = Path(tempfile.mkdtemp(prefix="sequoia-rt-"))
     try:
-        running = release.install(CHART / "ci" / f"{request.param}-values.yaml", workdir, VALUES[request.param])
+        running = release.install(CHART / "ci" / f"{request.param}-values.yaml", workdir, OUTSIDE[request.param])
         print(f"\n{request.param}: " + ", ".join(f"{k} {v:.0f} s" for k, v in running.timings.items()))
         try:
             yield running

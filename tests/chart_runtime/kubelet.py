@@ -41,6 +41,8 @@ class Cluster:
     addresses: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    # Host names outside the cluster (external Redis, Postgres, S3) → IP, resolvable from every namespace.
+    external: dict[str, str] = field(default_factory=dict)
 
     @property
     def network(self) -> str:
@@ -73,7 +75,7 @@ class Cluster:
             if namespace == self.namespace:
                 names.append(service.name)
             args += [arg for name in names for arg in ("--add-host", f"{name}:{ip}")]
-        return args
+        return args + [arg for name, ip in self.external.items() for arg in ("--add-host", f"{name}:{ip}")]
 
     def name(self, pod: str, container: str = "pause") -> str:
         """The Podman name of a pod's container."""
@@ -104,10 +106,16 @@ def start_services(cluster: Cluster, services: list[Service]) -> None:
     """A proxy per Service on its own IP, forwarding each port to the first pod behind it."""
     cluster.services = services
     for service in services:
-        rules = [f"{port}={cluster.address(service.pods[0])}:{target}" for port, target in service.ports.items()]
-        podman(*_infra_args(cluster, cluster.name("svc-" + service.name)), "--network", cluster.network,
-               "--ip", cluster.address("svc/" + service.name), "--cap-add", "NET_BIND_SERVICE",  # Service ports below 1024 (the API's 80)
-               "--volume", f"{PROXY}:/proxy.py:ro", BASE_IMAGE, "python3", "/proxy.py", *rules)
+        start_proxy(cluster, service, cluster.address(service.pods[0]))
+
+
+def start_proxy(cluster: Cluster, service: Service, target: str) -> None:
+    """The virtual IP of `service`, forwarding its ports to `target`."""
+    rules = [f"{port}={target}:{target_port}" for port, target_port in service.ports.items()]
+    # NET_BIND_SERVICE: Service ports below 1024 (the API's 80, HTTPS 443).
+    podman(*_infra_args(cluster, cluster.name("svc-" + service.name)), "--network", cluster.network,
+           "--ip", cluster.address("svc/" + service.name), "--cap-add", "NET_BIND_SERVICE",
+           "--volume", f"{PROXY}:/proxy.py:ro", BASE_IMAGE, "python3", "/proxy.py", *rules)
 
 
 def start_sandbox(cluster: Cluster, pod: str, namespace: str) -> str:
@@ -187,9 +195,13 @@ def start_container(cluster: Cluster, pod: Pod, container: Container) -> str:
 
 
 def start_pod(cluster: Cluster, pod: Pod, namespace: str | None = None) -> None:
-    """The sandbox, then every container of the pod."""
+    """The sandbox, each init container to success in order, then every container of the pod."""
     cluster.events.append(f"{pod.phase}:{pod.name}")
     start_sandbox(cluster, pod.name, namespace or cluster.namespace)
+    for container in pod.init_containers:
+        name = start_container(cluster, replace(pod, restart_policy="OnFailure"), container)
+        code = podman("wait", name, timeout=900).stdout.strip()
+        assert code == "0", f"init container {name} exited {code}:\n{logs(cluster, pod, container)[-3000:]}"
     for container in pod.containers:
         start_container(cluster, pod, container)
 
@@ -273,7 +285,8 @@ def run_once(cluster: Cluster, sandbox: str, image: str, command: list[str],
              volumes: dict[Path, str] | None = None) -> subprocess.CompletedProcess:
     """A one-off container in a sandbox's network namespace (non-root, read-only, no capabilities)."""
     args = ["run", "--rm", "--label", f"{LABEL}={cluster.run}", "--ulimit", "host", "--pull", "never",
-            "--network", f"container:{cluster.name(sandbox)}", "--user", "10001", "--read-only", "--cap-drop", "ALL"]
+            "--network", f"container:{cluster.name(sandbox)}", "--user", "10001", "--read-only", "--cap-drop", "ALL",
+            "--tmpfs", "/tmp"]
     for source, target in (volumes or {}).items():
         args += ["--volume", f"{source}:{target}:ro"]
     return podman(*args, "--entrypoint", json.dumps(command[:1]), image, *command[1:], check=False, timeout=120)

@@ -71,6 +71,7 @@ class Pod:
     containers: list[Container]
     grace_seconds: int
     restart_policy: str
+    init_containers: list[Container] = field(default_factory=list)
 
 
 def memory_bytes(quantity: str) -> int:
@@ -217,6 +218,7 @@ def pods(docs: list[dict], namespace: str) -> list[Pod]:
             name=name if doc["kind"] in ("Pod", "Job") else f"{name}-0", kind=doc["kind"], workload=name,
             labels=template["metadata"].get("labels", {}), phase=phase, weight=weight,
             containers=[_container(spec, c, objects) for c in spec["containers"]],
+            init_containers=[_container(spec, c, objects) for c in spec.get("initContainers", [])],
             grace_seconds=spec.get("terminationGracePeriodSeconds", 30),
             restart_policy=spec.get("restartPolicy", "Always")))
     order = {phase: index for index, phase in enumerate((*PHASES, "test", "upgrade-only"))}

@@ -3,19 +3,17 @@ values file puts outside the release, then start Helm's phases in order on kubel
 
 from __future__ import annotations
 
-import json
-import secrets
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import yaml
 
 from scripts import k8s_tools
-from tests.chart_runtime import kubelet, manifest
-from tests.chart_runtime.manifest import Container, Mount, Pod, Probe
+from tests.chart_runtime import kubelet, manifest, platform
+from tests.chart_runtime.manifest import Pod
 from tests.containers import podman
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +22,6 @@ RELEASE = NAMESPACE = "sequoia"
 STANDINS = Path(__file__).with_name("standins")
 # The cluster these renders are for serves KEDA's API (as `helm install` on it would see).
 API_VERSIONS = ("keda.sh/v1alpha1",)
-SEAWEEDFS_IMAGE = "docker.io/chrislusf/seaweedfs:3.80"
 
 
 def render(values: Path | None) -> list[dict]:
@@ -33,7 +30,8 @@ def render(values: Path | None) -> list[dict]:
     args += [arg for version in API_VERSIONS for arg in ("--api-versions", version)]
     if values is not None:
         args += ["--values", str(values)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"helm template failed:\n{done.stderr}"
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
@@ -46,7 +44,7 @@ def build_images(docs: list[dict]) -> None:
         standins[name] = podman.build_file(STANDINS / f"{name}.Dockerfile", f"localhost/sequoia-standin-{name}:test")
     rendered = {c["image"] for d in docs if d.get("kind") in (*manifest.WORKLOADS, "Pod")
                 for c in (d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"])["containers"]}
-    rendered.add(SEAWEEDFS_IMAGE)
+    rendered |= {platform.SEAWEEDFS_IMAGE, platform.REDIS_IMAGE, platform.POSTGRES_IMAGE}
     for image in sorted(rendered):
         repository = image.rsplit("/", 1)[-1].split(":")[0]
         source = built.get(repository.removeprefix("sequoia-")) or standins.get(repository)
@@ -63,6 +61,7 @@ class Release:
     docs: list[dict]
     pods: list[Pod]
     platform_env: dict[str, str] = field(default_factory=dict)
+    redis_cli: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     def pod(self, workload: str) -> Pod:
@@ -79,40 +78,6 @@ class Release:
         return f"http://{self.cluster.address('svc/' + service.name)}:{next(iter(service.ports))}"
 
 
-def _platform_s3(cluster: kubelet.Cluster) -> dict[str, str]:
-    """Default values use AWS S3 through a workload identity. Here a SeaweedFS pod in its own namespace
-    plays AWS, and the env that the identity webhook would inject (endpoint, credentials) is added."""
-    key, secret = "platform-" + secrets.token_hex(4), secrets.token_urlsafe(24)
-    config = {"identities": [{"name": "platform", "credentials": [{"accessKey": key, "secretKey": secret}],
-                              "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
-    pod = Pod(name="aws-s3-0", kind="Pod", workload="aws-s3", labels={}, phase="platform", weight=0,
-              grace_seconds=10, restart_policy="Always", containers=[Container(
-                  name="s3", image=SEAWEEDFS_IMAGE, command=None,
-                  args=["-logtostderr=true", "server", "-dir=/data", "-ip.bind=0.0.0.0", "-volume.max=0",
-                        "-master.volumeSizeLimitMB=256", "-s3", "-s3.port=8333", "-s3.config=/etc/s3/s3.json"],
-                  env={}, mounts=[Mount("/data", "persistent", volume="data"), Mount("/tmp", "emptyDir", volume="tmp"),
-                                  Mount("/etc/s3", "files", True, files={"s3.json": json.dumps(config).encode()},
-                                        volume="config")],
-                  user=1000, group=1000, fs_group=1000, read_only_root=True, drop_caps=["ALL"],
-                  no_new_privileges=True, memory_limit=None, ports={"s3": 8333},
-                  probes=[Probe("readinessProbe", "tcpSocket", port=8333)])])
-    kubelet.start_pod(cluster, pod, namespace="aws")
-    kubelet.wait_ready(cluster, pod)
-    endpoint = f"http://{cluster.address(pod.name)}:8333"
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
-                          region_name="us-east-1")
-    deadline = time.monotonic() + 60
-    while True:  # the S3 port opens before the filer behind it answers
-        try:
-            client.create_bucket(Bucket="sequoia-media")
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-    return {"AWS_ENDPOINT_URL_S3": endpoint, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-
-
 def _start_phase(cluster: kubelet.Cluster, phase: list[Pod]) -> None:
     """Hooks one after another by weight, each Job to completion; the release's own pods all at once,
     then waited for as `helm install --wait` does."""
@@ -124,32 +89,56 @@ def _start_phase(cluster: kubelet.Cluster, phase: list[Pod]) -> None:
             assert code == 0, f"hook {pod.name} failed:\n{kubelet.logs(cluster, pod, pod.containers[0])}"
     release = [p for p in phase if p.phase == "release"]
     for pod in release:
-        kubelet.start_pod(cluster, pod)
+        cluster.address(pod.name)  # allocated here, not racing in the threads
+    # All at once, as the kubelets start them: a pod's init container may wait for another pod.
+    with ThreadPoolExecutor(max_workers=max(len(release), 1)) as pool:
+        list(pool.map(lambda pod: kubelet.start_pod(cluster, pod), release))
     for pod in release:
         kubelet.wait_ready(cluster, pod)
 
 
-def install(values: Path | None, workdir: Path, platform_s3: bool) -> Release:
-    """Render, stand in for the outside world, then pre-install hooks, the release, post-install hooks."""
+def _in_chart_redis_cli(release: Release) -> list[str]:
+    database = release.secret("redis-url").rsplit("/", 1)[1]
+    return ["exec", release.cluster.name(release.pod("redis").name, "redis"), "redis-cli", "-n", database]
+
+
+def install(values: Path | None, workdir: Path, outside: str | None) -> Release:
+    """Render, stand in for the outside world (`outside`: a function of platform.py), then pre-install
+    hooks, the release, post-install hooks."""
     docs = render(values)
     cluster = kubelet.Cluster(NAMESPACE, workdir)
     cluster.create_network()
     try:
-        return _install(Release(cluster, docs, manifest.pods(docs, NAMESPACE)), platform_s3)
+        given = yaml.safe_load(values.read_text()) if values else {}
+        return _install(cluster, docs, outside, _merged(given))
     except BaseException:
         cluster.teardown()
         raise
 
 
-def _install(release: Release, platform_s3: bool) -> Release:
-    cluster = release.cluster
+def _merged(given: dict, defaults: dict | None = None) -> dict:
+    """The values Helm computes: the chart's defaults, overridden key by key by the values file."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text()) if defaults is None else defaults
+    merged = dict(defaults)
+    for key, value in given.items():
+        merged[key] = _merged(value, defaults[key]) if isinstance(value, dict) and isinstance(
+            defaults.get(key), dict) else value
+    return merged
+
+
+def _install(cluster: kubelet.Cluster, docs: list[dict], outside: str | None, values: dict) -> Release:
     started = time.monotonic()
-    if platform_s3:
-        release.platform_env = _platform_s3(cluster)
-        for pod in release.pods:
-            for container in pod.containers:
-                if "/sequoia-" in f"/{container.image}" and container.name != "ingest":
-                    container.env.update(release.platform_env)
+    supplied = platform.Supplied()
+    if outside:
+        supplied = getattr(platform, outside)(cluster, values)
+    # Objects the user creates before installing (a CA Secret) resolve like the chart's own.
+    release = Release(cluster, docs, manifest.pods(docs + supplied.objects, NAMESPACE), supplied.env)
+    release.redis_cli = supplied.redis_cli or _in_chart_redis_cli(release)
+    for pod in release.pods:
+        for container in pod.containers + pod.init_containers:
+            if "/sequoia-" in f"/{container.image}" and container.name != "ingest":
+                container.env.update(supplied.env)
+                container.mounts += supplied.mounts
     kubelet.start_services(cluster, manifest.services(release.docs, release.pods))
     for phase in manifest.PHASES:
         began = time.monotonic()

@@ -168,10 +168,7 @@ def _keda_triggers(installed: Release) -> list[dict]:
 
 
 def _true_lengths(installed: Release, lists: list[str]) -> dict[str, int]:
-    redis_pod = installed.pod("redis")
-    database = installed.secret("redis-url").rsplit("/", 1)[1]
-    return {name: int(kubelet.podman("exec", installed.cluster.name(redis_pod.name, "redis"), "redis-cli", "-n",
-                                     database, "LLEN", name).stdout.strip()) for name in lists}
+    return {name: int(kubelet.podman(*installed.redis_cli, "LLEN", name).stdout.strip()) for name in lists}
 
 
 def test_keda_trigger_reads_the_true_queue_length_from_kedas_namespace(installed: Release, tmp_path):

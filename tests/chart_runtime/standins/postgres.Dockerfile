@@ -8,7 +8,8 @@ RUN groupadd --gid 70 postgres && useradd --uid 70 --gid 70 --home-dir /var/lib/
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold \
     postgresql-15 \
- && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man
+ && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
+ && mkdir -p /var/run/postgresql && chown 70:70 /var/run/postgresql && chmod 3777 /var/run/postgresql
 COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PGDATA=/var/lib/postgresql/data
