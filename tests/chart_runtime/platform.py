@@ -66,7 +66,7 @@ def _seaweedfs(cluster: kubelet.Cluster, key: str, secret: str, tls: dict[str, b
     return _start(cluster, _pod("s3", _container(SEAWEEDFS_IMAGE, args, 1000, mounts, 8333)))
 
 
-def _create_bucket(endpoint: str, key: str, secret: str, bucket: str, region: str, verify: str | bool) -> None:
+def _create_bucket(endpoint: str, key: str, secret: str, bucket: str, region: str, verify: str | bool = True) -> None:
     client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
                           region_name=region, verify=verify)
     deadline = time.monotonic() + 60
@@ -93,15 +93,16 @@ def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
 
-def certificates(directory: Path, names: list[str]) -> dict[str, bytes]:
-    """A test CA and one server certificate for `names`; PEM bytes by file name."""
+def certificates(directory: Path, names: list[str], ips: list[str]) -> dict[str, bytes]:
+    """A test CA and one server certificate for `names` and `ips`; PEM bytes by file name."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, ca, key, csr, crt = (directory / n for n in ("ca.key", "ca.crt", "tls.key", "tls.csr", "tls.crt"))
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sequoia test CA",
              "-keyout", str(ca_key), "-out", str(ca))
     _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names[0]}", "-keyout", str(key), "-out", str(csr))
     extensions = directory / "san.ext"
-    extensions.write_text("subjectAltName=" + ",".join(f"DNS:{n}" for n in names) + "\n")
+    extensions.write_text("subjectAltName=" + ",".join([*(f"DNS:{n}" for n in names), *(f"IP:{i}" for i in ips)])
+                          + "\n")
     _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-days", "2",
              "-extfile", str(extensions), "-out", str(crt))
     return {"ca.crt": ca.read_bytes(), "tls.crt": crt.read_bytes(), "tls.key": key.read_bytes()}
@@ -115,7 +116,9 @@ def external_services(cluster: kubelet.Cluster, values: dict) -> Supplied:
     redis, postgres, s3 = values["externalRedis"], values["externalPostgres"], values["s3"]
     s3_host = s3["endpointUrl"].split("//")[1].split("/")[0]
     public_host = s3["publicEndpointUrl"].split("//")[1].split("/")[0]
-    tls = certificates(cluster.workdir / "pki", [redis["host"], postgres["host"], s3_host, public_host])
+    # The gateway's own IP too: the bucket is made from here, where the names do not resolve.
+    tls = certificates(cluster.workdir / "pki", [redis["host"], postgres["host"], s3_host, public_host],
+                       [cluster.address("s3-0")])
     tls_files = {"tls.crt": tls["tls.crt"], "tls.key": tls["tls.key"], "ca.crt": tls["ca.crt"]}
 
     redis_args = ["redis-server", "--port", "0", "--tls-port", str(redis["port"]), "--tls-cert-file", "/tls/tls.crt",
@@ -143,7 +146,7 @@ def external_services(cluster: kubelet.Cluster, values: dict) -> Supplied:
     s3_ip = _seaweedfs(cluster, s3["accessKeyId"], s3["secretAccessKey"], tls_files)
     ca_file = cluster.workdir / "pki" / "ca.crt"
     _create_bucket(f"https://{s3_ip}:8333", s3["accessKeyId"], s3["secretAccessKey"], s3["bucket"], s3["region"],
-                   False)
+                   str(ca_file))
     # HTTPS on 443 as the endpoint URL says: a proxy in front of the gateway's 8333.
     kubelet.start_proxy(cluster, Service("s3-https", [], {443: 8333}), s3_ip)
     proxy_ip = cluster.address("svc/s3-https")

@@ -132,7 +132,8 @@ def _install(cluster: kubelet.Cluster, docs: list[dict], outside: str | None, va
     if outside:
         supplied = getattr(platform, outside)(cluster, values)
     # Objects the user creates before installing (a CA Secret) resolve like the chart's own.
-    release = Release(cluster, docs, manifest.pods(docs + supplied.objects, NAMESPACE), supplied.env)
+    docs = docs + supplied.objects
+    release = Release(cluster, docs, manifest.pods(docs, NAMESPACE), supplied.env)
     release.redis_cli = supplied.redis_cli or _in_chart_redis_cli(release)
     for pod in release.pods:
         for container in pod.containers + pod.init_containers:
