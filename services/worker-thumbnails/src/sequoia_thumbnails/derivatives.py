@@ -80,12 +80,22 @@ def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[st
 
 
 def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
-    """Mark the item completed (and its batch, if this was the last item); False if no longer ours."""
+    """Mark the item completed (and its batch, if this was the last item); False if no longer ours.
+
+    A run refused here (the item was cancelled while it rendered) removes what it uploaded, unless
+    another run has taken the item since (the same keys are then that run's).
+    """
     with transaction(ctx.pool) as conn:
         batch_id = media.complete(conn, job.media_id, job.task_id, stored, metadata)
         if batch_id:
             batches.finalize_if_done(conn, batch_id)
-        return batch_id is not False
+        if batch_id is not False:
+            return True
+        if media.lock_unfinished_run(conn, job.media_id, job.task_id):
+            ctx.storage.delete([derivative["key"] for derivative in stored])
+            log.info("media %s: task %s was refused its completion; removed its %d derivative(s)",
+                     job.media_id, job.task_id, len(stored))
+        return False
 
 
 def record_failed(
