@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
@@ -131,18 +132,16 @@ class Storage:
 
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under `prefix`."""
-        return [obj.key for obj in self.list_objects(prefix)]
+        return [obj.key for obj in self.iter_objects(prefix)]
 
-    def list_objects(self, prefix: str) -> list[StoredObject]:
-        """Every object under `prefix`, with when it was last written."""
-        objects: list[StoredObject] = []
+    def iter_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under `prefix`, with when it was last written, one listing page at a time."""
         paginator = self._client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                objects.extend(StoredObject(obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
+                yield from (StoredObject(obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, prefix) from err
-        return objects
 
     def delete(self, keys: list[str]) -> None:
         """Remove objects; a key already absent is no error."""
