@@ -3,7 +3,6 @@ no derivative behind, and a run refused its completion removes what it uploaded.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from uuid import UUID
 
@@ -19,54 +18,17 @@ from sequoia_thumbnails.renderers.base import RenderSpec
 from tests.corpus import hostile
 from tests.factories import jpeg_bytes
 from tests.integration.helpers import ingest_unpublished, upload
-
-
-def _processes() -> dict[int, tuple[int, str]]:
-    """Every process: its parent and its command line."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        found[int(entry.name)] = (ppid, cmdline)
-    return found
-
-
-def _descendants(root: int) -> dict[int, str]:
-    processes = _processes()
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, cmdline) in processes.items():
-            if ppid == parent and pid not in found:
-                found[pid] = cmdline
-                frontier.append(pid)
-    return found
-
-
-def _wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
+from tests.support.processes import descendants, gone, processes, wait_for
 
 
 def _render_in_progress(worker_pid: int) -> tuple[int, list[int], list[Path]] | None:
     """(the pool process, its render server and jobs, its scratch folders) once a job runs."""
-    tree = _descendants(worker_pid)
+    tree = descendants(worker_pid)
     servers = [pid for pid, cmdline in tree.items() if "sequoia_thumbnails.render_server" in cmdline]
     if not servers:
         return None
-    jobs = list(_descendants(servers[0]))
-    pool_process = _processes()[servers[0]][0]
+    jobs = list(descendants(servers[0]))
+    pool_process = processes()[servers[0]][0]
     folders = [path for path in workdirs.root().glob(f"{pool_process}-*") if any(path.glob("original.*"))]
     if not jobs or not folders:
         return None
@@ -77,14 +39,13 @@ def test_cancel_a_running_render_leaves_nothing_behind(api, thumbnails_worker, s
                                                        tmp_path):
     slow = hostile.pdf_slow_page(tmp_path)  # draws for minutes
     item = upload(api, voyage, (slow.name, slow.read_bytes())).json()["files"][0]
-    pool_process, render_pids, folders = _wait_for(lambda: _render_in_progress(thumbnails_worker.process.pid), 30,
+    pool_process, render_pids, folders = wait_for(lambda: _render_in_progress(thumbnails_worker.process.pid), 30,
                                                    "a render job running")
 
     answer = api.post(f"/api/async/async-tasks/{item['task_id']}/cancel").json()
 
     assert answer["terminated"] is True, answer
-    _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in [pool_process, *render_pids]), 15,
-              f"pool process {pool_process} and render processes {render_pids} gone")
+    assert all(gone(pid, within=15) for pid in [pool_process, *render_pids])
     assert not any(folder.exists() for folder in folders)
     assert wait_final(item["media_id"], 10)["status"] == "cancelled"
     assert storage.list_keys(f"derivatives/{voyage}/{item['media_id']}/") == []
@@ -96,7 +57,8 @@ def test_cancel_a_running_render_leaves_nothing_behind(api, thumbnails_worker, s
 @pytest.fixture
 def worker_ctx(settings, pool, storage) -> WorkerContext:
     """What a worker process holds, built here: the same pool, storage and engine."""
-    return WorkerContext(settings=settings, pool=pool, storage=storage, engine=Engine(RenderSpec.from_settings(settings)))
+    engine = Engine(RenderSpec.from_settings(settings))
+    return WorkerContext(settings=settings, pool=pool, storage=storage, engine=engine)
 
 
 def test_a_render_refused_its_completion_removes_its_derivatives(api, api_state, worker_ctx, pool, storage, voyage):

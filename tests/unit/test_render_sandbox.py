@@ -18,6 +18,7 @@ import pytest
 from sequoia_core.errors import ErrorCode, PermanentError, TransientError
 from sequoia_thumbnails import sandbox
 from sequoia_thumbnails.sandbox import RenderServer
+from tests.support.processes import gone, wait_for
 
 TARGETS = "tests.unit.sandbox_targets"
 
@@ -57,7 +58,7 @@ def test_a_hang_is_killed_at_the_limit_with_its_subprocesses(tmp_path):
 
     assert caught.value.code == ErrorCode.TIMEOUT
     assert time.monotonic() - started < 5
-    assert all(_gone(int(pid)) for pid in marker.read_text().split())
+    assert all(gone(int(pid)) for pid in marker.read_text().split())
     assert run("answer")["answer"] == 42  # the server goes on
 
 
@@ -67,20 +68,6 @@ def test_a_job_has_a_cpu_limit_and_spinning_is_a_timeout():
 
     assert caught.value.code == ErrorCode.TIMEOUT
     assert sandbox.run("resource:getrlimit", resource.RLIMIT_CPU, timeout=7.5) == [8, 9]
-
-
-def _gone(pid: int, within: float = 3.0) -> bool:
-    """The process has ended (absent, or a zombie waiting for init to reap it)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(") ", 1)[-1].startswith("Z"):
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_crash_is_render_crashed():
@@ -174,15 +161,12 @@ def test_the_renderer_dies_with_the_worker_process(tmp_path):
     worker = subprocess.Popen([sys.executable, "-c", _ORPHANED, str(marker)], stdout=subprocess.PIPE, text=True,
                               cwd=os.getcwd())
     server_pid = int(worker.stdout.readline())
-    deadline = time.monotonic() + 30
-    while not marker.exists() or len(marker.read_text().split()) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: marker.exists() and len(marker.read_text().split()) == 2, 30, "the job and its child")
 
     worker.send_signal(signal.SIGKILL)
     worker.wait()
 
-    assert all(_gone(pid) for pid in (server_pid, *map(int, marker.read_text().split())))
+    assert all(gone(pid) for pid in (server_pid, *map(int, marker.read_text().split())))
 
 
 def test_stop_ends_the_running_job_and_the_server(tmp_path):
@@ -205,5 +189,5 @@ def test_stop_ends_the_running_job_and_the_server(tmp_path):
         os.waitpid(child, 0)
 
     assert caught.value.code == ErrorCode.RENDER_CRASHED
-    assert all(_gone(pid) for pid in (server_pid, *map(int, marker.read_text().split())))
+    assert all(gone(pid) for pid in (server_pid, *map(int, marker.read_text().split())))
     assert run("answer")["answer"] == 42  # a new server starts on the next render
