@@ -191,3 +191,17 @@ def test_stop_ends_the_running_job_and_the_server(tmp_path):
     assert caught.value.code == ErrorCode.RENDER_CRASHED
     assert all(gone(pid) for pid in (server_pid, *map(int, marker.read_text().split())))
     assert run("answer")["answer"] == 42  # a new server starts on the next render
+
+
+def test_a_server_that_died_between_jobs_is_replaced():
+    server = RenderServer()
+    try:
+        first = server.run(f"{TARGETS}:answer", {}, timeout=20)
+        os.kill(server._process.pid, signal.SIGKILL)
+        assert gone(server._process.pid)
+
+        again = server.run(f"{TARGETS}:answer", {}, timeout=20)
+    finally:
+        server.stop()
+
+    assert again["parent"] != first["parent"]  # a new server forked it

@@ -10,6 +10,7 @@ killed, ffmpeg included; a crash, an out-of-memory or a hang fails that one item
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -60,11 +61,9 @@ class RenderServer:
         CPU time (its process group is killed) and `render_crashed` when it dies of a signal or runs
         out of memory. `memory_bytes` is how much the job may allocate beyond what it inherited.
         """
-        process = self._ensure_started()
         job = next(self._ids)
         request = {"job": job, "target": target, "payload": payload, "timeout": timeout, "memory_bytes": memory_bytes}
-        process.stdin.write(json.dumps(request).encode() + b"\n")
-        process.stdin.flush()
+        self._send(json.dumps(request).encode() + b"\n")
         deadline = time.monotonic() + timeout
         try:
             self.current_job = self._read_header(job, deadline)["pid"]
@@ -88,8 +87,23 @@ class RenderServer:
         if process is not None:
             _kill_group(process.pid)
             process.wait()
-            process.stdin.close()
+            with contextlib.suppress(OSError):  # a request left unsent in the buffer of a dead pipe
+                process.stdin.close()
             process.stdout.close()
+
+    def _send(self, request: bytes) -> None:
+        """Hand a request to the server, starting it first if needed; a server found dead since its
+        last job (nothing of this request ran yet) is replaced once."""
+        for attempt in (1, 2):
+            process = self._ensure_started()
+            try:
+                process.stdin.write(request)
+                process.stdin.flush()
+                return
+            except BrokenPipeError:
+                self.stop()
+                if attempt == 2:
+                    raise PermanentError("the render server died", code=ErrorCode.RENDER_CRASHED) from None
 
     def _ensure_started(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
