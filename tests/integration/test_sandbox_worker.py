@@ -1,20 +1,24 @@
-"""The sandbox in a real thumbnails worker: a cancelled render leaves no process, no scratch file and
-no derivative behind, and a run refused its completion removes what it uploaded."""
+"""The sandbox with the real services: a cancelled render in a real worker leaves no process, no
+scratch file and no derivative behind; a run refused its completion removes what it uploaded; a
+renderer started among the real settings finds no secret and reaches no service."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import pytest
 
-from sequoia_core.db.pool import transaction
 from sequoia_core.db.media import get_media
+from sequoia_core.db.pool import transaction
 from sequoia_thumbnails import derivatives, workdirs
 from sequoia_thumbnails.context import WorkerContext
 from sequoia_thumbnails.derivatives import Job
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
+from sequoia_thumbnails.sandbox import RenderServer
 from tests.corpus import hostile
 from tests.factories import jpeg_bytes
 from tests.integration.helpers import ingest_unpublished, upload
@@ -91,3 +95,24 @@ def test_a_refused_run_leaves_the_keys_of_the_run_that_took_over(api_state, work
 
     assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
     assert len(storage.list_keys(f"derivatives/{voyage}/{job.media_id}/")) == 2
+
+
+def test_a_renderer_in_the_workers_environment_finds_no_secret_and_no_network(service_env, monkeypatch):
+    """Started from a process holding the real services' settings, a job reads its environment and
+    tries Postgres, Redis and S3 (the very endpoints this test session runs): nothing."""
+    for name, value in service_env.items():
+        monkeypatch.setenv(name, value)
+    endpoints = {name: urlsplit(service_env[name]) for name in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL")}
+    server = RenderServer()
+    try:
+        seen = server.run("tests.unit.sandbox_targets:environment", {}, timeout=30)
+        answers = {name: server.run("tests.unit.sandbox_targets:connect",
+                                    {"host": url.hostname, "port": url.port or 5432}, timeout=30)
+                   for name, url in endpoints.items()}
+    finally:
+        server.stop()
+
+    assert not set(seen) & set(service_env), seen
+    assert not any(value in json.dumps(seen) for value in (service_env["AWS_SECRET_ACCESS_KEY"],
+                                                           service_env["DATABASE_URL"]))
+    assert all(answer.startswith("refused: [Errno 13]") for answer in answers.values()), answers
