@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import math
 import os
 import resource
 import signal
@@ -54,7 +55,7 @@ def data_size() -> int:
 def limit_resources(cpu_seconds: float, memory_bytes: int | None) -> None:
     """`RLIMIT_CPU` (SIGXCPU at the limit, SIGKILL a second later) and, when given, `RLIMIT_DATA`
     at what the process already holds plus `memory_bytes`; children (ffmpeg) inherit both."""
-    cpu = max(1, int(cpu_seconds + 0.999))
+    cpu = max(1, math.ceil(cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     if memory_bytes:
         limit = data_size() + memory_bytes
