@@ -83,10 +83,10 @@ def connect(payload: dict[str, Any]) -> str:
 
 def modules_added_by_render(payload: dict[str, Any]) -> list[str]:
     """What rendering one file imports in a job forked from the warm render server."""
-    from sequoia_thumbnails import render_job
+    from sequoia_thumbnails import render_entry
 
     before = set(sys.modules)
-    render_job.render(payload)
+    render_entry.render(payload)
     return sorted(set(sys.modules) - before)
 
 

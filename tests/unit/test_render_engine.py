@@ -1,7 +1,11 @@
-"""The engine as the worker uses it: sandboxed renders that inherit every library from the render server."""
+"""The engine as the worker uses it: sandboxed renders that inherit every library from the render server,
+while the worker process itself never loads a decoder."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 
 from sequoia_core.mediatypes import SNIFF_BYTES, identify
 from sequoia_thumbnails import render_job, sandbox
@@ -25,3 +29,25 @@ def test_a_render_imports_nothing_new(tmp_path):
     new = {path.name: imported_while_rendering(path) for path in files}
 
     assert new == {path.name: [] for path in files}
+
+
+_WORKER = """
+import json, sys
+from pathlib import Path
+from sequoia_thumbnails import tasks  # what a pool process of the worker imports
+from sequoia_thumbnails.engine import Engine
+from sequoia_thumbnails.renderers.base import RenderSpec
+fmt, result = Engine(RenderSpec()).render(Path(sys.argv[1]), Path(sys.argv[2]))
+print(json.dumps({"kind": fmt.kind, "rendered": len(result.derivatives),
+                  "decoders": [m for m in ("fitz", "pyvips", "PIL", "numpy") if m in sys.modules]}))
+"""
+
+
+def test_the_worker_process_loads_no_decoder(tmp_path):
+    """Only the render server holds MuPDF, libvips, Pillow and numpy (about 70 MB a pool process)."""
+    source = conformance.cmyk_jpeg(tmp_path)
+
+    done = subprocess.run([sys.executable, "-c", _WORKER, str(source), str(tmp_path / "out")], capture_output=True,
+                          text=True, timeout=120, check=True)
+
+    assert json.loads(done.stdout) == {"kind": "image", "rendered": 2, "decoders": []}

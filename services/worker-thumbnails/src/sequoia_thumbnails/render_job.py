@@ -1,5 +1,5 @@
-"""One render as the sandbox runs it: the request the worker sends, the job the render server forks
-for it, and the worker's checks on the JSON that comes back.
+"""One render as the worker asks for it: the request it sends to the sandbox, and its checks on the
+JSON that comes back (the job itself runs `render_entry.render` inside the render server).
 
 The worker trusts nothing in the answer: each derivative must be a regular file directly made
 inside the job's own output folder (no symbolic link out of it, no hard link to a file elsewhere),
@@ -9,40 +9,22 @@ with a known name and format, before it is uploaded.
 from __future__ import annotations
 
 import stat
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from sequoia_core.errors import ErrorCode, PermanentError
-from sequoia_core.mediatypes import MediaFormat, format_named
+from sequoia_core.mediatypes import MediaFormat
 from sequoia_thumbnails.renderers.base import CONTENT_TYPES, Derivative, RenderResult, RenderSpec
-from sequoia_thumbnails.renderers.registry import registry
 
-TARGET = "sequoia_thumbnails.render_job:render"
+# Named, not imported: the worker process never loads the decoders, the render server does.
+TARGET = "sequoia_thumbnails.render_entry:render"
 DERIVATIVE_NAMES = frozenset({"preview", "thumbnail", "waveform", "peaks"})
-
-
-def warm_up() -> None:
-    """Load every engine and codec plugin in the render server, so no job imports anything."""
-    registry(RenderSpec())
 
 
 def request(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec) -> dict[str, Any]:
     """The JSON payload asking for `source` (sniffed as `fmt`) to be rendered into `out_dir`."""
     return {"source": str(source), "format": fmt.name, "out_dir": str(out_dir), "spec": asdict(spec)}
-
-
-def render(payload: dict[str, Any]) -> dict[str, Any]:
-    """The job: render as asked and describe the files written (runs in the render server's fork)."""
-    spec_fields = payload["spec"]
-    spec = RenderSpec(**{**spec_fields, "waveform_size": tuple(spec_fields["waveform_size"])})
-    fmt = format_named(payload["format"])
-    out_dir = Path(payload["out_dir"])
-    # Scratch files (the audio engine's PCM) go to the job's folder, removed with it.
-    tempfile.tempdir = str(out_dir.parent)
-    result = registry(spec)[fmt.kind].render(Path(payload["source"]), fmt, out_dir)
-    return {"derivatives": result.describe(), "metadata": result.metadata}
 
 
 def result_from_json(answer: Any, out_dir: Path) -> RenderResult:

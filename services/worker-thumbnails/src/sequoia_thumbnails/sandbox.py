@@ -28,7 +28,8 @@ from sequoia_core.errors import ErrorCode, PermanentError, error_for
 _PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "LD_LIBRARY_PATH", "VIPS_CONCURRENCY", "OMP_NUM_THREADS")
 # libvips refuses its loaders not fuzzed for untrusted input (ImageMagick, matload, FITS, ...).
 _FIXED_VARIABLES = {"VIPS_BLOCK_UNTRUSTED": "1", "HOME": "/nonexistent"}
-WARM_UP = "sequoia_thumbnails.render_job:warm_up"
+# What a worker's render server loads before its first job: every engine (named, never imported here).
+ENGINES = "sequoia_thumbnails.render_entry:warm_up"
 _START_TIMEOUT = 120.0
 # After a job is killed, how long the server may take to report it before it is replaced.
 _REPORT_GRACE = 10.0
@@ -48,7 +49,8 @@ def render_environment() -> dict[str, str]:
 class RenderServer:
     """The render server of one worker process, started on first use and restarted if it dies."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm_up: tuple[str, ...] = ()) -> None:
+        self._warm_up = warm_up  # "module:function"s the server calls once, before its first job
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._ids = itertools.count(1)
@@ -114,7 +116,8 @@ class RenderServer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=render_environment(), cwd="/",
             close_fds=True, start_new_session=True,
         )
-        config = {"parent": os.getpid(), "path": [entry or os.getcwd() for entry in sys.path], "preload": [WARM_UP]}
+        config = {"parent": os.getpid(), "path": [entry or os.getcwd() for entry in sys.path],
+                  "preload": list(self._warm_up)}
         self._process.stdin.write(json.dumps(config).encode() + b"\n")
         self._process.stdin.flush()
         try:
@@ -197,8 +200,11 @@ _servers: dict[int, RenderServer] = {}
 
 
 def server() -> RenderServer:
-    """This process's render server (a forked process gets its own: a server serves its parent only)."""
-    return _servers.setdefault(os.getpid(), RenderServer())
+    """This process's render server, with the engines loaded (a forked process gets its own: a server
+    serves its parent only)."""
+    if os.getpid() not in _servers:
+        _servers[os.getpid()] = RenderServer(warm_up=(ENGINES,))
+    return _servers[os.getpid()]
 
 
 def run(target: str, payload: dict[str, Any], *, timeout: float, memory_bytes: int | None = None) -> Any:
