@@ -205,3 +205,46 @@ def test_a_server_that_died_between_jobs_is_replaced():
         server.stop()
 
     assert again["parent"] != first["parent"]  # a new server forked it
+
+
+_WORKER_STAND_IN = textwrap.dedent("""
+    import json, os, sys
+    from sequoia_thumbnails import confine
+    from sequoia_thumbnails.sandbox import RenderServer
+    os.environ["DATABASE_URL"] = "postgresql://sequoia:hunter2@db/sequoia"
+    confine.drop_capabilities()  # as the chart runs the worker: no capability (here, even as root)
+    if sys.argv[1] == "hidden":
+        confine.hide_from_other_processes()  # what the worker does at start
+    server = RenderServer()
+    try:
+        print(json.dumps(server.run("tests.unit.sandbox_targets:peek_at", {"pid": os.getpid()}, timeout=20)))
+    finally:
+        server.stop()
+""")
+
+
+def _peek(mode: str) -> dict[str, str]:
+    done = subprocess.run([sys.executable, "-c", _WORKER_STAND_IN, mode], capture_output=True, text=True,
+                          timeout=120, check=True, cwd=os.getcwd())
+    return json.loads(done.stdout)
+
+
+def test_the_renderer_cannot_look_into_the_worker():
+    """Same user, yet no way in: the worker is non-dumpable (its /proc environ and mem are closed to
+    others), the job holds no capability (not even as root) and may not trace."""
+    hidden = _peek("hidden")
+
+    assert hidden["environ"].startswith("refused: [Errno 13]"), hidden
+    assert hidden["mem"].startswith("refused: [Errno 13]"), hidden
+    assert hidden["ptrace"] == "refused: Permission denied", hidden
+    assert hidden["capabilities"] == "0000000000000000"
+
+
+def test_without_hiding_the_worker_its_environment_would_be_readable():
+    """The control: the same job against a worker that skipped `hide_from_other_processes` reads its
+    environment (same user, no capability on either side)."""
+    exposed = _peek("exposed")
+
+    assert exposed["environ"].startswith("read "), exposed
+    assert exposed["mem"] == "opened", exposed
+    assert exposed["ptrace"] == "refused: Permission denied", exposed  # seccomp, whatever the worker does

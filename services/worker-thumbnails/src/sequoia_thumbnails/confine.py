@@ -1,7 +1,9 @@
-"""What the render server and its jobs do to themselves: no network, die with the parent, limits.
+"""What the render server and its jobs do to themselves (no capability, no network, no tracing, die
+with the parent, limits), and what the worker does so they cannot look into it.
 
-Every call here only ever narrows what the calling process may do, so they need no privilege and
-nothing can undo them later: seccomp filters and `no_new_privs` are kept across fork and exec.
+Every call here only ever narrows what a process may do, so none needs a privilege and nothing can
+undo them later: capabilities once dropped, seccomp filters and `no_new_privs` are kept across fork
+and exec. libc's `prctl` and `capset` are called through ctypes: single calls that need no binding.
 """
 
 from __future__ import annotations
@@ -17,28 +19,59 @@ import pyseccomp
 
 # Sockets are refused outright, Unix ones included (Postgres and the container runtime listen on
 # Unix sockets too); pipes, which rendering needs, are not sockets. io_uring could open sockets
-# without the `socket` call.
-_NO_NETWORK_SYSCALLS = ("socket", "io_uring_setup")
+# without the `socket` call. Tracing and cross-process memory access would reach into the worker.
+_DENIED_SYSCALLS = ("socket", "io_uring_setup", "ptrace", "process_vm_readv", "process_vm_writev")
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_CAPABILITY_VERSION_3 = 0x20080522
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def deny_network() -> None:
-    """Make every later `socket()` in this process and its descendants fail with EACCES."""
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _check(result: int, call: str) -> None:
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{call} failed")
+
+
+def drop_capabilities() -> None:
+    """Give up every capability for good (a no-op for a non-root process, which holds none).
+
+    Run as root, this still leaves uid 0 but without `CAP_SYS_PTRACE`, `CAP_DAC_OVERRIDE`, ...;
+    with `no_new_privs` (set by `deny_network_and_tracing`), what it executes gains none back.
+    """
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    _check(_libc.capset(ctypes.byref(header), (_CapData * 2)()), "capset")
+
+
+def deny_network_and_tracing() -> None:
+    """Make every later `socket()`, `ptrace()` and cross-process memory read or write in this process
+    and its descendants fail with EACCES."""
     syscall_filter = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
-    for name in _NO_NETWORK_SYSCALLS:
+    for name in _DENIED_SYSCALLS:
         syscall_filter.add_rule(pyseccomp.ERRNO(errno.EACCES), name)
     syscall_filter.load()
+
+
+def hide_from_other_processes() -> None:
+    """Make this process (the worker, which holds the secrets) non-dumpable: other processes of its
+    user can then neither read its `/proc/PID/environ` or `/proc/PID/mem` nor attach to it."""
+    _check(_libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
 
 
 def die_with_parent(sig: signal.Signals, parent_pid: int) -> None:
     """Have the kernel send `sig` to this process when its parent ends; exit now if it already has.
 
-    libc's `prctl` through ctypes: the one call needs no binding. The parent check closes the race
-    of a parent that died before the request was made (this process would then wait forever).
+    The parent check closes the race of a parent that died before the request was made (this
+    process would then wait forever).
     """
-    if _libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    _check(_libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != parent_pid:
         os._exit(0)
 

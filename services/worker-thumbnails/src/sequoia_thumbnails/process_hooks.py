@@ -14,7 +14,7 @@ from typing import Any
 
 from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
-from sequoia_thumbnails import sandbox, workdirs
+from sequoia_thumbnails import confine, sandbox, workdirs
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,12 @@ def remove_stale_workdirs(**_: Any) -> None:
     """Scratch folders left by killed processes (a hard time limit, a crash) are removed."""
     for path in workdirs.remove_stale():
         log.info("removed the stale render folder %s", path)
+
+
+def start_worker(**_: Any) -> None:
+    """The main process, before it forks its pool: hidden from the renderers, no stale folders."""
+    confine.hide_from_other_processes()
+    remove_stale_workdirs()
 
 
 def _on_terminate(signum: int, frame: FrameType | None) -> None:
@@ -34,7 +40,9 @@ def _on_terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def start_pool_process(**_: Any) -> None:
-    """A new pool process: clean up after its dead predecessors, clean up after itself if terminated."""
+    """A new pool process: hidden from the renderers, clean up after its dead predecessors, clean up
+    after itself if terminated."""
+    confine.hide_from_other_processes()  # inherited from the main process; kept explicit
     remove_stale_workdirs()
     signal.signal(signal.SIGTERM, _on_terminate)
 
@@ -46,6 +54,6 @@ def stop_pool_process(**_: Any) -> None:
 
 def install() -> None:
     """Connect the hooks; called once by the worker's entry module."""
-    worker_init.connect(remove_stale_workdirs, weak=False, dispatch_uid="sequoia-workdirs-main")
+    worker_init.connect(start_worker, weak=False, dispatch_uid="sequoia-workdirs-main")
     worker_process_init.connect(start_pool_process, weak=False, dispatch_uid="sequoia-workdirs-child")
     worker_process_shutdown.connect(stop_pool_process, weak=False, dispatch_uid="sequoia-render-server-stop")

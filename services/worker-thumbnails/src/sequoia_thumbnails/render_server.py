@@ -1,8 +1,8 @@
 """The render server: `python -I -m sequoia_thumbnails.render_server`, started by `sandbox`.
 
 It is started with an empty environment and no inherited descriptors beyond its three standard
-streams, so it never holds a secret of the worker. It loads the engines once, refuses itself
-every socket, and then forks one job per request: a job inherits the loaded libraries and
+streams, so it never holds a secret of the worker. It loads the engines once, gives up every
+capability, refuses itself every socket and any tracing, and then forks one job per request: a job inherits the loaded libraries and
 nothing else. Each job runs in its own process group, dies with the server (which dies with the
 worker process that started it) and writes its result as JSON to a pipe.
 
@@ -140,7 +140,8 @@ def main() -> None:
     sys.path[:0] = [entry for entry in config["path"] if entry not in sys.path]
     for warm_up in config["preload"]:
         _target(warm_up)()
-    confine.deny_network()
+    confine.drop_capabilities()
+    confine.deny_network_and_tracing()
     _send(out, {"ready": os.getpid()})
     while line := source.readline():
         _serve(json.loads(line), out)
