@@ -2,9 +2,10 @@
 
 It is started with an empty environment and no inherited descriptors beyond its three standard
 streams, so it never holds a secret of the worker. It loads the engines once, gives up every
-capability, refuses itself every socket and any tracing, and then forks one job per request: a job inherits the loaded libraries and
-nothing else. Each job runs in its own process group, dies with the server (which dies with the
-worker process that started it) and writes its result as JSON to a pipe.
+capability, refuses itself every socket and any tracing, and then forks one job per request: a
+job inherits the loaded libraries and nothing else. Each job runs in its own process group, dies
+with the server (which dies with the worker process that started it) and writes its result as
+JSON to a pipe.
 
 Protocol on stdin/stdout, one JSON line each way:
     in:  {"parent": pid, "path": [...], "preload": ["module:function", ...]}  (once, at start)
