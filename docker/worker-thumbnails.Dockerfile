@@ -15,9 +15,10 @@ COPY services/worker-thumbnails /src/worker-thumbnails
 RUN /opt/venv/bin/pip install --no-compile /src/core "/src/worker-thumbnails[vips-binary]" && slim-venv.sh /opt/venv
 
 FROM ${BASE_IMAGE}
-# ffmpeg decodes video frames and audio for the waveform renderer.
+# ffmpeg decodes video frames and audio for the waveform renderer; libseccomp2 (already there through
+# apt) filters the renderer's system calls.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg \
+ && apt-get install -y --no-install-recommends ffmpeg libseccomp2 \
  && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
  && groupadd --system --gid 10001 sequoia \
  && useradd --system --uid 10001 --gid sequoia --home-dir /tmp --shell /usr/sbin/nologin sequoia

@@ -189,3 +189,31 @@ def test_images_run_as_non_root(images):
              for name, image in images.items()}
 
     assert users == dict.fromkeys(images, "10001:10001")
+
+
+_SANDBOX_PROBE = """
+import json
+from sequoia_core.errors import PermanentError
+from sequoia_thumbnails import sandbox
+def attempt(target, payload):
+    try:
+        return sandbox.run(target, payload, timeout=60)
+    except PermanentError as err:
+        return err.message.splitlines()[0]
+print(json.dumps({"secret": attempt("os:getenv", "DATABASE_URL"),
+                  "postgres": attempt("socket:create_connection", ["127.0.0.1", 5432]),
+                  "unix": attempt("socket:socket", 1)}))
+"""
+
+
+def test_thumbnails_image_renderer_has_no_secret_and_no_network(images, env):
+    """In the image as the cluster runs it (non-root, no capabilities, no-new-privileges, read-only
+    root), the render server still starts, loads its seccomp filter, and its jobs see no secret."""
+    done = podman.run(images["worker-thumbnails"], f"sequoia-ct-sandbox-{secrets.token_hex(3)}", env,
+                      ["python", "-c", _SANDBOX_PROBE], detach=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    probe = json.loads(done.stdout.splitlines()[-1])
+    assert probe["secret"] is None
+    assert "PermissionError: [Errno 13]" in probe["postgres"], probe
+    assert "PermissionError: [Errno 13]" in probe["unix"], probe

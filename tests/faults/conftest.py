@@ -41,8 +41,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> list[media.Sample]:
     """One file of each format the engine renders (images, PDF, video, audio where available)."""
-    from sequoia_thumbnails.engine import registry
     from sequoia_thumbnails.renderers.base import RenderSpec
+    from sequoia_thumbnails.renderers.registry import registry
 
     kinds = frozenset(str(kind) for kind in registry(RenderSpec()))
     return media.sample_set(tmp_path_factory.mktemp("samples"), kinds)

@@ -76,3 +76,17 @@ def test_flower_does_not_start_without_a_password(tmp_path: Path) -> None:
     result = subprocess.run([script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "FLOWER_PASSWORD" in result.stderr
+
+
+def test_the_password_is_on_no_command_line(flower: tuple[str, str]) -> None:
+    """`ps` shows every process's arguments to every user: the password must not be among them."""
+    _, password = flower
+    exposed = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if password.encode() in cmdline:
+            exposed.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
+    assert exposed == []

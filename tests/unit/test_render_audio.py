@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,11 +11,9 @@ import pytest
 from PIL import Image
 
 from sequoia_core.errors import ErrorCode, PermanentError
-from sequoia_core.mediatypes import format_named
+from sequoia_thumbnails import sandbox
 from sequoia_thumbnails.engine import Engine
-from sequoia_thumbnails.renderers.audio import AudioRenderer
 from sequoia_thumbnails.renderers.base import RenderSpec
-from sequoia_thumbnails.sandbox import run_isolated
 from tests.corpus import build, conformance, ffmpeg, hostile
 
 SPEC = RenderSpec(time_limit_seconds=60)
@@ -102,14 +99,10 @@ def test_memory_does_not_grow_with_duration(tmp_path):
     """Twenty minutes decode in the same few megabytes as one."""
     long = tmp_path / "long.wav"
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=200:sample_rate=8000", "-t", "1200", "-c:a", "pcm_s16le", str(long))
-    renderer = AudioRenderer(SPEC)
+    payload = {"source": str(long), "out_dir": str(tmp_path)}
 
-    def grown_kib() -> int:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        renderer.render(long, format_named("wav"), tmp_path)
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-
-    assert run_isolated(grown_kib, timeout=60) < 40 * 1024
+    # Measured in a fresh sandbox job, whose peak RSS starts at the render server's.
+    assert sandbox.run("tests.unit.sandbox_targets:audio_growth_kib", payload, timeout=60) < 40 * 1024
 
 
 def test_corrupt_audio_is_corrupt_file(tmp_path):

@@ -22,6 +22,7 @@ ROUTES: dict[str, QueueName] = {
     tasks.RELAY_OUTBOX: QueueName.MEDIA,
     tasks.SWEEP_STUCK: QueueName.MEDIA,
     tasks.FINALIZE_BATCH: QueueName.MEDIA,
+    tasks.REMOVE_ORPHAN_ORIGINALS: QueueName.MEDIA,
 }
 
 

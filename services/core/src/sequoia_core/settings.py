@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # the grace keeps it from racing the API's own publish right after commit.
     relay_interval_seconds: float = Field(default=10.0, gt=0)
     relay_grace_seconds: float = Field(default=15.0, ge=0)
+    # Originals no item owns (the API stores the file, then commits its row; a failed commit leaves
+    # the file) are removed once older than the age: far above any upload-to-commit delay.
+    orphan_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
+    orphan_min_age_seconds: int = Field(default=86400, ge=3600)
 
     # -- metrics (docs/monitoring.md): worker /metrics port, beat's queue exporter port (0: off)
     metrics_port: int = Field(default=9100, ge=0, le=65535)

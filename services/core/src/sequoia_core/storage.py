@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
@@ -14,6 +17,15 @@ from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, Trans
 from sequoia_core.settings import Settings
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_DELETE_BATCH = 1000  # the most one DeleteObjects request may name
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object of a listing."""
+
+    key: str
+    last_modified: datetime
 
 
 def original_key(voyage_slug: str, media_id: UUID, extension: str) -> str:
@@ -120,14 +132,25 @@ class Storage:
 
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under `prefix`."""
-        keys: list[str] = []
+        return [obj.key for obj in self.iter_objects(prefix)]
+
+    def iter_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under `prefix`, with when it was last written, one listing page at a time."""
         paginator = self._client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+                yield from (StoredObject(obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, prefix) from err
-        return keys
+
+    def delete(self, keys: list[str]) -> None:
+        """Remove objects; a key already absent is no error."""
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start:start + _DELETE_BATCH]]
+            try:
+                self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except (BotoCoreError, ClientError) as err:
+                raise _translate(err, batch[0]["Key"]) from err
 
     def presigned_url(self, key: str) -> str:
         """A time-limited GET URL for one object."""

@@ -11,15 +11,17 @@ from redis import Redis
 from sequoia_core.db.pool import create_pool
 from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings, get_settings
+from sequoia_core.storage import Storage
 
 
 @dataclass
 class MediaWorkerContext:
-    """Settings, database pool and a Redis client (to look at the queues) of one worker process."""
+    """Settings, database pool, a Redis client (to look at the queues) and S3 of one worker process."""
 
     settings: Settings
     pool: ConnectionPool
     redis: Redis
+    storage: Storage
 
 
 @cache
@@ -28,4 +30,4 @@ def worker_context() -> MediaWorkerContext:
     settings = get_settings()
     pool = create_pool(settings, min_size=1)
     pool.open(wait=False)
-    return MediaWorkerContext(settings=settings, pool=pool, redis=redis_client(settings))
+    return MediaWorkerContext(settings=settings, pool=pool, redis=redis_client(settings), storage=Storage(settings))

@@ -1,4 +1,5 @@
-"""Flower's entry module: `celery -A sequoia_media.flower_app flower --basic-auth=USER:PASSWORD`.
+"""Flower's entry module: `FLOWER_BASIC_AUTH=USER:PASSWORD celery -A sequoia_media.flower_app flower`
+(credentials in the environment, never in the arguments that `ps` shows).
 
 Flower guards its pages and API with basic auth but answers `/metrics` to anyone. Here `/metrics`
 requires the same credentials, so Prometheus scrapes it with basic auth and nobody else reads it.

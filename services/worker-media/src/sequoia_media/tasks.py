@@ -1,4 +1,4 @@
-"""Celery tasks of the `media` queue: the outbox relay and the sweeper, run by beat."""
+"""Celery tasks of the `media` queue: the outbox relay, the sweeper and the orphan janitor, run by beat."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sequoia_core import broker
 from sequoia_core import tasks as task_names
 from sequoia_core.queues import queue_for
 from sequoia_media.context import worker_context
+from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.sweeper import sweep
 
@@ -30,6 +31,13 @@ def sweep_stuck(self: Task) -> dict[str, int]:
     result = sweep(ctx.pool, self.app, timedelta(seconds=ctx.settings.stuck_after), ctx.settings.max_attempts,
                    next_in_line=_next_in_line(ctx.redis))
     return {"requeued": result.requeued, "gave_up": result.gave_up}
+
+
+@shared_task(name=task_names.REMOVE_ORPHAN_ORIGINALS, bind=True, ignore_result=True)
+def remove_orphans(self: Task) -> int:
+    """Remove originals no item owns (an upload whose commit failed), once past the safe age."""
+    ctx = worker_context()
+    return len(remove_orphan_originals(ctx.storage, ctx.pool, timedelta(seconds=ctx.settings.orphan_min_age_seconds)))
 
 
 def _next_in_line(client: Redis) -> dict[str, UUID]:

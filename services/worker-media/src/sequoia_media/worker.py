@@ -21,6 +21,11 @@ app.conf.beat_schedule = {
         "schedule": settings.sweep_interval_seconds,
         "options": {"expires": settings.sweep_interval_seconds * 0.9},
     },
+    "remove-orphan-originals": {
+        "task": task_names.REMOVE_ORPHAN_ORIGINALS,
+        "schedule": settings.orphan_sweep_interval_seconds,
+        "options": {"expires": settings.orphan_sweep_interval_seconds * 0.9},
+    },
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)

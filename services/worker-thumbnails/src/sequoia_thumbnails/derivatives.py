@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +15,7 @@ from sequoia_core.db.media import MediaRow, Status
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import PermanentError
 from sequoia_core.storage import derivative_key
+from sequoia_thumbnails import workdirs
 from sequoia_thumbnails.context import WorkerContext
 from sequoia_thumbnails.renderers.base import Derivative
 
@@ -55,10 +54,10 @@ def claim(ctx: WorkerContext, job: Job, resume: bool = False) -> MediaRow | None
 def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Fetch the original, render it and upload each derivative under its deterministic key."""
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sequoia-") as tmp:
-        source = Path(tmp) / f"original.{row.media_format}"
+    with workdirs.job_directory() as tmp:
+        source = tmp / f"original.{row.media_format}"
         ctx.storage.download(row.original_key, source)
-        fmt, result = ctx.engine.render(source, Path(tmp) / "out", filename_hint=row.original_filename)
+        fmt, result = ctx.engine.render(source, tmp / "out", filename_hint=row.original_filename)
         if fmt.kind != row.media_kind:
             raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}", code="type_mismatch")
         stored = [_store(ctx, row, derivative) for derivative in result.derivatives]
@@ -81,12 +80,22 @@ def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[st
 
 
 def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
-    """Mark the item completed (and its batch, if this was the last item); False if no longer ours."""
+    """Mark the item completed (and its batch, if this was the last item); False if no longer ours.
+
+    A run refused here (the item was cancelled while it rendered) removes what it uploaded, unless
+    another run has taken the item since (the same keys are then that run's).
+    """
     with transaction(ctx.pool) as conn:
         batch_id = media.complete(conn, job.media_id, job.task_id, stored, metadata)
         if batch_id:
             batches.finalize_if_done(conn, batch_id)
-        return batch_id is not False
+        if batch_id is not False:
+            return True
+        if media.lock_unfinished_run(conn, job.media_id, job.task_id):
+            ctx.storage.delete([derivative["key"] for derivative in stored])
+            log.info("media %s: task %s was refused its completion; removed its %d derivative(s)",
+                     job.media_id, job.task_id, len(stored))
+        return False
 
 
 def record_failed(

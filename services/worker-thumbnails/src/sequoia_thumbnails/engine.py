@@ -1,4 +1,4 @@
-"""The engine: sniff a file, pick its renderer, render it in an isolated child. Shared by the worker
+"""The engine: sniff a file, pick its renderer, render it in the sandbox. Shared by the worker
 and `sequoia-render`."""
 
 from __future__ import annotations
@@ -8,33 +8,31 @@ from pathlib import Path
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, MediaKind, identify
-from sequoia_thumbnails import sandbox
-from sequoia_thumbnails.renderers.audio import AudioRenderer
+from sequoia_thumbnails import render_job, sandbox
 from sequoia_thumbnails.renderers.base import Renderer, RenderResult, RenderSpec
-from sequoia_thumbnails.renderers.image import ImageRenderer
-from sequoia_thumbnails.renderers.pdf import PdfRenderer
-from sequoia_thumbnails.renderers.video import VideoRenderer
 
 log = logging.getLogger(__name__)
 
 
-def registry(spec: RenderSpec) -> dict[MediaKind, Renderer]:
-    """Every renderer, by the media kind it serves. Built explicitly; nothing registers itself."""
-    renderers: list[Renderer] = [ImageRenderer(spec), PdfRenderer(spec), VideoRenderer(spec), AudioRenderer(spec)]
-    return {kind: renderer for renderer in renderers for kind in renderer.kinds}
+def _load_renderers(spec: RenderSpec) -> dict[MediaKind, Renderer]:
+    # Imported here, not at the top: a worker process renders through the sandbox and must not load
+    # the decoders (about 70 MB a process); only the render server and in-process callers do.
+    from sequoia_thumbnails.renderers.registry import registry
+
+    return registry(spec)
 
 
 class Engine:
     """Renders local files into derivatives, refusing what is not allowed.
 
-    Each render runs in a child forked from this process (`isolate=True`, the default), under the
-    spec's time and memory limits; the renderers and their libraries are loaded here, once.
+    Each render runs in the sandbox (`isolate=True`, the default): a job forked by the render server,
+    which holds the loaded renderers and none of the worker's secrets, under the spec's limits.
     """
 
     def __init__(self, spec: RenderSpec, *, isolate: bool = True) -> None:
         self.spec = spec
         self.isolate = isolate
-        self._renderers = registry(spec)
+        self._renderers = {} if isolate else _load_renderers(spec)
 
     def identify(self, source: Path, filename_hint: str | None = None) -> MediaFormat:
         """The allowed format of `source` by its content; the file name is only a hint."""
@@ -50,22 +48,16 @@ class Engine:
     def render(self, source: Path, out_dir: Path, filename_hint: str | None = None) -> tuple[MediaFormat, RenderResult]:
         """Identify `source` and render its derivatives into `out_dir`."""
         fmt = self.identify(source, filename_hint)
-        renderer = self._renderers.get(fmt.kind)
-        if renderer is None:
-            raise PermanentError(f"no renderer for {fmt.kind}", code=ErrorCode.UNSUPPORTED_TYPE)
         out_dir.mkdir(parents=True, exist_ok=True)
         if not self.isolate:
-            return fmt, renderer.render(source, fmt, out_dir)
+            return fmt, self._renderers[fmt.kind].render(source, fmt, out_dir)
         try:
-            result = sandbox.run_isolated(
-                lambda: renderer.render(source, fmt, out_dir),
-                timeout=self.spec.time_limit_seconds,
-                memory_bytes=self.spec.memory_limit_bytes,
-            )
+            answer = sandbox.run(render_job.TARGET, render_job.request(source, fmt, out_dir, self.spec),
+                                 timeout=self.spec.time_limit_seconds, memory_bytes=self.spec.memory_limit_bytes)
         except PermanentError as err:
             if err.code != ErrorCode.INTERNAL:
                 raise
             # An unforeseen error inside a renderer: the traceback goes to the log, one line to the item.
-            log.error("renderer %s failed on %s: %s", type(renderer).__name__, source, err.message)
+            log.error("the %s renderer failed on %s: %s", fmt.kind, source, err.message)
             raise PermanentError(err.message.splitlines()[0], code=ErrorCode.INTERNAL) from None
-        return fmt, result
+        return fmt, render_job.result_from_json(answer, out_dir)

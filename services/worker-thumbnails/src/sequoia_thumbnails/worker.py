@@ -3,9 +3,11 @@
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.settings import get_settings
 from sequoia_core.worker_heartbeat import install_heartbeat
+from sequoia_thumbnails import process_hooks
 from sequoia_thumbnails.metrics_server import install_metrics
 
 app = create_celery_app(get_settings(), main="sequoia-thumbnails")
 app.autodiscover_tasks(["sequoia_thumbnails"], force=True)
 install_metrics(get_settings())
 install_heartbeat(app, get_settings())
+process_hooks.install()

@@ -128,6 +128,13 @@ UPDATE media
  WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = 'processing'
 """
 
+# Locks the row: while the caller's transaction lasts, no other run can claim the item.
+_LOCK_UNFINISHED_RUN = """
+SELECT 1 FROM media
+ WHERE id = %s AND task_id = %s AND processing_status <> 'completed'
+   FOR UPDATE
+"""
+
 
 def insert_media(conn: psycopg.Connection, item: NewMedia) -> None:
     """Insert a new item in `pending`; the caller writes its outbox row in the same transaction."""
@@ -177,6 +184,12 @@ def complete(
         _COMPLETE, {"id": media_id, "task_id": task_id, "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata)}
     ).fetchone()
     return False if row is None else row[0]
+
+
+def lock_unfinished_run(conn: psycopg.Connection, media_id: UUID, task_id: UUID) -> bool:
+    """Whether the item is still this task's and not completed, its row then locked until the caller's
+    transaction ends (what a refused run may remove under the item's keys belongs to no other run)."""
+    return conn.execute(_LOCK_UNFINISHED_RUN, (media_id, task_id)).fetchone() is not None
 
 
 def fail(

@@ -29,6 +29,9 @@ except (ImportError, OSError):
 
 # Where libvips beat Pillow in `make bench` (shrink-on-load for WebP, streaming PNG/TIFF decode).
 VIPS_FORMATS = frozenset({"webp", "png", "tiff"})
+# Each decoder is told what the sniffed content is and may open nothing else: Pillow's plugin for
+# the format, libvips's loader for it (whose name starts with the format's: `pngload_source`, ...).
+PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF"}
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
 
 
@@ -52,6 +55,8 @@ class ImageRenderer:
         if pyvips is not None:
             # A worker renders each file once: libvips's operation cache would only hold memory.
             pyvips.cache_set_max(0)
+            # Loaders not meant for untrusted input (ImageMagick, FITS, Matlab, ...) are refused.
+            pyvips.block_untrusted_set(True)
 
     def engine_for(self, fmt: MediaFormat) -> str:
         """`pillow` or `vips`, by configuration and by where each is fastest."""
@@ -62,8 +67,8 @@ class ImageRenderer:
     def render(self, source: Path, fmt: MediaFormat, out_dir: Path) -> RenderResult:
         """Decode once (at reduced size where the codec allows), then write both sizes."""
         if self.engine_for(fmt) == "vips":
-            return _render_vips(source, out_dir, self.spec)
-        return _render_pillow(source, out_dir, self.spec)
+            return _render_vips(source, fmt, out_dir, self.spec)
+        return _render_pillow(source, fmt, out_dir, self.spec)
 
 
 def _check_limits(width: int, height: int, frames: int, spec: RenderSpec) -> None:
@@ -85,12 +90,12 @@ def _metadata(width: int, height: int, frames: int, engine: str, exif_orientatio
 # -- Pillow
 
 
-def _render_pillow(source: Path, out_dir: Path, spec: RenderSpec) -> RenderResult:
+def _render_pillow(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec) -> RenderResult:
     try:
         with warnings.catch_warnings():
             # The limit is ours (checked below), not Pillow's global one.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
+            with Image.open(source, formats=[PILLOW_FORMATS[fmt.name]]) as image:
                 return _render_open(image, out_dir, spec)
     except PermanentError:
         raise
@@ -122,9 +127,13 @@ def _render_open(image: Image.Image, out_dir: Path, spec: RenderSpec) -> RenderR
 # -- libvips
 
 
-def _render_vips(source: Path, out_dir: Path, spec: RenderSpec) -> RenderResult:
+def _render_vips(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec) -> RenderResult:
     try:
         header = pyvips.Image.new_from_file(str(source), access="sequential", fail=True)
+        loader = header.get("vips-loader") if header.get_typeof("vips-loader") else ""
+        if not loader.startswith(fmt.name):
+            raise PermanentError(f"libvips read it as {loader or 'unknown'}, not {fmt.name}",
+                                 code=ErrorCode.CORRUPT_FILE)
         width, height = header.width, header.height
         frames = header.get("n-pages") if header.get_typeof("n-pages") else 1
         _check_limits(width, height, frames, spec)

@@ -1,0 +1,1 @@
+"""`make bench-sandbox`: what the render sandbox costs per render."""

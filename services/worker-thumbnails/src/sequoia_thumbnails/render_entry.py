@@ -1,0 +1,29 @@
+"""What a render job runs inside the render server: every renderer, loaded once by `warm_up` before
+the first job is forked, and `render`, the job itself."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sequoia_core.mediatypes import format_named
+from sequoia_thumbnails.renderers.base import RenderSpec
+from sequoia_thumbnails.renderers.registry import registry
+
+
+def warm_up() -> None:
+    """Load every engine and codec plugin in the render server, so no job imports anything."""
+    registry(RenderSpec())
+
+
+def render(payload: dict[str, Any]) -> dict[str, Any]:
+    """Render as `render_job.request` asked and describe the files written."""
+    spec_fields = payload["spec"]
+    spec = RenderSpec(**{**spec_fields, "waveform_size": tuple(spec_fields["waveform_size"])})
+    fmt = format_named(payload["format"])
+    out_dir = Path(payload["out_dir"])
+    # Scratch files (the audio engine's PCM) go to the job's folder, removed with it.
+    tempfile.tempdir = str(out_dir.parent)
+    result = registry(spec)[fmt.kind].render(Path(payload["source"]), fmt, out_dir)
+    return {"derivatives": result.describe(), "metadata": result.metadata}

@@ -1,0 +1,59 @@
+"""One render as the worker asks for it: the request it sends to the sandbox, and its checks on the
+JSON that comes back (the job itself runs `render_entry.render` inside the render server).
+
+The worker trusts nothing in the answer: each derivative must be a regular file directly made
+inside the job's own output folder (no symbolic link out of it, no hard link to a file elsewhere),
+with a known name and format, before it is uploaded.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.mediatypes import MediaFormat
+from sequoia_thumbnails.renderers.base import CONTENT_TYPES, Derivative, RenderResult, RenderSpec
+
+# Named, not imported: the worker process never loads the decoders, the render server does.
+TARGET = "sequoia_thumbnails.render_entry:render"
+DERIVATIVE_NAMES = frozenset({"preview", "thumbnail", "waveform", "peaks"})
+
+
+def request(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec) -> dict[str, Any]:
+    """The JSON payload asking for `source` (sniffed as `fmt`) to be rendered into `out_dir`."""
+    return {"source": str(source), "format": fmt.name, "out_dir": str(out_dir), "spec": asdict(spec)}
+
+
+def result_from_json(answer: Any, out_dir: Path) -> RenderResult:
+    """The `RenderResult` a job described, each file checked to be the job's own output."""
+    try:
+        derivatives = [_derivative(item, out_dir.resolve()) for item in answer["derivatives"]]
+        metadata = answer["metadata"]
+        if not isinstance(metadata, dict):
+            raise TypeError("metadata is not an object")
+    except (KeyError, TypeError, ValueError, OSError) as err:
+        raise _refused(f"malformed answer ({err})") from None
+    return RenderResult(derivatives, metadata)
+
+
+def _derivative(item: dict[str, Any], root: Path) -> Derivative:
+    if item["name"] not in DERIVATIVE_NAMES or item["format"] not in CONTENT_TYPES:
+        raise _refused(f"unknown derivative {item['name']!r} ({item['format']!r})")
+    path = Path(item["path"])
+    if path.parent.resolve() != root:
+        raise _refused(f"{path} is outside the job's folder")
+    own = root / path.name
+    info = own.lstat()
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        raise _refused(f"{path} is not a plain file of the job's own")
+    size = (item["width"], item["height"])
+    if any(value is not None and (not isinstance(value, int) or value < 1) for value in size):
+        raise _refused(f"{path} has a nonsensical size {size}")
+    return Derivative(name=item["name"], path=own, width=size[0], height=size[1], format=item["format"])
+
+
+def _refused(reason: str) -> PermanentError:
+    return PermanentError(f"the renderer's answer was refused: {reason}", code=ErrorCode.RENDER_CRASHED)
