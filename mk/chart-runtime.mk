@@ -1,7 +1,8 @@
 # The chart's rendered output run as a cluster runs it, on Podman (docs/kubernetes.md, "Verified here").
 .PHONY: test-chart-runtime
 
-RUNTIME_APT := podman runc debootstrap ffmpeg
+# podman-compose names services through CNI's dnsname plugin (golang-github-containernetworking-plugin-dnsname).
+RUNTIME_APT := podman runc debootstrap ffmpeg podman-compose golang-github-containernetworking-plugin-dnsname
 
 test-chart-runtime: install helm ## run `helm template` output on podman for the default, seaweedfs and external-services values (slow)
 	@missing=$$(for p in $(RUNTIME_APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \

@@ -8,6 +8,7 @@ import json
 import secrets
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from tests.containers.media import sample_files
 from tests.support import services
 
 pytestmark = pytest.mark.timeout(1800)
-KEDA_VIEW = kubelet.Path(__file__).with_name("keda_view.py")
+KEDA_VIEW = Path(__file__).with_name("keda_view.py")
 
 
 def _running(release: Release) -> list[manifest.Pod]:
@@ -195,7 +196,7 @@ def test_keda_trigger_reads_the_true_queue_length_from_kedas_namespace(installed
     assert json.loads(seen.stdout) == truth
 
 
-def _long_video(directory: kubelet.Path) -> kubelet.Path:
+def _long_video(directory: Path) -> Path:
     path = directory / "long-voyage.mp4"
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     "testsrc2=duration=240:size=1280x720:rate=25", "-c:v", "mpeg4", "-q:v", "2", "-g", "250",
