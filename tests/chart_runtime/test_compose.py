@@ -15,7 +15,7 @@ import pytest
 from scripts.devstack.seaweed import free_port
 from tests.chart_runtime.release import ROOT
 from tests.containers.media import sample_files
-from tests.containers.podman import engine_env as podman_env
+from tests.containers.podman import engine_env
 from tests.support import services
 
 STACK = ROOT / "deploy" / "compose" / "stack.yml"
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(900)
 def _compose(project: str, env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     assert shutil.which("podman-compose"), "podman-compose is missing: apt-get install podman-compose"
     return subprocess.run(["podman-compose", "--podman-args=--runtime runc", "--podman-run-args=--ulimit host",
-                           "-p", project, "-f", str(STACK), *args], env={**podman_env(), **env}, cwd=ROOT,
+                           "-p", project, "-f", str(STACK), *args], env={**engine_env(), **env}, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -63,7 +63,7 @@ def _wait_ready(url: str, timeout: float = 240) -> None:
 
 def test_redis_has_the_seeds_tuning(stack):
     done = subprocess.run(["podman", "--runtime", "runc", "exec", f"{stack['project']}_redis_1", "redis-cli",
-                           "CONFIG", "GET", "maxmemory*"], env=podman_env(), capture_output=True, text=True,
+                           "CONFIG", "GET", "maxmemory*"], env=engine_env(), capture_output=True, text=True,
                           timeout=60)
 
     settings = dict(zip(done.stdout.split()[::2], done.stdout.split()[1::2]))
