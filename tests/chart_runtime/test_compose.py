@@ -47,6 +47,9 @@ def stack(built) -> Iterator[dict[str, str]]:
         logs = _compose(project, env, "logs", timeout=120)
         print(f"\n--- compose logs (tail) ---\n{(logs.stdout + logs.stderr)[-4000:]}")
         _compose(project, env, "down", "-v", timeout=300)
+        # podman-compose 1.0 leaves the project's network behind.
+        subprocess.run(["podman", "network", "rm", "--force", f"{project}_default"], env=engine_env(),
+                       capture_output=True, timeout=60)
 
 
 def _wait_ready(url: str, timeout: float = 240) -> None:
