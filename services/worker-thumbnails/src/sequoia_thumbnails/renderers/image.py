@@ -1,9 +1,13 @@
 """Image previews and thumbnails: Pillow (JPEG draft decoding, reducing gap) or libvips where it wins.
 
 Both backends check the pixel and frame limits from the header before decoding, take the first
-frame or page, apply the EXIF orientation and hand an sRGB RGB(A) picture to the same encoder.
+frame or page, apply the orientation and hand an sRGB RGB(A) picture to the same encoder.
 libvips (optional: `pyvips` over the system's libvips) decodes WebP at reduced size and streams
 PNG and TIFF, where Pillow must decode every pixel; Pillow's draft mode already wins on JPEG.
+HEIF (HEIC) and AVIF go to libvips's heif loader first; Pillow reads AVIF itself and HEIC through
+pi-heif (libheif and libde265). libheif applies their `irot`/`imir` rotation on both paths. When
+the first decoder refuses a file the other one reads, the other one renders it: two decoders, one
+answer.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pi_heif
 from PIL import Image, UnidentifiedImageError
 
 from sequoia_core.errors import ErrorCode, PermanentError
@@ -27,11 +32,17 @@ try:  # optional: the system's libvips through pyvips
 except (ImportError, OSError):
     pyvips = None
 
-# Where libvips beat Pillow in `make bench` (shrink-on-load for WebP, streaming PNG/TIFF decode).
-VIPS_FORMATS = frozenset({"webp", "png", "tiff"})
+# Where libvips beat Pillow in `make bench` (shrink-on-load for WebP, streaming PNG/TIFF decode),
+# and HEIF/AVIF (Pillow then decodes them where libvips has no HEVC, as the pyvips-binary wheel).
+VIPS_FIRST = frozenset({"webp", "png", "tiff", "heif", "avif"})
 # Each decoder is told what the sniffed content is and may open nothing else: Pillow's plugin for
-# the format, libvips's loader for it (whose name starts with the format's: `pngload_source`, ...).
-PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF"}
+# the format, libvips's loader for it (`pngload_source`, `heifload` for HEIF and AVIF, ...).
+PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF", "avif": "AVIF",
+                  "heif": "HEIF"}
+VIPS_LOADERS = {"jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif", "tiff": "tiff", "heif": "heif",
+                "avif": "heif"}
+# Failures that another decoder may cure; limits and crashes are answers, not refusals.
+_REFUSALS = frozenset({ErrorCode.CORRUPT_FILE})
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
 
 
@@ -50,6 +61,7 @@ class ImageRenderer:
         # Load every Pillow codec plugin now, in the worker process: a render child forked later
         # inherits them instead of importing them again for each file.
         Image.init()
+        pi_heif.register_heif_opener()
         if spec.image_engine == "vips" and pyvips is None:
             raise RuntimeError("IMAGE_ENGINE=vips but pyvips/libvips cannot be loaded")
         if pyvips is not None:
@@ -58,17 +70,32 @@ class ImageRenderer:
             # Loaders not meant for untrusted input (ImageMagick, FITS, Matlab, ...) are refused.
             pyvips.block_untrusted_set(True)
 
-    def engine_for(self, fmt: MediaFormat) -> str:
-        """`pillow` or `vips`, by configuration and by where each is fastest."""
-        if self.spec.image_engine != "auto":
-            return self.spec.image_engine
-        return "vips" if pyvips is not None and fmt.name in VIPS_FORMATS else "pillow"
+    def engines_for(self, fmt: MediaFormat) -> list[str]:
+        """The decoders that read `fmt`, the configured or fastest one first."""
+        readers = [name for name, formats in (("pillow", PILLOW_FORMATS), ("vips", VIPS_LOADERS))
+                   if fmt.name in formats and (name == "pillow" or pyvips is not None)]
+        first = self.spec.image_engine if self.spec.image_engine != "auto" else (
+            "vips" if fmt.name in VIPS_FIRST else "pillow")
+        return sorted(readers, key=lambda name: name != first)
 
     def render(self, source: Path, fmt: MediaFormat, out_dir: Path) -> RenderResult:
-        """Decode once (at reduced size where the codec allows), then write both sizes."""
-        if self.engine_for(fmt) == "vips":
-            return _render_vips(source, fmt, out_dir, self.spec)
-        return _render_pillow(source, fmt, out_dir, self.spec)
+        """Decode once (at reduced size where the codec allows), then write both sizes; when the
+        first decoder refuses the file, the next one tries, and the first refusal is the answer."""
+        engines = self.engines_for(fmt)
+        if not engines:
+            raise PermanentError(f"no decoder for {fmt.name} here (libvips is missing)",
+                                 code=ErrorCode.UNSUPPORTED_TYPE)
+        refusal: PermanentError | None = None
+        for engine in engines:
+            try:
+                return _RENDERERS[engine](source, fmt, out_dir, self.spec)
+            except PermanentError as err:
+                if err.code not in _REFUSALS:
+                    raise
+                log.info("%s refused a %s file (%s)%s", engine, fmt.name, err.message,
+                         "" if engine == engines[-1] else ", trying the other decoder")
+                refusal = refusal or err
+        raise refusal
 
 
 def _check_limits(width: int, height: int, frames: int, spec: RenderSpec) -> None:
@@ -131,7 +158,7 @@ def _render_vips(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec
     try:
         header = pyvips.Image.new_from_file(str(source), access="sequential", fail=True)
         loader = header.get("vips-loader") if header.get_typeof("vips-loader") else ""
-        if not loader.startswith(fmt.name):
+        if not loader.startswith(VIPS_LOADERS[fmt.name]):
             raise PermanentError(f"libvips read it as {loader or 'unknown'}, not {fmt.name}",
                                  code=ErrorCode.CORRUPT_FILE)
         width, height = header.width, header.height
@@ -148,6 +175,9 @@ def _render_vips(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec
         raise PermanentError(f"cannot decode image: {_first_line(err)}", code=ErrorCode.CORRUPT_FILE) from err
     derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
     return RenderResult(derivatives, _metadata(width, height, frames, "vips", exif_orientation))
+
+
+_RENDERERS = {"pillow": _render_pillow, "vips": _render_vips}
 
 
 def _vips_to_pillow(image: Any) -> Image.Image:

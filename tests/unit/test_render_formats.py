@@ -1,0 +1,70 @@
+"""Pictures beyond the seed formats: HEIC and AVIF (made by the real encoders at test time), and
+the fallback from one decoder to the other."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_thumbnails.engine import Engine
+from sequoia_thumbnails.renderers.base import RenderSpec
+from tests.corpus import build, stubborn
+
+SPEC = RenderSpec(time_limit_seconds=30)
+PICTURES = {"heic": stubborn.heic, "avif": stubborn.avif, "rotated_avif": stubborn.rotated_avif}
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> dict[str, Path]:
+    return build(tmp_path_factory.mktemp("pictures"), PICTURES)
+
+
+def _render(path: Path, out: Path, **changes):
+    fmt, result = Engine(replace(SPEC, **changes)).render(path, out, filename_hint=path.name)
+    return fmt, result, {d.name: d for d in result.derivatives}
+
+
+def _hue_at(path: Path, fx: float, fy: float) -> str:
+    with Image.open(path) as image:
+        colour = image.convert("RGB").getpixel((int(fx * (image.width - 1)), int(fy * (image.height - 1))))
+    ranked = sorted(zip(colour, ("red", "green", "blue"), strict=True), reverse=True)
+    return ranked[0][1] if ranked[0][0] - ranked[1][0] > 30 else "mixed"
+
+
+def _assert_upright_scene(derived: dict) -> None:
+    assert (derived["preview"].width, derived["preview"].height) == (800, 600)
+    assert (derived["thumbnail"].width, derived["thumbnail"].height) == (320, 240)
+    for derivative in derived.values():
+        assert _hue_at(derivative.path, 0.05, 0.05) == "green"
+        assert _hue_at(derivative.path, 0.6, 0.25) == "red"
+        assert _hue_at(derivative.path, 0.6, 0.7) == "blue"
+
+
+@pytest.mark.parametrize("engine", ["auto", "pillow", "vips"])
+@pytest.mark.parametrize(("case", "name"), [("heic", "heif"), ("avif", "avif"), ("rotated_avif", "avif")])
+def test_heif_and_avif_render_upright_on_any_configured_engine(pictures, tmp_path, engine, case, name):
+    fmt, result, derived = _render(pictures[case], tmp_path, image_engine=engine)
+
+    assert fmt.name == name and fmt.kind == "image"
+    # libvips first by default; Pillow (AVIF itself, HEIC through pi-heif) when configured first.
+    assert result.metadata["image_engine"] == ("pillow" if engine == "pillow" else "vips")
+    _assert_upright_scene(derived)
+
+
+@pytest.mark.parametrize("case", ["heic", "avif"])
+def test_heif_pixel_limit_is_checked_from_the_header(pictures, tmp_path, case):
+    with pytest.raises(PermanentError) as caught:
+        _render(pictures[case], tmp_path, max_image_pixels=100_000)
+
+    assert caught.value.code == ErrorCode.IMAGE_TOO_LARGE
+
+
+def test_truncated_heic_fails_as_corrupt(tmp_path):
+    with pytest.raises(PermanentError) as caught:
+        _render(stubborn.truncated_heic(tmp_path), tmp_path / "out")
+
+    assert caught.value.code == ErrorCode.CORRUPT_FILE
