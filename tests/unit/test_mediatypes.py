@@ -70,6 +70,11 @@ def test_iso_media_files_are_told_apart_by_their_ftyp_brands(brands, name):
     assert sniff(header).name == name
 
 
+@pytest.mark.parametrize("header", [b"II+\x00\x08\x00\x00\x00", b"MM\x00+\x00\x08\x00\x00"])
+def test_bigtiff_is_tiff(header):
+    assert sniff(header + b"\x00" * 8).name == "tiff"
+
+
 @pytest.mark.parametrize(("data", "code"), [
     (b"", ErrorCode.EMPTY_FILE),
     (b"<!DOCTYPE html><html><body>hi</body></html>", ErrorCode.UNSUPPORTED_TYPE),

@@ -12,7 +12,7 @@ from PIL import Image
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
-from tests.corpus import build, stubborn
+from tests.corpus import build, stubborn, tiff_bytes
 
 SPEC = RenderSpec(time_limit_seconds=30)
 PICTURES = {"heic": stubborn.heic, "avif": stubborn.avif, "rotated_avif": stubborn.rotated_avif}
@@ -66,5 +66,58 @@ def test_heif_pixel_limit_is_checked_from_the_header(pictures, tmp_path, case):
 def test_truncated_heic_fails_as_corrupt(tmp_path):
     with pytest.raises(PermanentError) as caught:
         _render(stubborn.truncated_heic(tmp_path), tmp_path / "out")
+
+    assert caught.value.code == ErrorCode.CORRUPT_FILE
+
+
+# -- Two decoders, one answer
+
+COLOUR = {"bigtiff": stubborn.bigtiff, "planar_stripped": stubborn.planar_stripped_tiff,
+          "planar_tiled": stubborn.planar_tiled_tiff, "float_rgb": stubborn.float_rgb_tiff, "rgb16": stubborn.rgb16_tiff,
+          "old_jpeg": stubborn.old_jpeg_tiff, "preview_first": stubborn.preview_first_tiff,
+          "xmp_rotated": stubborn.xmp_rotated_png}
+GREY = {"grey12": stubborn.grey12_tiff, "float_grey": stubborn.float_grey_tiff}
+# Who renders each file when the other decoder is asked first: its refusal falls back.
+FALLBACKS = {("planar_tiled", "vips"): "pillow", ("old_jpeg", "vips"): "pillow", ("grey12", "vips"): "pillow",
+             ("float_rgb", "pillow"): "vips"}
+
+
+@pytest.fixture(scope="module")
+def stubborn_files(tmp_path_factory) -> dict[str, Path]:
+    return build(tmp_path_factory.mktemp("stubborn"), COLOUR | GREY)
+
+
+@pytest.mark.parametrize("engine", ["auto", "pillow", "vips"])
+@pytest.mark.parametrize("case", COLOUR)
+def test_stubborn_pictures_render_the_main_image_upright(stubborn_files, tmp_path, engine, case):
+    _, result, derived = _render(stubborn_files[case], tmp_path, image_engine=engine)
+
+    _assert_upright_scene(derived)
+    first = "vips" if engine == "auto" else engine  # TIFF and PNG: libvips first
+    assert result.metadata["image_engine"] == FALLBACKS.get((case, first), first)
+
+
+@pytest.mark.parametrize("engine", ["auto", "pillow", "vips"])
+@pytest.mark.parametrize("case", GREY)
+def test_deep_grey_tiffs_keep_their_tones(stubborn_files, tmp_path, engine, case):
+    _, result, derived = _render(stubborn_files[case], tmp_path, image_engine=engine)
+
+    assert (derived["preview"].width, derived["preview"].height) == (800, 600)
+    with Image.open(derived["preview"].path) as image:
+        grey = image.convert("L")
+        green, blue = grey.getpixel((40, 30)), grey.getpixel((480, 420))
+    assert abs(green - 133) < 12 and abs(blue - 51) < 12  # the scene's luma, not its top 8 of 16 bits
+    first = "vips" if engine == "auto" else engine
+    assert result.metadata["image_engine"] == FALLBACKS.get((case, first), first)
+
+
+@pytest.mark.parametrize("engine", ["pillow", "vips"])
+def test_a_tiff_no_decoder_reads_fails_as_corrupt_on_both(tmp_path, engine):
+    path = tmp_path / "unknown_compression.tif"
+    path.write_bytes(tiff_bytes({256: (3, [64]), 257: (3, [64]), 258: (3, [8]), 259: (3, [50000]), 262: (3, [1]),
+                                 273: (4, [None]), 277: (3, [1]), 278: (3, [64]), 279: (4, [64])}, b"\x00" * 64))
+
+    with pytest.raises(PermanentError) as caught:
+        _render(path, tmp_path / "out", image_engine=engine)
 
     assert caught.value.code == ErrorCode.CORRUPT_FILE

@@ -70,6 +70,8 @@ _AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ")
 # listing `avif`/`avis` among their compatible brands.
 _AVIF_BRANDS = (b"avif", b"avis")
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+# BigTIFF (64-bit offsets), which puremagic does not know.
+_BIGTIFF_SIGNATURES = (b"II+\x00", b"MM\x00+")
 
 
 def _mp4_brand(header: bytes) -> bytes | None:
@@ -87,7 +89,10 @@ def _compatible_brands(header: bytes) -> list[bytes]:
 
 
 def _image_format(header: bytes) -> MediaFormat | None:
-    """`avif` or `heif` when the `ftyp` box names a HEIF image brand; None for anything else."""
+    """`tiff` for a BigTIFF, `avif` or `heif` when the `ftyp` box names a HEIF image brand; None
+    for anything else."""
+    if header[:4] in _BIGTIFF_SIGNATURES:
+        return _BY_EXTENSION["tiff"]
     brand = _mp4_brand(header)
     if brand in _AVIF_BRANDS:
         return _BY_EXTENSION["avif"]

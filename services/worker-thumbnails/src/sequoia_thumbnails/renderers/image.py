@@ -43,6 +43,7 @@ VIPS_LOADERS = {"jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif", "tif
                 "avif": "heif"}
 # Failures that another decoder may cure; limits and crashes are answers, not refusals.
 _REFUSALS = frozenset({ErrorCode.CORRUPT_FILE})
+_NEW_SUBFILE_TYPE, _REDUCED_RESOLUTION = 254, 1
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
 
 
@@ -137,7 +138,10 @@ def _render_open(image: Image.Image, out_dir: Path, spec: RenderSpec) -> RenderR
     _check_limits(width, height, 1, spec)  # before counting frames, which walks the file
     frames = getattr(image, "n_frames", 1)
     _check_limits(width, height, frames, spec)
-    image.seek(0)  # first frame of an animation, first page of a TIFF
+    # First frame of an animation, main page of a TIFF.
+    image.seek(_main_page(image, frames) if image.format == "TIFF" else 0)
+    width, height = image.size
+    _check_limits(width, height, frames, spec)
     exif_orientation = pictures.orientation(image)
     icc_profile = image.info.get("icc_profile")
     if image.format == "JPEG":
@@ -145,10 +149,36 @@ def _render_open(image: Image.Image, out_dir: Path, spec: RenderSpec) -> RenderR
         image.draft(image.mode if image.mode in ("L", "CMYK") else "RGB", fit(image.size, spec.preview_long_edge))
     image.load()
     # Shrink first: orientation and colour conversion then touch 1280 px, not the full picture.
-    preview = pictures.shrink(pictures.resizable(image), spec.preview_long_edge)
+    preview = pictures.shrink(pictures.resizable(image, _sample_bits(image)), spec.preview_long_edge)
     preview = pictures.upright(pictures.to_srgb(preview, icc_profile), exif_orientation)
     derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
     return RenderResult(derivatives, _metadata(width, height, frames, "pillow", exif_orientation))
+
+
+def _sample_bits(image: Image.Image) -> int:
+    """The bits used of each 16-bit sample: a TIFF says (BitsPerSample, 12 from many scanners)."""
+    bits = image.tag_v2.get(258, 16) if image.format == "TIFF" else 16
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    return bits if 8 < bits <= 16 else 16
+
+
+def _main_page(tiff: Image.Image, frames: int) -> int:
+    """The first page of a TIFF that is not a reduced-resolution copy (NewSubfileType bit 0):
+    cameras and scanners often put a small preview first. Page 0 when every page is one."""
+    for page in range(frames):
+        tiff.seek(page)
+        if not tiff.tag_v2.get(_NEW_SUBFILE_TYPE, 0) & _REDUCED_RESOLUTION:
+            return page
+    return 0
+
+
+def _vips_main_page(source: Path, frames: int) -> int:
+    """`_main_page` for libvips, which does not report NewSubfileType: Pillow reads the directories."""
+    try:
+        with Image.open(source, formats=["TIFF"]) as tiff:
+            return _main_page(tiff, frames)
+    except _DECODE_ERRORS:
+        return 0
 
 
 # -- libvips
@@ -161,20 +191,43 @@ def _render_vips(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec
         if not loader.startswith(VIPS_LOADERS[fmt.name]):
             raise PermanentError(f"libvips read it as {loader or 'unknown'}, not {fmt.name}",
                                  code=ErrorCode.CORRUPT_FILE)
-        width, height = header.width, header.height
         frames = header.get("n-pages") if header.get_typeof("n-pages") else 1
+        _check_limits(header.width, header.height, frames, spec)
+        page = _vips_main_page(source, frames) if loader.startswith("tiff") and frames > 1 else 0
+        if page:
+            header = pyvips.Image.new_from_file(str(source), page=page, access="sequential", fail=True)
+        width, height = header.width, header.height
         _check_limits(width, height, frames, spec)
-        exif_orientation = header.get("orientation") if header.get_typeof("orientation") else 1
-        # thumbnail: shrink-on-load, EXIF rotation, embedded profile → sRGB, premultiplied alpha.
-        long_edge = spec.preview_long_edge
-        preview = pyvips.Image.thumbnail(
-            str(source), long_edge, height=long_edge, size="down", export_profile="srgb", fail_on="error"
-        )
-        preview = _vips_to_pillow(preview)
+        exif_orientation, ours = _vips_orientation(header, loader)
+        preview = _vips_to_pillow(_vips_preview(source, page, header, spec.preview_long_edge))
+        preview = pictures.upright(preview, ours)
     except pyvips.Error as err:
         raise PermanentError(f"cannot decode image: {_first_line(err)}", code=ErrorCode.CORRUPT_FILE) from err
     derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
     return RenderResult(derivatives, _metadata(width, height, frames, "vips", exif_orientation))
+
+
+def _vips_orientation(header: Any, loader: str) -> tuple[int, int]:
+    """The picture's orientation, and the turn left to us: libvips applies an EXIF orientation, not
+    one found only in XMP (as some PNG and TIFF editors write it; Pillow's `getexif` reads both).
+    HEIF and AVIF are turned by libheif (`irot`/`imir`), never again by their metadata."""
+    if header.get_typeof("orientation"):
+        return header.get("orientation"), 1
+    if loader.startswith("heif"):
+        return 1, 1
+    turn = pictures.xmp_orientation(header.get("xmp-data")) if header.get_typeof("xmp-data") else 1
+    return turn, turn
+
+
+def _vips_preview(source: Path, page: int, header: Any, long_edge: int) -> Any:
+    """The picture shrunk to `long_edge`: shrink-on-load, EXIF rotation, embedded profile → sRGB,
+    premultiplied alpha."""
+    if header.format in ("float", "double") and header.interpretation == "b-w":
+        # Float grey holds 0..1 (as in `pictures.resizable`); thumbnail's sRGB export would clip it.
+        return (header * 255).thumbnail_image(long_edge, height=long_edge, size="down")
+    # libvips 8.14's thumbnail takes load options in the file name only.
+    return pyvips.Image.thumbnail(f"{source}[page={page}]" if page else str(source), long_edge, height=long_edge,
+                                  size="down", export_profile="srgb", fail_on="error")
 
 
 _RENDERERS = {"pillow": _render_pillow, "vips": _render_vips}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,23 +38,33 @@ def orientation(image: Image.Image) -> int:
     return value if value in _ORIENTATION else 1
 
 
+def xmp_orientation(xmp: bytes | str) -> int:
+    """The `tiff:Orientation` of an XMP packet (1 when absent), read as Pillow's `getexif` does."""
+    text = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else xmp
+    match = re.search(r'tiff:Orientation(="|>)([0-9])', text)
+    value = int(match[2]) if match else 1
+    return value if value in _ORIENTATION else 1
+
+
 def upright(image: Image.Image, exif_orientation: int) -> Image.Image:
     """`image` turned as its EXIF orientation says."""
     method = _ORIENTATION.get(exif_orientation)
     return image if method is None else image.transpose(method)
 
 
-def resizable(image: Image.Image) -> Image.Image:
-    """`image` in an 8-bit mode Pillow resamples well (palette, 16-bit, float and 1-bit converted)."""
+def resizable(image: Image.Image, bits: int = 16) -> Image.Image:
+    """`image` in an 8-bit mode Pillow resamples well (palette, 16-bit, float and 1-bit converted);
+    `bits` is how many bits of a 16-bit sample are used (12 in many scanners' and cameras' TIFFs)."""
     if image.mode in _RESIZABLE:
         return image
     if image.mode in ("P", "PA"):
         has_alpha = image.mode == "PA" or "transparency" in image.info
         return image.convert("RGBA" if has_alpha else "RGB")
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        # 16-bit (or wider) grey: keep the top 8 bits of the 16-bit range.
-        values = np.asarray(image, dtype=np.float32)
-        return Image.fromarray(np.clip(values / 257.0, 0, 255).astype(np.uint8), mode="L")
+        # 16-bit (or wider) grey: keep the top 8 of the sample's bits; float grey holds 0..1
+        # (as Photoshop, GIMP and libvips write it).
+        values = np.asarray(image, dtype=np.float32) * (255.0 if image.mode == "F" else 255 / (2**bits - 1))
+        return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
     if image.mode in ("1",):
         return image.convert("L")
     if image.mode in ("La", "RGBa"):
