@@ -12,7 +12,7 @@ from PIL import Image
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
-from tests.corpus import build, stubborn, tiff_bytes
+from tests.corpus import build, conformance, stubborn, tiff_bytes
 
 SPEC = RenderSpec(time_limit_seconds=30)
 PICTURES = {"heic": stubborn.heic, "avif": stubborn.avif, "rotated_avif": stubborn.rotated_avif}
@@ -121,3 +121,23 @@ def test_a_tiff_no_decoder_reads_fails_as_corrupt_on_both(tmp_path, engine):
         _render(path, tmp_path / "out", image_engine=engine)
 
     assert caught.value.code == ErrorCode.CORRUPT_FILE
+
+
+# -- Output formats
+
+
+@pytest.mark.parametrize(("output", "pillow_format", "suffix"), [
+    ("jpeg", "JPEG", ".jpg"), ("webp", "WEBP", ".webp"), ("avif", "AVIF", ".avif"),
+])
+def test_pictures_are_written_in_each_output_format(tmp_path, output, pillow_format, suffix):
+    _, _, image = _render(conformance.palette_alpha_png(tmp_path), tmp_path / "image", output_format=output)
+    _, _, page = _render(conformance.ten_page_pdf(tmp_path), tmp_path / "pdf", output_format=output)
+
+    for derivative in [*image.values(), *page.values()]:
+        assert (derivative.format, derivative.path.suffix) == (output, suffix)
+        assert derivative.content_type == f"image/{output}"
+        with Image.open(derivative.path) as written:
+            assert (written.format, written.size) == (pillow_format, (derivative.width, derivative.height))
+    with Image.open(image["thumbnail"].path) as thumbnail:
+        # JPEG flattens transparency on white; WebP and AVIF keep it.
+        assert thumbnail.mode == ("RGB" if output == "jpeg" else "RGBA")
