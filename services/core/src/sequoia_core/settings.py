@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # the file) are removed once older than the age: far above any upload-to-commit delay.
     orphan_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
     orphan_min_age_seconds: int = Field(default=86400, ge=3600)
+    # Published outbox rows are kept this long (GET /tasks/{id} of a superseded task id reads them),
+    # then pruned on beat in batches of OUTBOX_PRUNE_BATCH_SIZE rows, one short transaction each.
+    outbox_retention_hours: float = Field(default=24.0, gt=0)
+    outbox_prune_interval_seconds: float = Field(default=300.0, gt=0)
+    outbox_prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
 
     # -- metrics (docs/monitoring.md): worker /metrics port, beat's queue exporter port (0: off)
     metrics_port: int = Field(default=9100, ge=0, le=65535)
