@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # With rediss://: how the server's certificate is checked, and against which CA bundle (unset: the system's).
     redis_tls_cert_reqs: Literal["required", "optional", "none"] = "required"
     redis_tls_ca_file: Path | None = None
+    # Redis behind Sentinel (docs/capacity.md): the sentinels as host:port,... find the master named
+    # REDIS_SENTINEL_MASTER; REDIS_URL then gives only the password and the db. Empty: REDIS_URL's host.
+    redis_sentinels: Annotated[list[str], NoDecode] = []
+    redis_sentinel_master: str = "mymaster"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/sequoia"
     db_pool_max_size: int = 8
     migrations_dir: Path = Path("migrations")
@@ -116,6 +120,22 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     _split_tokens = field_validator("sequoia_api_tokens", mode="before")(_split_csv)
+    _split_sentinels = field_validator("redis_sentinels", mode="before")(_split_csv)
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_host_port(cls, value: list[str]) -> list[str]:
+        for sentinel in value:
+            host, _, port = sentinel.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"REDIS_SENTINELS entry {sentinel!r} is not host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _sentinel_without_tls(self) -> Settings:
+        if self.redis_sentinels and self.redis_url.startswith("rediss://"):
+            raise ValueError("REDIS_SENTINELS with a rediss:// REDIS_URL (TLS through Sentinel) is not supported")
+        return self
 
     @model_validator(mode="after")
     def _time_limits_are_consistent(self) -> Settings:
