@@ -58,8 +58,9 @@ def _inputs(folder: Path) -> dict[str, tuple[str, bytes]]:
 
 
 def _tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its live children, with the children they waited for."""
-    total = 0.0
+    """CPU seconds of a process and all its live descendants (the Celery pool, the render server,
+    its jobs), each with the children it waited for; a live process is never in its parent's count."""
+    stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -67,8 +68,15 @@ def _tree_cpu(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += sum(int(value) for value in fields[11:15]) / _TICKS
+        stats[int(entry.name)] = (int(fields[1]), sum(int(value) for value in fields[11:15]) / _TICKS)
+    children: dict[int, list[int]] = {}
+    for process, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(process)
+    pending, total = [pid], 0.0
+    while pending:
+        process = pending.pop()
+        total += stats.get(process, (0, 0.0))[1]
+        pending += children.get(process, [])
     return total
 
 
