@@ -93,7 +93,26 @@ def videos(folder: Path) -> dict[str, Path]:
         listing.write_text(f"file '{clip}'\n" * 60)
         _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(path))
 
-    return {"video_1min": clip, "video_60min": _once(folder / "slides_60min.mp4", sixty_minutes)}
+    return {"video_1min": clip, "video_60min": _once(folder / "slides_60min.mp4", sixty_minutes),
+            "video_30min": camera_like(folder)}
+
+
+def camera_like(folder: Path) -> Path:
+    """30 minutes of 1080p30 H.264 with a keyframe every 50 frames, as cameras and phones write it:
+    65 s of lavfi's moving test pattern, looped 28 times (10% then falls between two keyframes)."""
+
+    def clip(path: Path) -> None:
+        _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-t", "65", "-pix_fmt", "yuv420p",
+                "-c:v", "libx264", "-preset", "veryfast", "-g", "50", str(path))
+
+    base = _once(folder / "camera_65s.mp4", clip)
+
+    def looped(path: Path) -> None:
+        listing = folder / "camera_loop.txt"
+        listing.write_text(f"file '{base}'\n" * 28)
+        _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(path))
+
+    return _once(folder / "camera_30min.mp4", looped)
 
 
 def audio(folder: Path) -> dict[str, Path]:

@@ -143,7 +143,14 @@ topologySpreadConstraints:
 
 {{/* Where Redis, Postgres and S3 are: in the chart or outside it. */}}
 {{- define "sequoia.redisHost" -}}
-{{- if .Values.redis.enabled }}{{ include "sequoia.componentName" (dict "ctx" . "component" "redis") }}{{ else }}{{ required "externalRedis.host is required when redis.enabled=false" .Values.externalRedis.host }}{{ end }}
+{{- if .Values.redis.enabled }}{{ include "sequoia.componentName" (dict "ctx" . "component" "redis") }}
+{{- else if eq (include "sequoia.redisSentinel" .) "true" }}{{ .Values.externalRedis.host | default "via-sentinel" }}
+{{- else }}{{ required "externalRedis.host is required when redis.enabled=false" .Values.externalRedis.host }}{{ end }}
+{{- end }}
+
+{{/* External Redis found through Sentinel (REDIS_SENTINELS): REDIS_URL's host is then unused. */}}
+{{- define "sequoia.redisSentinel" -}}
+{{- and (not .Values.redis.enabled) (not (empty .Values.externalRedis.sentinel.addresses)) | toString }}
 {{- end }}
 
 {{/* A chart Service's fully qualified name, for components outside the release namespace (KEDA's

@@ -23,6 +23,13 @@ podSelector:
     {{- end }}
   ports:
     - {protocol: TCP, port: {{ include "sequoia.redisPort" . }}}
+    {{- if eq (include "sequoia.redisSentinel" .) "true" }}
+    {{- $ports := dict }}
+    {{- range .Values.externalRedis.sentinel.addresses }}{{ $_ := set $ports (last (splitList ":" .)) true }}{{ end }}
+    {{- range $port, $_ := $ports }}
+    - {protocol: TCP, port: {{ $port }}}
+    {{- end }}
+    {{- end }}
 {{- end }}
 {{- define "sequoia.np.postgres" -}}
 - to:

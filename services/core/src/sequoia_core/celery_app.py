@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from sequoia_core.queues import QueueName, celery_queues, queue_for
-from sequoia_core.redis_client import redis_ssl_options
+from sequoia_core.redis_client import celery_redis_url, celery_transport_options, redis_ssl_options
 from sequoia_core.settings import Settings
 from sequoia_core.task_timing import install_enqueue_stamp
 
@@ -19,7 +19,8 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
 
     Building it opens no connection; the broker is reached on first use.
     """
-    app = Celery(main, broker=settings.redis_url, backend=settings.redis_url)
+    url = celery_redis_url(settings)
+    app = Celery(main, broker=url, backend=url)
     app.conf.update(
         # rediss:// needs a certificate requirement (Celery refuses the URL without one) and the CA.
         broker_use_ssl=redis_ssl_options(settings),
@@ -37,8 +38,8 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.task_time_limit_seconds,
         task_soft_time_limit=settings.soft_time_limit,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
-        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_transport_options=celery_transport_options(settings),
+        result_backend_transport_options=celery_transport_options(settings),
         broker_connection_retry_on_startup=True,
         # Fail a publish fast: the outbox relay republishes what did not go out.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},

@@ -23,6 +23,7 @@ ROUTES: dict[str, QueueName] = {
     tasks.SWEEP_STUCK: QueueName.MEDIA,
     tasks.FINALIZE_BATCH: QueueName.MEDIA,
     tasks.REMOVE_ORPHAN_ORIGINALS: QueueName.MEDIA,
+    tasks.PRUNE_OUTBOX: QueueName.MEDIA,
 }
 
 

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # With rediss://: how the server's certificate is checked, and against which CA bundle (unset: the system's).
     redis_tls_cert_reqs: Literal["required", "optional", "none"] = "required"
     redis_tls_ca_file: Path | None = None
+    # Redis behind Sentinel (docs/capacity.md): the sentinels as host:port,... find the master named
+    # REDIS_SENTINEL_MASTER; REDIS_URL then gives only the password and the db. Empty: REDIS_URL's host.
+    redis_sentinels: Annotated[list[str], NoDecode] = []
+    redis_sentinel_master: str = "mymaster"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/sequoia"
     db_pool_max_size: int = 8
     migrations_dir: Path = Path("migrations")
@@ -87,6 +91,11 @@ class Settings(BaseSettings):
     # the file) are removed once older than the age: far above any upload-to-commit delay.
     orphan_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
     orphan_min_age_seconds: int = Field(default=86400, ge=3600)
+    # Published outbox rows are kept this long (GET /tasks/{id} of a superseded task id reads them),
+    # then pruned on beat in batches of OUTBOX_PRUNE_BATCH_SIZE rows, one short transaction each.
+    outbox_retention_hours: float = Field(default=24.0, gt=0)
+    outbox_prune_interval_seconds: float = Field(default=300.0, gt=0)
+    outbox_prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
 
     # -- metrics (docs/monitoring.md): worker /metrics port, beat's queue exporter port (0: off)
     metrics_port: int = Field(default=9100, ge=0, le=65535)
@@ -111,6 +120,22 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     _split_tokens = field_validator("sequoia_api_tokens", mode="before")(_split_csv)
+    _split_sentinels = field_validator("redis_sentinels", mode="before")(_split_csv)
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_host_port(cls, value: list[str]) -> list[str]:
+        for sentinel in value:
+            host, _, port = sentinel.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"REDIS_SENTINELS entry {sentinel!r} is not host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _sentinel_without_tls(self) -> Settings:
+        if self.redis_sentinels and self.redis_url.startswith("rediss://"):
+            raise ValueError("REDIS_SENTINELS with a rediss:// REDIS_URL (TLS through Sentinel) is not supported")
+        return self
 
     @model_validator(mode="after")
     def _time_limits_are_consistent(self) -> Settings:

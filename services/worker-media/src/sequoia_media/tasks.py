@@ -14,6 +14,7 @@ from sequoia_core.queues import queue_for
 from sequoia_media.context import worker_context
 from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
+from sequoia_media.pruner import prune_outbox
 from sequoia_media.sweeper import sweep
 
 
@@ -38,6 +39,16 @@ def remove_orphans(self: Task) -> int:
     """Remove originals no item owns (an upload whose commit failed), once past the safe age."""
     ctx = worker_context()
     return len(remove_orphan_originals(ctx.storage, ctx.pool, timedelta(seconds=ctx.settings.orphan_min_age_seconds)))
+
+
+@shared_task(name=task_names.PRUNE_OUTBOX, bind=True, ignore_result=True)
+def prune_outbox_entries(self: Task) -> int:
+    """Delete published outbox entries past OUTBOX_RETENTION_HOURS, in batches."""
+    ctx = worker_context()
+    settings = ctx.settings
+    # Half the interval at most: a backlog of rows is worked off over several ticks, never in one long run.
+    return prune_outbox(ctx.pool, timedelta(hours=settings.outbox_retention_hours),
+                        settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
 
 
 def _next_in_line(client: Redis) -> dict[str, UUID]:

@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         "schedule": settings.orphan_sweep_interval_seconds,
         "options": {"expires": settings.orphan_sweep_interval_seconds * 0.9},
     },
+    "prune-outbox": {
+        "task": task_names.PRUNE_OUTBOX,
+        "schedule": settings.outbox_prune_interval_seconds,
+        "options": {"expires": settings.outbox_prune_interval_seconds * 0.9},
+    },
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)

@@ -35,6 +35,16 @@ SELECT * FROM task_outbox
  LIMIT %s
    FOR UPDATE SKIP LOCKED
 """
+# Published rows are kept `retention` long (task lookups of superseded task ids read them), then
+# deleted oldest id first in small batches: each batch is its own short transaction, so no lock on
+# the table outlives one batch and the relay's and the API's inserts never wait behind a prune.
+_PRUNE_PUBLISHED = """
+DELETE FROM task_outbox
+ WHERE id IN (SELECT id FROM task_outbox
+               WHERE published_at < now() - %s
+               ORDER BY id
+               LIMIT %s)
+"""
 
 
 def insert_entry(conn: psycopg.Connection, media_id: UUID, task_name: str, task_id: UUID, queue: str) -> OutboxEntry:
@@ -54,3 +64,8 @@ def claim_unpublished(conn: psycopg.Connection, older_than: timedelta, limit: in
     """Entries nobody published within `older_than`, locked for this transaction."""
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
         return cur.execute(_CLAIM_UNPUBLISHED, (older_than, limit)).fetchall()
+
+
+def prune_published_batch(conn: psycopg.Connection, retention: timedelta, batch_size: int) -> int:
+    """Delete up to `batch_size` of the oldest entries published more than `retention` ago."""
+    return conn.execute(_PRUNE_PUBLISHED, (retention, batch_size)).rowcount

@@ -69,11 +69,16 @@ class KindWindowStats:
     p95_seconds: float | None
 
 
+# The media row answers for its current task id (kept for good); the outbox, for a superseded one
+# while its entry is kept (OUTBOX_RETENTION_HOURS: the pruner deletes older published entries).
 _TASK = """
-SELECT m.*, (m.task_id = o.task_id) AS current
-  FROM task_outbox o JOIN media m ON m.id = o.media_id
- WHERE o.task_id = %s
- ORDER BY o.id DESC LIMIT 1
+(SELECT m.*, true AS current FROM media m WHERE m.task_id = %(task_id)s)
+UNION ALL
+(SELECT m.*, false AS current
+   FROM task_outbox o JOIN media m ON m.id = o.media_id
+  WHERE o.task_id = %(task_id)s
+  ORDER BY o.id DESC LIMIT 1)
+LIMIT 1
 """
 
 _ACTIVE = """
@@ -136,13 +141,13 @@ def _task_lookup_row(cursor: psycopg.Cursor | psycopg.AsyncCursor) -> RowMaker[T
 def find_task(conn: psycopg.Connection, task_id: UUID) -> TaskLookup | None:
     """The media item a task id served (the latest one, if an id was ever reused)."""
     with conn.cursor(row_factory=_task_lookup_row) as cur:
-        return cur.execute(_TASK, (task_id,)).fetchone()
+        return cur.execute(_TASK, {"task_id": task_id}).fetchone()
 
 
 async def find_task_async(conn: psycopg.AsyncConnection, task_id: UUID) -> TaskLookup | None:
     """`find_task` on the event loop."""
     async with conn.cursor(row_factory=_task_lookup_row) as cur:
-        return await (await cur.execute(_TASK, (task_id,))).fetchone()
+        return await (await cur.execute(_TASK, {"task_id": task_id})).fetchone()
 
 
 async def active_tasks(conn: psycopg.AsyncConnection, flt: ActiveFilter, after: tuple[datetime, UUID] | None,
