@@ -95,6 +95,7 @@ def test_stubborn_pictures_render_the_main_image_upright(stubborn_files, tmp_pat
     _assert_upright_scene(derived)
     first = "vips" if engine == "auto" else engine  # TIFF and PNG: libvips first
     assert result.metadata["image_engine"] == FALLBACKS.get((case, first), first)
+    assert result.metadata.get("refused_by") == ([first] if (case, first) in FALLBACKS else None)
 
 
 @pytest.mark.parametrize("engine", ["auto", "pillow", "vips"])

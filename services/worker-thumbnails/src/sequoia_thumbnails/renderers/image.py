@@ -83,20 +83,20 @@ class ImageRenderer:
         """Decode once (at reduced size where the codec allows), then write both sizes; when the
         first decoder refuses the file, the next one tries, and the first refusal is the answer."""
         engines = self.engines_for(fmt)
-        if not engines:
-            raise PermanentError(f"no decoder for {fmt.name} here (libvips is missing)",
-                                 code=ErrorCode.UNSUPPORTED_TYPE)
-        refusal: PermanentError | None = None
+        refusals: list[PermanentError] = []
         for engine in engines:
             try:
-                return _RENDERERS[engine](source, fmt, out_dir, self.spec)
+                result = _RENDERERS[engine](source, fmt, out_dir, self.spec)
             except PermanentError as err:
                 if err.code not in _REFUSALS:
                     raise
-                log.info("%s refused a %s file (%s)%s", engine, fmt.name, err.message,
-                         "" if engine == engines[-1] else ", trying the other decoder")
-                refusal = refusal or err
-        raise refusal
+                log.info("%s refused a %s file: %s", engine, fmt.name, err.message)
+                refusals.append(err)
+                continue
+            if refusals:  # shown with the item's metadata in the API
+                result.metadata["refused_by"] = engines[:len(refusals)]
+            return result
+        raise refusals[0]
 
 
 def _check_limits(width: int, height: int, frames: int, spec: RenderSpec) -> None:
