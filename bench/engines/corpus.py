@@ -38,11 +38,20 @@ def images(folder: Path) -> dict[str, Path]:
     photo = Image.open(PHOTO).convert("RGB").resize(SIZE_24MP, Image.Resampling.LANCZOS) \
         if not (folder / "photo_24mp.jpg").exists() else None
 
-    def from_photo(fmt: str, **options):
+    def encoded(tool: list[str]):  # a 12 MP phone-sized photo through a real HEIC/AVIF encoder
+        def make(path: Path) -> None:
+            png = _once(folder / "photo_12mp.png", from_photo("PNG", compress_level=1, size=(4032, 3024)))
+            subprocess.run([*tool, str(png), str(path)] if tool[0] == "avifenc" else [*tool, "-o", str(path), str(png)],
+                           check=True, capture_output=True)
+        return make
+
+    def from_photo(fmt: str, size: tuple[int, int] | None = None, **options):
         def make(path: Path) -> None:
             source = photo if photo is not None else Image.open(folder / "photo_24mp.jpg")
             if fmt == "GIF":
                 source = source.resize((2400, 1600)).quantize(256)
+            if size:
+                source = source.resize(size, Image.Resampling.LANCZOS)
             source.save(path, format=fmt, **options)
         return make
 
@@ -52,6 +61,8 @@ def images(folder: Path) -> dict[str, Path]:
         "png_24mp": _once(folder / "photo_24mp.png", from_photo("PNG", compress_level=6)),
         "tiff_24mp": _once(folder / "photo_24mp.tiff", from_photo("TIFF")),
         "gif_4mp": _once(folder / "photo_4mp.gif", from_photo("GIF")),
+        "heic_12mp": _once(folder / "photo_12mp.heic", encoded(["heif-enc", "-q", "80"])),
+        "avif_12mp": _once(folder / "photo_12mp.avif", encoded(["avifenc", "-s", "6"])),
         "png_wallpaper": Path("/usr/share/backgrounds/mate/desktop/Ubuntu-Mate-Cold-no-logo.png"),
     }
 
