@@ -15,7 +15,8 @@ SIZE_24MP = (6000, 4000)
 
 def missing_sources() -> list[str]:
     """Debian packages whose files the corpus needs but which are not installed."""
-    needs = {"mate-backgrounds": PHOTO, "gnuplot-doc": MANUAL, "extremetuxracer-data": MUSIC[0] if MUSIC else None}
+    needs = {"mate-backgrounds": PHOTO, "gnuplot-doc": MANUAL, "extremetuxracer-data": MUSIC[0] if MUSIC else None,
+             "libheif-examples": Path("/usr/bin/heif-enc"), "libavif-bin": Path("/usr/bin/avifenc")}
     return [package for package, path in needs.items() if path is None or not path.exists()]
 
 
