@@ -78,6 +78,7 @@ UNION ALL
    FROM task_outbox o JOIN media m ON m.id = o.media_id
   WHERE o.task_id = %(task_id)s
   ORDER BY o.id DESC LIMIT 1)
+ORDER BY current DESC
 LIMIT 1
 """
 
