@@ -17,7 +17,8 @@ IMAGES = ("api", "worker-thumbnails", "worker-media", "flower")
 _CONF = "[containers]\ndefault_ulimits = []\n"
 
 
-def _env() -> dict[str, str]:
+def engine_env() -> dict[str, str]:
+    """The environment podman runs with here (CONTAINERS_CONF without default ulimits)."""
     conf = Path(tempfile.gettempdir()) / "sequoia-containers.conf"
     if not conf.exists():
         conf.write_text(_CONF)
@@ -26,7 +27,7 @@ def _env() -> dict[str, str]:
 
 def podman(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run podman with this machine's settings; output captured."""
-    return subprocess.run(["podman", "--runtime", "runc", *args], env=_env(), capture_output=True, text=True,
+    return subprocess.run(["podman", "--runtime", "runc", *args], env=engine_env(), capture_output=True, text=True,
                           check=check, timeout=timeout)
 
 
@@ -42,7 +43,7 @@ def ensure_base_image() -> str:
                      "usr/share/locale"):
             shutil.rmtree(root / junk, ignore_errors=True)
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["podman", "import", "-", BASE_IMAGE], stdin=tar.stdout, env=_env(), check=True,
+        subprocess.run(["podman", "import", "-", BASE_IMAGE], stdin=tar.stdout, env=engine_env(), check=True,
                        capture_output=True, timeout=600)
         tar.wait()
     return BASE_IMAGE
@@ -50,12 +51,31 @@ def ensure_base_image() -> str:
 
 def build_images(tag: str) -> dict[str, str]:
     """Build the four images with docker/build-images.sh (the `make images` path); name by image."""
-    env = {**_env(), "ENGINE": "podman", "BASE_IMAGE": ensure_base_image(), "REGISTRY": "localhost"}
+    env = {**engine_env(), "ENGINE": "podman", "BASE_IMAGE": ensure_base_image(), "REGISTRY": "localhost"}
     done = subprocess.run([str(ROOT / "docker" / "build-images.sh"), tag], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"image build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return {name: f"localhost/sequoia-{name}:{tag}" for name in IMAGES}
+
+
+def build_file(dockerfile: Path, image: str) -> str:
+    """Build one more image from `dockerfile` (its folder the context) on the local base, as
+    build-images.sh builds (chroot, host network)."""
+    args = ["build", "--isolation=chroot", "--network", "host", "--build-arg", f"BASE_IMAGE={ensure_base_image()}",
+            "-f", str(dockerfile), "-t", image]
+    ca = Path("/etc/ssl/certs/ca-certificates.crt")
+    if ca.exists():
+        args += ["--volume", f"{ca}:{ca}:ro"]
+    done = podman(*args, str(dockerfile.parent), check=False, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"building {image} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return image
+
+
+def add_names(image: str, *names: str) -> None:
+    """Give `image` more names (a rendered manifest's image names, for instance)."""
+    podman("tag", image, *names)
 
 
 def image_size(image: str) -> int:

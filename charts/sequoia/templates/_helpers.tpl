@@ -197,6 +197,39 @@ operator runs in its own): (dict "ctx" $ "component" "redis"). */}}
 {{- end }}
 {{- end }}
 
+{{/* An external Postgres' CA bundle, mounted where DATABASE_URL is read; libpq finds it through the
+URL's sslrootcert (secret.yaml). */}}
+{{- define "sequoia.postgresCADir" -}}/etc/sequoia/postgres-tls{{- end }}
+
+{{- define "sequoia.postgresCA" -}}
+{{- if and (not .Values.postgres.enabled) .Values.externalPostgres.caSecret.name }}true{{ end }}
+{{- end }}
+
+{{- define "sequoia.postgresTLSMount" -}}
+{{- if include "sequoia.postgresCA" . }}
+- name: postgres-tls
+  mountPath: {{ include "sequoia.postgresCADir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "sequoia.postgresTLSVolume" -}}
+{{- if include "sequoia.postgresCA" . }}
+- name: postgres-tls
+  secret:
+    secretName: {{ .Values.externalPostgres.caSecret.name }}
+    items:
+      - {key: {{ .Values.externalPostgres.caSecret.key }}, path: ca.crt}
+{{- end }}
+{{- end }}
+
+{{/* The sslrootcert DATABASE_URL needs: libpq refuses verify-ca/verify-full without a root certificate. */}}
+{{- define "sequoia.postgresRootCert" -}}
+{{- if include "sequoia.postgresCA" . }}{{ include "sequoia.postgresCADir" . }}/ca.crt
+{{- else if and (not .Values.postgres.enabled) (has .Values.externalPostgres.sslmode (list "verify-ca" "verify-full")) }}system
+{{- end }}
+{{- end }}
+
 {{- define "sequoia.postgresHost" -}}
 {{- if .Values.postgres.enabled }}{{ include "sequoia.componentName" (dict "ctx" . "component" "postgres") }}{{ else }}{{ required "externalPostgres.host is required when postgres.enabled=false" .Values.externalPostgres.host }}{{ end }}
 {{- end }}
