@@ -15,7 +15,8 @@ SIZE_24MP = (6000, 4000)
 
 def missing_sources() -> list[str]:
     """Debian packages whose files the corpus needs but which are not installed."""
-    needs = {"mate-backgrounds": PHOTO, "gnuplot-doc": MANUAL, "extremetuxracer-data": MUSIC[0] if MUSIC else None}
+    needs = {"mate-backgrounds": PHOTO, "gnuplot-doc": MANUAL, "extremetuxracer-data": MUSIC[0] if MUSIC else None,
+             "libheif-examples": Path("/usr/bin/heif-enc"), "libavif-bin": Path("/usr/bin/avifenc")}
     return [package for package, path in needs.items() if path is None or not path.exists()]
 
 
@@ -38,11 +39,20 @@ def images(folder: Path) -> dict[str, Path]:
     photo = Image.open(PHOTO).convert("RGB").resize(SIZE_24MP, Image.Resampling.LANCZOS) \
         if not (folder / "photo_24mp.jpg").exists() else None
 
-    def from_photo(fmt: str, **options):
+    def encoded(tool: list[str]):  # a 12 MP phone-sized photo through a real HEIC/AVIF encoder
+        def make(path: Path) -> None:
+            png = _once(folder / "photo_12mp.png", from_photo("PNG", compress_level=1, size=(4032, 3024)))
+            subprocess.run([*tool, str(png), str(path)] if tool[0] == "avifenc" else [*tool, "-o", str(path), str(png)],
+                           check=True, capture_output=True)
+        return make
+
+    def from_photo(fmt: str, size: tuple[int, int] | None = None, **options):
         def make(path: Path) -> None:
             source = photo if photo is not None else Image.open(folder / "photo_24mp.jpg")
             if fmt == "GIF":
                 source = source.resize((2400, 1600)).quantize(256)
+            if size:
+                source = source.resize(size, Image.Resampling.LANCZOS)
             source.save(path, format=fmt, **options)
         return make
 
@@ -52,6 +62,8 @@ def images(folder: Path) -> dict[str, Path]:
         "png_24mp": _once(folder / "photo_24mp.png", from_photo("PNG", compress_level=6)),
         "tiff_24mp": _once(folder / "photo_24mp.tiff", from_photo("TIFF")),
         "gif_4mp": _once(folder / "photo_4mp.gif", from_photo("GIF")),
+        "heic_12mp": _once(folder / "photo_12mp.heic", encoded(["heif-enc", "-q", "80"])),
+        "avif_12mp": _once(folder / "photo_12mp.avif", encoded(["avifenc", "-s", "6"])),
         "png_wallpaper": Path("/usr/share/backgrounds/mate/desktop/Ubuntu-Mate-Cold-no-logo.png"),
     }
 

@@ -38,6 +38,9 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "png_wallpaper": ("image", IMAGE_TOOLS),
     "tiff_24mp": ("image", IMAGE_TOOLS),
     "gif_4mp": ("image", IMAGE_TOOLS),
+    # the first decoder (libvips heifload) against the fallback (Pillow with pi-heif, Pillow's AVIF)
+    "heic_12mp": ("image", [*IMAGE_TOOLS, "sequoia-pillow"]),
+    "avif_12mp": ("image", [*IMAGE_TOOLS, "sequoia-pillow"]),
     "pdf_10_pages": ("pdf", ["sequoia", "pdftoppm"]),
     "pdf_3000_pages": ("pdf", ["sequoia", "pdftoppm"]),
     "video_1min": ("video", VIDEO_TOOLS),
@@ -61,7 +64,7 @@ _RENDERERS = {"image": "image.ImageRenderer", "pdf": "pdf.PdfRenderer", "video":
               "audio": "audio.AudioRenderer"}
 
 
-def _sequoia(kind: str, source: Path, out: Path) -> Callable[[], object]:
+def _sequoia(kind: str, source: Path, out: Path, image_engine: str = "auto") -> Callable[[], object]:
     """The worker's renderer for `kind`, loaded alone (so peak RSS is the engine's, not every engine's)."""
     import importlib
 
@@ -69,14 +72,18 @@ def _sequoia(kind: str, source: Path, out: Path) -> Callable[[], object]:
     from sequoia_thumbnails.renderers.base import RenderSpec
 
     module, name = _RENDERERS[kind].split(".")
-    renderer = getattr(importlib.import_module(f"sequoia_thumbnails.renderers.{module}"), name)(RenderSpec())
+    renderer = getattr(importlib.import_module(f"sequoia_thumbnails.renderers.{module}"), name)(
+        RenderSpec(image_engine=image_engine))
     with source.open("rb") as stream:
         fmt = sniff(stream.read(8192))
     return lambda: renderer.render(source, fmt, out)
 
 
 def _naive_pillow(source: Path, out: Path) -> Callable[[], object]:
+    import pi_heif
     from PIL import Image
+
+    pi_heif.register_heif_opener()  # HEIC as Pillow users read it
 
     def run() -> None:  # open, resize ×2 (from the full picture), as one would write it first
         with Image.open(source) as image:
@@ -145,6 +152,8 @@ def setup(tool: str, kind: str, source: Path, out: Path) -> Callable[[], object]
     """What one run of `tool` on `source` does (loading it happens here, untimed)."""
     if tool == "sequoia":
         return _sequoia(kind, source, out)
+    if tool == "sequoia-pillow":
+        return _sequoia(kind, source, out, image_engine="pillow")
     if tool == "naive-pillow":
         return _naive_pillow(source, out)
     if tool == "pyvips":

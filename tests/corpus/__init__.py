@@ -38,6 +38,20 @@ def png_bytes(width: int, height: int, bit_depth: int, colour_type: int, rows: b
             + chunk(b"IEND", b""))
 
 
+def tiff_bytes(tags: dict[int, tuple[int, list[int | None]]], data: bytes) -> bytes:
+    """A little-endian TIFF with one directory written by hand, so its tags can say what no writer
+    will: `tags` maps a tag to (type: 3 SHORT or 4 LONG, values); a value None is `data`'s offset."""
+    data_offset = 8 + 2 + 12 * len(tags) + 4
+    entries, extra = [], bytearray()
+    for tag, (kind, values) in sorted(tags.items()):
+        raw = b"".join(struct.pack("<H" if kind == 3 else "<I", data_offset if v is None else v) for v in values)
+        if len(raw) > 4:  # stored after the data, the entry holds its offset
+            raw, extra = struct.pack("<I", data_offset + len(data) + len(extra)), extra + raw
+        entries.append(struct.pack("<HHI", tag, kind, len(values)) + raw.ljust(4, b"\0"))
+    directory = struct.pack("<H", len(tags)) + b"".join(entries) + struct.pack("<I", 0)
+    return b"II*\0" + struct.pack("<I", 8) + directory + data + bytes(extra)
+
+
 def pdf_bytes(content: bytes, media_box: str = "0 0 612 792", extra: bytes = b"",
               compressed: bytes | None = None) -> bytes:
     """A one-page PDF written by hand around a Flate-compressed content stream (`compressed`, when

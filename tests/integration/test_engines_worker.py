@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sequoia_core import dispatch
-from tests.corpus import conformance, hostile
+from tests.corpus import conformance, hostile, stubborn
 from tests.factories import jpeg_bytes
 from tests.integration.helpers import ingest_unpublished, upload
 
@@ -22,6 +22,8 @@ def _object(storage, key: str) -> bytes:
 
 @pytest.mark.parametrize(("maker", "kind", "derivatives"), [
     (conformance.exif_rotated_jpeg, "image", {"preview": (600, 800), "thumbnail": (240, 320)}),
+    (stubborn.heic, "image", {"preview": (800, 600), "thumbnail": (320, 240)}),
+    (stubborn.rotated_avif, "image", {"preview": (800, 600), "thumbnail": (320, 240)}),
     (conformance.ten_page_pdf, "pdf", {"thumbnail": (248, 320)}),
     (conformance.plain_mp4, "video", {"preview": (640, 360), "thumbnail": (320, 180)}),
     (conformance.mono_mp3, "audio", {"waveform": (1800, 280), "peaks": (None, None)}),

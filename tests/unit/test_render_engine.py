@@ -10,13 +10,14 @@ import sys
 from sequoia_core.mediatypes import SNIFF_BYTES, identify
 from sequoia_thumbnails import render_job, sandbox
 from sequoia_thumbnails.renderers.base import RenderSpec
-from tests.corpus import conformance
+from tests.corpus import conformance, stubborn
 
 
 def test_a_render_imports_nothing_new(tmp_path):
     """Heavy libraries load once, in the render server, never per task: each job inherits them."""
     files = [conformance.animated_webp(tmp_path), conformance.multipage_tiff(tmp_path), conformance.cmyk_jpeg(tmp_path),
-             conformance.ten_page_pdf(tmp_path), conformance.one_frame_mp4(tmp_path), conformance.stereo_wav(tmp_path)]
+             conformance.ten_page_pdf(tmp_path), conformance.one_frame_mp4(tmp_path), conformance.stereo_wav(tmp_path),
+             stubborn.heic(tmp_path), stubborn.avif(tmp_path)]
     spec = RenderSpec(time_limit_seconds=30)
 
     def imported_while_rendering(path):
@@ -39,7 +40,7 @@ from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 fmt, result = Engine(RenderSpec()).render(Path(sys.argv[1]), Path(sys.argv[2]))
 print(json.dumps({"kind": fmt.kind, "rendered": len(result.derivatives),
-                  "decoders": [m for m in ("fitz", "pyvips", "PIL", "numpy") if m in sys.modules]}))
+                  "decoders": [m for m in ("fitz", "pyvips", "PIL", "numpy", "pi_heif") if m in sys.modules]}))
 """
 
 

@@ -44,6 +44,9 @@ ALLOWED_FORMATS: tuple[MediaFormat, ...] = (
     MediaFormat("webp", MediaKind.IMAGE, "image/webp", ("webp",)),
     MediaFormat("gif", MediaKind.IMAGE, "image/gif", ("gif",)),
     MediaFormat("tiff", MediaKind.IMAGE, "image/tiff", ("tiff", "tif")),
+    # HEIF (phones' HEIC) and AVIF: ISO base media files told from video by their `ftyp` brands.
+    MediaFormat("heif", MediaKind.IMAGE, "image/heif", ("heic", "heif", "hif")),
+    MediaFormat("avif", MediaKind.IMAGE, "image/avif", ("avif",)),
     MediaFormat("pdf", MediaKind.PDF, "application/pdf", ("pdf",)),
     MediaFormat("mp4", MediaKind.VIDEO, "video/mp4", ("mp4", "m4v"), demuxer="mov"),
     MediaFormat("mov", MediaKind.VIDEO, "video/quicktime", ("mov", "qt"), demuxer="mov"),
@@ -63,6 +66,12 @@ _BY_EXTENSION = {ext: fmt for fmt in ALLOWED_FORMATS for ext in fmt.extensions}
 _EXTENSION_ALIASES = {"3gp": "mov", "jpe": "jpg", "jfif": "jpg", "mpga": "mp3", "ogv": "ogg"}
 # `ftyp` major brands of audio-only MPEG-4 files.
 _AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ")
+# `ftyp` brands of still (or sequence) HEIF images; `mif1`/`msf1` are generic and say AVIF by
+# listing `avif`/`avis` among their compatible brands.
+_AVIF_BRANDS = (b"avif", b"avis")
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+# BigTIFF (64-bit offsets), which puremagic does not know.
+_BIGTIFF_SIGNATURES = (b"II+\x00", b"MM\x00+")
 
 
 def _mp4_brand(header: bytes) -> bytes | None:
@@ -70,6 +79,28 @@ def _mp4_brand(header: bytes) -> bytes | None:
     if len(header) >= 12 and header[4:8] == b"ftyp":
         return header[8:12]
     return None
+
+
+def _compatible_brands(header: bytes) -> list[bytes]:
+    """The compatible brands listed in the `ftyp` box at the start of `header`."""
+    size = int.from_bytes(header[:4], "big")
+    box = header[16:min(size, len(header))]
+    return [box[i:i + 4] for i in range(0, len(box) - 3, 4)]
+
+
+def _image_format(header: bytes) -> MediaFormat | None:
+    """`tiff` for a BigTIFF, `avif` or `heif` when the `ftyp` box names a HEIF image brand; None
+    for anything else."""
+    if header[:4] in _BIGTIFF_SIGNATURES:
+        return _BY_EXTENSION["tiff"]
+    brand = _mp4_brand(header)
+    if brand in _AVIF_BRANDS:
+        return _BY_EXTENSION["avif"]
+    if brand not in _HEIF_BRANDS:
+        return None
+    if any(compatible in _AVIF_BRANDS for compatible in _compatible_brands(header)):
+        return _BY_EXTENSION["avif"]
+    return _BY_EXTENSION["heif"]
 
 
 def sniff(header: bytes) -> MediaFormat:
@@ -82,6 +113,9 @@ def sniff(header: bytes) -> MediaFormat:
         matches = []
     if _mp4_brand(header) in _AUDIO_BRANDS:
         return _BY_EXTENSION["m4a"]
+    image = _image_format(header)
+    if image is not None:
+        return image
     for match in sorted(matches, key=lambda m: -m.confidence):
         ext = match.extension.lstrip(".").lower()
         fmt = _BY_EXTENSION.get(_EXTENSION_ALIASES.get(ext, ext))

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # -- derivatives
     preview_long_edge: int = Field(default=1280, ge=16)
     thumbnail_long_edge: int = Field(default=320, ge=16)
-    output_format: Literal["jpeg", "webp"] = "jpeg"
+    output_format: Literal["jpeg", "webp", "avif"] = "jpeg"
     output_quality: int = Field(default=85, ge=1, le=100)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
 

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="where derivatives go")
     parser.add_argument("--json", action="store_true", help="JSON lines only (the default output is JSON "
                         "lines too; without --json a summary line goes to stderr)")
-    parser.add_argument("--format", choices=("jpeg", "webp"), help="picture format (default: OUTPUT_FORMAT, jpeg)")
+    parser.add_argument("--format", choices=("jpeg", "webp", "avif"), help="picture format (default: OUTPUT_FORMAT, jpeg)")
     parser.add_argument("--quality", type=int, help="picture quality 1-100 (default: OUTPUT_QUALITY, 85)")
     parser.add_argument("--image-engine", choices=("auto", "pillow", "vips"), help="image decoder (default: auto)")
     parser.add_argument("--timeout", type=float, help="time limit of one render, seconds")

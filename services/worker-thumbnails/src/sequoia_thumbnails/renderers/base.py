@@ -9,15 +9,16 @@ from typing import Any, Literal, Protocol
 from sequoia_core.mediatypes import MediaFormat, MediaKind
 from sequoia_core.settings import Settings
 
-OutputFormat = Literal["jpeg", "webp", "png", "json"]
+OutputFormat = Literal["jpeg", "webp", "avif", "png", "json"]
 
 CONTENT_TYPES: dict[str, str] = {
     "jpeg": "image/jpeg",
     "webp": "image/webp",
+    "avif": "image/avif",
     "png": "image/png",
     "json": "application/json",
 }
-EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "webp": "webp", "png": "png", "json": "json"}
+EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png", "json": "json"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class RenderSpec:
 
     preview_long_edge: int = 1280
     thumbnail_long_edge: int = 320
-    output_format: Literal["jpeg", "webp"] = "jpeg"
+    output_format: Literal["jpeg", "webp", "avif"] = "jpeg"
     quality: int = 85
     image_engine: Literal["auto", "pillow", "vips"] = "auto"
     waveform_size: tuple[int, int] = (1800, 280)

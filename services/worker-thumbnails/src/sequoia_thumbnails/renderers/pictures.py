@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms
 
-from sequoia_thumbnails.renderers.base import Derivative, RenderSpec, fit
+from sequoia_thumbnails.renderers.base import EXTENSIONS, Derivative, RenderSpec, fit
 
 # Resampling in two steps: a cheap box reduction to within 2× of the target (Pillow's own default
 # for thumbnails), then a good filter: Lanczos, or bicubic for a mild last step (under 2×, as after
@@ -26,6 +27,13 @@ _ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 _RESIZABLE = {"L", "LA", "RGB", "RGBA", "CMYK"}
+# Encoder effort: AVIF speed 8 encodes a 1280 px preview in about the time of WebP's method 4
+# (0.15 s against 0.11 s here; speed 6, libavif's default, takes 0.6 s for a 2× smaller file).
+_ENCODER_OPTIONS: dict[str, dict[str, object]] = {
+    "jpeg": {"optimize": False, "progressive": False},
+    "webp": {"method": 4},
+    "avif": {"speed": 8},
+}
 
 
 def orientation(image: Image.Image) -> int:
@@ -37,23 +45,33 @@ def orientation(image: Image.Image) -> int:
     return value if value in _ORIENTATION else 1
 
 
+def xmp_orientation(xmp: bytes | str) -> int:
+    """The `tiff:Orientation` of an XMP packet (1 when absent), read as Pillow's `getexif` does."""
+    text = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else xmp
+    match = re.search(r'tiff:Orientation(="|>)([0-9])', text)
+    value = int(match[2]) if match else 1
+    return value if value in _ORIENTATION else 1
+
+
 def upright(image: Image.Image, exif_orientation: int) -> Image.Image:
     """`image` turned as its EXIF orientation says."""
     method = _ORIENTATION.get(exif_orientation)
     return image if method is None else image.transpose(method)
 
 
-def resizable(image: Image.Image) -> Image.Image:
-    """`image` in an 8-bit mode Pillow resamples well (palette, 16-bit, float and 1-bit converted)."""
+def resizable(image: Image.Image, bits: int = 16) -> Image.Image:
+    """`image` in an 8-bit mode Pillow resamples well (palette, 16-bit, float and 1-bit converted);
+    `bits` is how many bits of a 16-bit sample are used (12 in many scanners' and cameras' TIFFs)."""
     if image.mode in _RESIZABLE:
         return image
     if image.mode in ("P", "PA"):
         has_alpha = image.mode == "PA" or "transparency" in image.info
         return image.convert("RGBA" if has_alpha else "RGB")
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        # 16-bit (or wider) grey: keep the top 8 bits of the 16-bit range.
-        values = np.asarray(image, dtype=np.float32)
-        return Image.fromarray(np.clip(values / 257.0, 0, 255).astype(np.uint8), mode="L")
+        # 16-bit (or wider) grey: keep the top 8 of the sample's bits; float grey holds 0..1
+        # (as Photoshop, GIMP and libvips write it).
+        values = np.asarray(image, dtype=np.float32) * (255.0 if image.mode == "F" else 255 / (2**bits - 1))
+        return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
     if image.mode in ("1",):
         return image.convert("L")
     if image.mode in ("La", "RGBa"):
@@ -105,13 +123,8 @@ def save(image: Image.Image, name: str, out_dir: Path, spec: RenderSpec) -> Deri
     """Encode `image` in the configured output format and describe the file."""
     fmt = spec.output_format
     image = flatten(image, fmt)
-    path = out_dir / f"{name}.{'jpg' if fmt == 'jpeg' else fmt}"
-    options: dict[str, object] = {"quality": spec.quality}
-    if fmt == "jpeg":
-        options |= {"optimize": False, "progressive": False}
-    else:
-        options |= {"method": 4}
-    image.save(path, format=fmt.upper(), **options)
+    path = out_dir / f"{name}.{EXTENSIONS[fmt]}"
+    image.save(path, format=fmt.upper(), quality=spec.quality, **_ENCODER_OPTIONS[fmt])
     return Derivative(name=name, path=path, width=image.width, height=image.height, format=fmt)
 
 
