@@ -17,31 +17,81 @@ LONG_AGO = timedelta(hours=1)
 NEVER_STALE = timedelta(hours=2)
 
 
-def _claim(conn, entry, resume=False, max_attempts=3):
-    return media.claim_for_processing(conn, entry.media_id, entry.task_id, "w@test", NEVER_STALE,
-                                      max_attempts, resume)
+def _run(entry, token=None):
+    return media.Run(entry.media_id, entry.task_id, token or uuid4())
+
+
+def _claim(conn, run, max_attempts=3, stale_after=NEVER_STALE):
+    return media.claim_for_processing(conn, run, "w@test", 4242, stale_after, max_attempts)
 
 
 def test_a_retry_resumes_the_run_that_postgres_interrupted(api_state, pool, voyage):
     _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    run = _run(entry)
     with pool.connection() as conn:
-        assert _claim(conn, entry).attempts == 1
+        assert _claim(conn, run).attempts == 1
     # The run could not record its end (Postgres went away): the item is left `processing`.
     with pool.connection() as conn:
-        duplicate = _claim(conn, entry)
-        resumed = _claim(conn, entry, resume=True)
+        duplicate = _claim(conn, _run(entry))
+        resumed = _claim(conn, run)
 
     assert duplicate is None, "another delivery of the task must not run it in parallel"
     assert (resumed.attempts, resumed.retries) == (1, 1), "the retry continues the run, it is no new attempt"
+    assert (resumed.run_token, resumed.worker, resumed.worker_pid) == (run.token, "w@test", 4242)
+
+
+def test_a_delivery_that_finds_the_item_retrying_under_another_run_skips(api_state, pool, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    run = _run(entry)
+    with pool.connection() as conn:
+        _claim(conn, run)
+        assert media.mark_retrying(conn, run, "storage_unavailable", "S3 away")
+        duplicate = _claim(conn, _run(entry))
+        retry = _claim(conn, run)
+
+    assert duplicate is None, "a redelivery must not start a second run beside the one waiting to retry"
+    assert (retry.processing_status, retry.attempts, retry.retries) == ("processing", 1, 1)
+
+
+def test_every_transition_checks_the_run_token(api_state, pool, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    run, other = _run(entry), _run(entry)
+    with pool.connection() as conn:
+        _claim(conn, run)
+        refused = (media.mark_retrying(conn, other, "storage_unavailable", "x"),
+                   media.complete(conn, other, [], {}), media.fail(conn, other, "internal_error", "x"))
+        assert media.mark_retrying(conn, run, "storage_unavailable", "x")
+        assert _claim(conn, run) is not None
+        completed = media.complete(conn, run, [], {})
+        late_fail = media.fail(conn, run, "internal_error", "late")
+
+    assert refused == (False, False, False), "another run's transitions must match nothing"
+    assert completed is not False
+    assert late_fail is False, "a finished run changes nothing"
+
+
+def test_a_redelivery_after_the_hard_limit_starts_a_new_run_and_the_old_one_is_refused(api_state, pool, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    first, second = _run(entry), _run(entry)
+    with pool.connection() as conn:
+        _claim(conn, first)
+        conn.execute("UPDATE media SET started_at = now() - interval '2 hours' WHERE id = %s", (entry.media_id,))
+        taken = _claim(conn, second, stale_after=timedelta(minutes=30))
+        old_completes = media.complete(conn, first, [], {})
+        new_completes = media.complete(conn, second, [], {})
+
+    assert (taken.attempts, taken.run_token) == (2, second.token)
+    assert old_completes is False, "the run that was taken over cannot record its end"
+    assert new_completes is not False
 
 
 def test_no_run_starts_past_max_attempts(api_state, pool, voyage):
     _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
     with pool.connection() as conn:
         conn.execute("UPDATE media SET processing_status = 'queued', attempts = 3 WHERE id = %s", (entry.media_id,))
-        refused = _claim(conn, entry)
+        refused = _claim(conn, _run(entry))
         conn.execute("UPDATE media SET attempts = 2 WHERE id = %s", (entry.media_id,))
-        last = _claim(conn, entry)
+        last = _claim(conn, _run(entry))
 
     assert refused is None
     assert last.attempts == 3

@@ -43,6 +43,19 @@ def test_a_visibility_timeout_below_the_hard_limit_is_refused():
         make(task_time_limit_seconds=600, visibility_timeout_seconds=300)
 
 
+def test_the_visibility_timeout_leaves_a_margin_above_the_longest_retry_wait():
+    settings = make()
+
+    assert settings.visibility_timeout - 300 >= settings.task_time_limit_seconds + settings.task_retry_backoff_max_seconds
+    with pytest.raises(ValidationError, match="TASK_RETRY_BACKOFF_MAX_SECONDS"):
+        make(task_time_limit_seconds=600, task_retry_backoff_max_seconds=600, visibility_timeout_seconds=1100)
+
+
+def test_a_worker_is_declared_lost_only_after_several_heartbeats():
+    with pytest.raises(ValidationError, match="WORKER_LOST_AFTER_SECONDS"):
+        make(worker_heartbeat_seconds=10, worker_lost_after_seconds=15)
+
+
 def test_tokens_come_from_a_list_and_a_single_token(monkeypatch):
     monkeypatch.setenv("SEQUOIA_API_TOKENS", "one, two")
     monkeypatch.setenv("SEQUOIA_API_TOKEN", "three")

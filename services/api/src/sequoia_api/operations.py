@@ -27,7 +27,7 @@ def cancel_task(state: ApiState, task_id: UUID) -> CancelResult:
             raise NotFound(f"no task {task_id}")
         if not found.current:
             raise Conflict(f"task {task_id} was replaced by task {found.media.task_id}; cancel that one")
-        cancelled = lifecycle.cancel_task(conn, task_id, (*CLAIMABLE_STATES, Status.PROCESSING))
+        cancelled = lifecycle.cancel_task(conn, task_id, (*CLAIMABLE_STATES, Status.RETRYING, Status.PROCESSING))
         if cancelled is None:
             raise Conflict(f"task {task_id} is already {task_state(found.media.processing_status)}")
         if cancelled.batch_id:

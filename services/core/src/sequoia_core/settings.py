@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     health_max_queue_age_seconds: int = Field(default=900, ge=1)
     stuck_after_seconds: int | None = None
     max_attempts: int = Field(default=3, ge=1)
-    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    # Worker liveness (sequoia_core/liveness.py): each worker refreshes a Redis key this often; an
+    # item held by a worker (or pool process) unseen for `worker_lost_after_seconds` is reclaimed.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    worker_lost_after_seconds: float = Field(default=30.0, gt=0)
     # The outbox relay publishes what the API committed but never published (it died, or Redis was away);
     # the grace keeps it from racing the API's own publish right after commit.
     relay_interval_seconds: float = Field(default=10.0, gt=0)
@@ -141,9 +145,14 @@ class Settings(BaseSettings):
     def _time_limits_are_consistent(self) -> Settings:
         if self.soft_time_limit >= self.task_time_limit_seconds:
             raise ValueError("TASK_SOFT_TIME_LIMIT_SECONDS must be below TASK_TIME_LIMIT_SECONDS")
-        if self.visibility_timeout <= self.task_time_limit_seconds:
-            # A shorter visibility timeout makes Redis hand a running task to a second worker.
-            raise ValueError("VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
+        if self.visibility_timeout <= self.task_time_limit_seconds + self.task_retry_backoff_max_seconds:
+            # A retry's message stays unacked while it waits for its countdown, then while it runs: a
+            # shorter visibility timeout makes Redis hand it to a second worker meanwhile.
+            raise ValueError("VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS + "
+                             "TASK_RETRY_BACKOFF_MAX_SECONDS")
+        if self.worker_lost_after_seconds < 2 * self.worker_heartbeat_seconds:
+            # One late heartbeat must not make a live worker look dead.
+            raise ValueError("WORKER_LOST_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS")
         if self.stuck_after <= self.task_time_limit_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
         if self.stuck_after <= self.task_retry_backoff_max_seconds:
@@ -160,8 +169,10 @@ class Settings(BaseSettings):
 
     @property
     def visibility_timeout(self) -> int:
-        """Redis redelivers an unacked task after this long; always above the hard limit."""
-        return self.visibility_timeout_seconds or self.task_time_limit_seconds + 600
+        """Redis redelivers an unacked task after this long; always above the hard limit plus the
+        longest retry wait, with a margin."""
+        return self.visibility_timeout_seconds or int(
+            self.task_time_limit_seconds + self.task_retry_backoff_max_seconds + 300)
 
     @property
     def stuck_after(self) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from sequoia_core.db import batches, media
-from sequoia_core.db.media import MediaRow, Status
+from sequoia_core.db.media import MediaRow, Run, Status
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import PermanentError
 from sequoia_core.storage import derivative_key
@@ -32,23 +32,26 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Job:
-    """One delivery: which item, under which task id, on which worker."""
+    """One delivery: its run (item, task id, run token) and the worker process that holds it."""
 
-    media_id: UUID
-    task_id: UUID
+    run: Run
     worker: str
+    pid: int
+
+    @property
+    def media_id(self) -> UUID:
+        """The item this delivery serves."""
+        return self.run.media_id
 
 
-def claim(ctx: WorkerContext, job: Job, resume: bool = False) -> MediaRow | None:
-    """Claim the item for this task, or None when a duplicate or late delivery finds nothing to do.
-
-    `resume`: this delivery retries a run of the same task that had claimed the item.
-    """
-    # A `processing` item is taken over only after the hard time limit: its first worker is dead.
+def claim(ctx: WorkerContext, job: Job) -> MediaRow | None:
+    """Claim the item for this delivery's run, or None when a duplicate or late delivery finds
+    nothing to do (or the item is held by another run)."""
+    # A `processing` item is taken over by a redelivery only after the hard time limit (its first
+    # worker is dead); the sweeper reclaims it much sooner when that worker's heartbeat stops.
     stale_after = timedelta(seconds=ctx.settings.task_time_limit_seconds)
     with transaction(ctx.pool) as conn:
-        return media.claim_for_processing(conn, job.media_id, job.task_id, job.worker, stale_after,
-                                          ctx.settings.max_attempts, resume)
+        return media.claim_for_processing(conn, job.run, job.worker, job.pid, stale_after, ctx.settings.max_attempts)
 
 
 def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -86,7 +89,7 @@ def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]],
     another run has taken the item since (the same keys are then that run's).
     """
     with transaction(ctx.pool) as conn:
-        batch_id = media.complete(conn, job.media_id, job.task_id, stored, metadata)
+        batch_id = media.complete(conn, job.run, stored, metadata)
         if batch_id:
             batches.finalize_if_done(conn, batch_id)
         if batch_id is not False:
@@ -103,7 +106,7 @@ def record_failed(
 ) -> bool:
     """Mark the item failed with a stable code (and finalise its batch if it was the last)."""
     with transaction(ctx.pool) as conn:
-        batch_id = media.fail(conn, job.media_id, job.task_id, code, message, from_states)
+        batch_id = media.fail(conn, job.run, code, message, from_states)
         if batch_id:
             batches.finalize_if_done(conn, batch_id)
         return batch_id is not False
@@ -112,4 +115,4 @@ def record_failed(
 def record_retrying(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
     """Keep the last transient error visible while the task waits to retry."""
     with transaction(ctx.pool) as conn:
-        media.mark_retrying(conn, job.media_id, job.task_id, code, message)
+        media.mark_retrying(conn, job.run, code, message)

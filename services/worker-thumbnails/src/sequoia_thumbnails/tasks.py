@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from uuid import UUID
+import os
+from uuid import UUID, uuid4
 
 from celery import Task, shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from sequoia_core import tasks as task_names
 from sequoia_core.backoff import retry_countdown
-from sequoia_core.db.media import MediaRow
+from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_thumbnails import derivatives
 from sequoia_thumbnails.context import WorkerContext, worker_context
@@ -29,33 +30,36 @@ log = logging.getLogger(__name__)
     # code); Postgres being away while claiming or recording retries until it is back.
     max_retries=None,
 )
-def generate(self: Task, media_id: str, resume: bool = False) -> str:
+def generate(self: Task, media_id: str, run: str | None = None) -> str:
     """Render and store every derivative of one media item.
 
-    `resume` is set on retries: the failed delivery may hold the item `processing` (Postgres went
-    away before it could record how its run ended, or after its claim committed but before the
-    answer came back), and its retry takes the run back instead of waiting for the sweeper. Beside
-    a run still alive it only repeats work under the same keys; the guarded completion records once.
+    Each delivery claims the item under a run token of its own; a retry carries the token of the run
+    it retries (`run`) and takes that run back, also when the failed delivery left the item
+    `processing` (Postgres went away before it could record how its run ended, or after its claim
+    committed but before the answer came back). A delivery that finds another run holding the item
+    skips it: no item runs twice at once.
     """
     ctx = worker_context()
-    job = Job(media_id=UUID(media_id), task_id=UUID(self.request.id), worker=self.request.hostname or "unknown")
+    token = UUID(run) if run else uuid4()
+    job = Job(run=Run(UUID(media_id), UUID(self.request.id), token),
+              worker=self.request.hostname or "unknown", pid=os.getpid())
     try:
-        row = derivatives.claim(ctx, job, resume)
+        row = derivatives.claim(ctx, job)
         if row is None:
-            log.info("task %s for media %s has nothing to do (finished, cancelled or superseded)",
-                     job.task_id, media_id)
+            log.info("task %s for media %s has nothing to do (finished, cancelled, superseded or held by "
+                     "another run)", job.run.task_id, media_id)
             return Outcome.SKIPPED
         return _render(ctx, job, row, last_try=self.request.retries >= ctx.settings.task_max_retries)
     except TransientError as err:
-        raise _retry(self, ctx, err) from err
+        raise _retry(self, ctx, job, err) from err
 
 
-def _retry(task: Task, ctx: WorkerContext, err: TransientError) -> Retry:
-    """Publish the retry (exponential backoff, equal jitter) and return the exception to raise."""
+def _retry(task: Task, ctx: WorkerContext, job: Job, err: TransientError) -> Retry:
+    """Publish the retry of this run (exponential backoff, equal jitter) and return the exception to raise."""
     settings = ctx.settings
     countdown = retry_countdown(task.request.retries, settings.task_retry_backoff_seconds,
                                 settings.task_retry_backoff_max_seconds)
-    return task.retry(exc=err, countdown=countdown, kwargs={"resume": True}, throw=False)
+    return task.retry(exc=err, countdown=countdown, kwargs={"run": str(job.run.token)}, throw=False)
 
 
 def _render(ctx: WorkerContext, job: Job, row: MediaRow, last_try: bool) -> str:

@@ -27,7 +27,7 @@ class Status(StrEnum):
 
 
 FINAL_STATES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
-CLAIMABLE_STATES = (Status.PENDING, Status.QUEUED, Status.RETRYING)
+CLAIMABLE_STATES = (Status.PENDING, Status.QUEUED)
 
 
 @dataclass
@@ -60,6 +60,8 @@ class MediaRow(NewMedia):
     derivatives: list[dict[str, Any]]
     metadata: dict[str, Any]
     worker: str | None
+    worker_pid: int | None
+    run_token: UUID | None
     created_at: datetime
     queued_at: datetime | None
     started_at: datetime | None
@@ -81,22 +83,25 @@ UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = n
  WHERE id = %s AND task_id = %s AND processing_status = 'pending'
 """
 
-# A worker claims an item before rendering. The same task may re-claim an item left in
-# `processing` by a dead worker once `stale_after` has passed (redelivery after a crash).
-# A retry continues the run that claimed the item (`retries`): after a transient error it recorded
-# (`retrying`), or one it could not record because Postgres was away (`resume`, item left `processing`).
-# Any other claim starts a new run (`attempts`), and none starts past `max_attempts`: a file that
-# kills its worker every time stops there.
+# A worker claims an item before rendering, under a run token of its delivery. A retry carries the
+# token of the run it retries and continues that run (`retries`): after a transient error it recorded
+# (`retrying`), or one it could not record because Postgres was away (item left `processing`).
+# Any other claim starts a new run (`attempts`) with its own token: from a waiting state, or from
+# `processing` once `stale_after` has passed (redelivery after a crash). A delivery that finds the
+# item `retrying` or `processing` under another run skips: that run is alive, or the sweeper reclaims
+# it when its worker is gone. None starts past `max_attempts`: a file that kills its worker every
+# time stops there.
 _CLAIM = """
 WITH target AS (
-    SELECT id, (processing_status = 'retrying' OR (%(resume)s AND processing_status = 'processing')) AS continues
+    SELECT id, (run_token = %(run)s AND processing_status IN ('processing', 'retrying')) AS continues
       FROM media WHERE id = %(id)s AND task_id = %(task_id)s
 )
 UPDATE media m
    SET processing_status = 'processing',
        attempts = m.attempts + (NOT t.continues)::int,
        retries = m.retries + t.continues::int,
-       started_at = now(), worker = %(worker)s, updated_at = now()
+       run_token = %(run)s, started_at = now(), worker = %(worker)s, worker_pid = %(worker_pid)s,
+       updated_at = now()
   FROM target t
  WHERE m.id = t.id
    AND (t.continues
@@ -110,7 +115,7 @@ _COMPLETE = """
 UPDATE media
    SET processing_status = 'completed', derivatives = %(derivatives)s, metadata = metadata || %(metadata)s,
        error_code = NULL, error_message = NULL, completed_at = now(), updated_at = now()
- WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = 'processing'
+ WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
 RETURNING batch_id
 """
 
@@ -118,14 +123,14 @@ _FAIL = """
 UPDATE media
    SET processing_status = 'failed', error_code = %(code)s, error_message = %(message)s,
        completed_at = now(), updated_at = now()
- WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = ANY(%(from_states)s)
+ WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = ANY(%(from_states)s)
 RETURNING batch_id
 """
 
 _RETRYING = """
 UPDATE media
    SET processing_status = 'retrying', error_code = %(code)s, error_message = %(message)s, updated_at = now()
- WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status = 'processing'
+ WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
 """
 
 # Locks the row: while the caller's transaction lasts, no other run can claim the item.
@@ -152,18 +157,29 @@ def mark_queued(conn: psycopg.Connection, media_id: UUID, task_id: UUID) -> bool
     return conn.execute(_MARK_QUEUED, (media_id, task_id)).rowcount == 1
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of an item: the task it belongs to and the token its claim gave it."""
+
+    media_id: UUID
+    task_id: UUID
+    token: UUID
+
+    def params(self) -> dict[str, UUID]:
+        """The guard every transition of this run checks."""
+        return {"id": self.media_id, "task_id": self.task_id, "run": self.token}
+
+
 def claim_for_processing(
-    conn: psycopg.Connection, media_id: UUID, task_id: UUID, worker: str, stale_after: timedelta,
-    max_attempts: int, resume: bool = False,
+    conn: psycopg.Connection, run: Run, worker: str, worker_pid: int, stale_after: timedelta, max_attempts: int,
 ) -> MediaRow | None:
-    """Claim an item for this task; None when it is not this task's to run (done, cancelled, superseded,
-    or out of attempts: the sweeper then fails it with `max_attempts`). `resume` is for a retry of
-    the run that claimed it: that run may have left it `processing`."""
+    """Claim an item for `run`; None when it is not this delivery's to run (done, cancelled, superseded,
+    held by another run, or out of attempts: the sweeper then fails it with `max_attempts`). A retry
+    passes the token of the run it retries, and continues that run if it still holds the item."""
     params = {
-        "resume": resume,
-        "id": media_id,
-        "task_id": task_id,
+        **run.params(),
         "worker": worker,
+        "worker_pid": worker_pid,
         "claimable": [s.value for s in CLAIMABLE_STATES],
         "stale_after": stale_after,
         "max_attempts": max_attempts,
@@ -173,16 +189,11 @@ def claim_for_processing(
 
 
 def complete(
-    conn: psycopg.Connection,
-    media_id: UUID,
-    task_id: UUID,
-    derivatives: list[dict[str, Any]],
-    metadata: dict[str, Any],
+    conn: psycopg.Connection, run: Run, derivatives: list[dict[str, Any]], metadata: dict[str, Any],
 ) -> UUID | None | bool:
-    """`processing` → `completed`; returns the batch id (None for none), or False if not claimed."""
-    row = conn.execute(
-        _COMPLETE, {"id": media_id, "task_id": task_id, "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata)}
-    ).fetchone()
+    """`processing` → `completed`; returns the batch id (None for none), or False if not this run's."""
+    params = {**run.params(), "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata)}
+    row = conn.execute(_COMPLETE, params).fetchone()
     return False if row is None else row[0]
 
 
@@ -193,28 +204,19 @@ def lock_unfinished_run(conn: psycopg.Connection, media_id: UUID, task_id: UUID)
 
 
 def fail(
-    conn: psycopg.Connection,
-    media_id: UUID,
-    task_id: UUID,
-    code: str,
-    message: str,
+    conn: psycopg.Connection, run: Run, code: str, message: str,
     from_states: tuple[Status, ...] = (Status.PROCESSING,),
 ) -> UUID | None | bool:
     """→ `failed` with a stable code; returns the batch id (None for none), or False if not moved."""
-    params = {
-        "id": media_id,
-        "task_id": task_id,
-        "code": code,
-        "message": message[:2000],
-        "from_states": [s.value for s in from_states],
-    }
+    params = {**run.params(), "code": code, "message": message[:2000],
+              "from_states": [s.value for s in from_states]}
     row = conn.execute(_FAIL, params).fetchone()
     return False if row is None else row[0]
 
 
-def mark_retrying(conn: psycopg.Connection, media_id: UUID, task_id: UUID, code: str, message: str) -> bool:
+def mark_retrying(conn: psycopg.Connection, run: Run, code: str, message: str) -> bool:
     """`processing` → `retrying`, keeping the last error visible."""
-    params = {"id": media_id, "task_id": task_id, "code": code, "message": message[:2000]}
+    params = {**run.params(), "code": code, "message": message[:2000]}
     return conn.execute(_RETRYING, params).rowcount == 1
 
 
