@@ -85,6 +85,18 @@ def test_a_redelivery_after_the_hard_limit_starts_a_new_run_and_the_old_one_is_r
     assert new_completes is not False
 
 
+def test_a_run_known_dead_is_taken_over_as_a_new_attempt(api_state, pool, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    dead, redelivery = _run(entry), _run(entry)
+    with pool.connection() as conn:
+        _claim(conn, dead)
+        wrong_guess = media.claim_for_processing(conn, redelivery, "w@test", 1, NEVER_STALE, 3, dead_run=uuid4())
+        taken = media.claim_for_processing(conn, redelivery, "w@test", 1, NEVER_STALE, 3, dead_run=dead.token)
+
+    assert wrong_guess is None
+    assert (taken.attempts, taken.run_token, taken.worker_pid) == (2, redelivery.token, 1)
+
+
 def test_no_run_starts_past_max_attempts(api_state, pool, voyage):
     _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
     with pool.connection() as conn:

@@ -1,15 +1,24 @@
-"""Read-only looks at the Redis broker: queue depths, the next message in line, and which workers
-serve which queue."""
+"""Looks at the Redis broker: queue depths, the next message in line, which workers serve which queue,
+which tasks have a message anywhere in it, and whether it lost its data (the broker epoch).
+
+Kombu's Redis layout: a queue is a list (plus priority sub-lists); a message a consumer took and has
+not acked yet is a field of the `unacked` hash (`[message, exchange, routing key]`), with the time it
+was taken in the `unacked_index` sorted set. A message is JSON whose `headers.id` is the task id."""
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from uuid import UUID
 
 from celery import Celery
 from redis import Redis
 
 from sequoia_core.queues import QueueName
+
+UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
+EPOCH_KEY = "sequoia:broker:epoch"
 
 # Celery's Redis transport keeps priority levels in sub-lists named `<queue>\x06\x16<priority>`.
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -41,15 +50,76 @@ def workers_by_queue(celery: Celery, timeout: float = 1.0) -> dict[str, list[str
     return {queue: sorted(workers) for queue, workers in served.items()}
 
 
+def task_id_of(raw: bytes | str, unacked: bool = False) -> UUID | None:
+    """The task id of a Celery message as kombu stores it in a queue list, or in the `unacked` hash
+    (`unacked=True`); None for anything else."""
+    try:
+        message = json.loads(raw)
+        return UUID((message[0] if unacked else message)["headers"]["id"])
+    except (ValueError, KeyError, IndexError, TypeError):  # not a Celery task message: nothing to tell
+        return None
+
+
 def next_in_line(client: Redis, queue: str) -> UUID | None:
     """The task id of the oldest message waiting on `queue`, if any.
 
     Kombu pushes to the head of the queue's list and workers pop from its tail, so the tail is next.
     """
     raw = client.lindex(queue, -1)
-    if raw is None:
-        return None
-    try:
-        return UUID(json.loads(raw)["headers"]["id"])
-    except (ValueError, KeyError, TypeError):  # not a Celery task message: nothing to tell
-        return None
+    return None if raw is None else task_id_of(raw)
+
+
+def task_ids_on_broker(client: Redis, queue: str) -> set[UUID]:
+    """Every task id with a message on `queue` (all its sub-lists) or taken by a consumer and not
+    acked (any queue). Reads whole lists: for the rare moments the broker may have lost messages."""
+    pipe = client.pipeline(transaction=False)
+    for key in queue_keys(queue):
+        pipe.lrange(key, 0, -1)
+    pipe.hvals(UNACKED)
+    *lists, unacked = pipe.execute()
+    found = {task_id_of(raw) for messages in lists for raw in messages}
+    found |= {task_id_of(raw, unacked=True) for raw in unacked}
+    found.discard(None)
+    return found  # type: ignore[return-value]
+
+
+def reserved_before(client: Redis, seconds_ago: float) -> set[UUID]:
+    """Task ids whose message a consumer took more than `seconds_ago` and has not acked."""
+    tags = client.zrangebyscore(UNACKED_INDEX, "-inf", time.time() - seconds_ago)
+    if not tags:
+        return set()
+    found = {task_id_of(raw, unacked=True) for raw in client.hmget(UNACKED, tags) if raw is not None}
+    found.discard(None)
+    return found  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """Which Redis server holds the queues now (`run_id`, new at every start and failover), whether
+    it is the one the sweeper saw last time, and for how long the sweeper has known it."""
+
+    run_id: str
+    changed: bool
+    known_for: float
+
+
+def read_epoch(client: Redis) -> Epoch:
+    """Compare the server's run id with the one recorded in Redis itself: a restart without
+    persistence or a flush loses the record, a restart or failover changes the run id."""
+    run_id = str(client.info("server")["run_id"])
+    now = _server_time(client)
+    raw = client.get(EPOCH_KEY)
+    recorded = json.loads(raw) if raw else {}
+    if recorded.get("run_id") != run_id:
+        return Epoch(run_id=run_id, changed=True, known_for=0.0)
+    return Epoch(run_id=run_id, changed=False, known_for=now - float(recorded["since"]))
+
+
+def record_epoch(client: Redis, epoch: Epoch) -> None:
+    """Remember this server once what it lost has been published again."""
+    client.set(EPOCH_KEY, json.dumps({"run_id": epoch.run_id, "since": _server_time(client)}))
+
+
+def _server_time(client: Redis) -> float:
+    seconds, micros = client.time()
+    return seconds + micros / 1e6

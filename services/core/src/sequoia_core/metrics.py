@@ -61,6 +61,25 @@ END_TO_END = Histogram(
     ["media_kind"], buckets=_END_TO_END,
 )
 
+# -- recovery (sequoia_media/recovery.py, run by the sweeper on beat)
+RECOVERED = Counter(
+    "sequoia_recovery_items_total",
+    "Items recovery took back: fault worker_lost (a dead worker held the run or its message) or broker_lost "
+    "(the broker lost the message); action requeued (fresh task id) or failed (out of attempts).",
+    ["fault", "action"],
+)
+BROKER_RESETS = Counter(
+    "sequoia_broker_epoch_changes_total",
+    "Times the sweeper found a new Redis server behind the queues (restart, failover or flush).", ["queue"],
+)
+RECOVERY_LAG = Histogram(
+    "sequoia_recovery_seconds",
+    "Time from an item's last sign of life (its run's last write, or the broker's start) to recovery taking it back.",
+    ["fault"], buckets=(1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0, 1800.0, 3600.0),
+)
+WORKER_LOST, BROKER_LOST = "worker_lost", "broker_lost"
+REQUEUED, GAVE_UP = "requeued", "failed"
+
 
 def exposition_registry(multiproc_dir: Path | None) -> CollectorRegistry:
     """What a /metrics endpoint serves: this process's registry, or in multiprocess mode the sum of

@@ -15,6 +15,7 @@ from sequoia_media.context import worker_context
 from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.pruner import prune_outbox
+from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
 
 
@@ -27,11 +28,14 @@ def relay_outbox(self: Task) -> int:
 
 @shared_task(name=task_names.SWEEP_STUCK, bind=True, ignore_result=True)
 def sweep_stuck(self: Task) -> dict[str, int]:
-    """Requeue stuck items, fail those out of attempts."""
+    """Take back what dead workers held and what the broker lost (at once), then requeue items stuck
+    past the deadline and fail those out of attempts (the last resort)."""
     ctx = worker_context()
+    recovered = recover(ctx.pool, self.app, ctx.redis, ctx.settings)
     result = sweep(ctx.pool, self.app, timedelta(seconds=ctx.settings.stuck_after), ctx.settings.max_attempts,
                    next_in_line=_next_in_line(ctx.redis))
-    return {"requeued": result.requeued, "gave_up": result.gave_up}
+    return {"reclaimed": recovered.reclaimed, "republished": recovered.republished,
+            "requeued": result.requeued, "gave_up": result.gave_up + recovered.gave_up}
 
 
 @shared_task(name=task_names.REMOVE_ORPHAN_ORIGINALS, bind=True, ignore_result=True)

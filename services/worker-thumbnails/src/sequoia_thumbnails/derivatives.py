@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
+
+import psycopg
 
 from sequoia_core.db import batches, media
 from sequoia_core.db.media import MediaRow, Run, Status
@@ -50,8 +53,33 @@ def claim(ctx: WorkerContext, job: Job) -> MediaRow | None:
     # A `processing` item is taken over by a redelivery only after the hard time limit (its first
     # worker is dead); the sweeper reclaims it much sooner when that worker's heartbeat stops.
     stale_after = timedelta(seconds=ctx.settings.task_time_limit_seconds)
+    limit = ctx.settings.max_attempts
     with transaction(ctx.pool) as conn:
-        return media.claim_for_processing(conn, job.run, job.worker, job.pid, stale_after, ctx.settings.max_attempts)
+        row = media.claim_for_processing(conn, job.run, job.worker, job.pid, stale_after, limit)
+        dead_run = None if row is not None else _dead_sibling_run(conn, job)
+        if dead_run is None:
+            return row
+        log.warning("media %s: the pool process that ran it died; a new run starts", job.media_id)
+        return media.claim_for_processing(conn, job.run, job.worker, job.pid, stale_after, limit, dead_run)
+
+
+def _dead_sibling_run(conn: psycopg.Connection, job: Job) -> UUID | None:
+    """The run holding the item for this task, if a pool process of this very worker held it and is
+    gone (killed by the kernel or a crash: its message came back with `reject_on_worker_lost`)."""
+    row = media.get_media(conn, job.media_id)
+    if row is None or row.task_id != job.run.task_id or row.processing_status != Status.PROCESSING:
+        return None
+    if row.worker != job.worker or row.worker_pid in (None, job.pid) or _pid_alive(row.worker_pid):
+        return None
+    return row.run_token
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid now belongs to someone else
+        return False
+    return True
 
 
 def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:

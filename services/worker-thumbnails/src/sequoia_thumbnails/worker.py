@@ -1,6 +1,7 @@
 """Celery entry point of the thumbnails worker: `celery -A sequoia_thumbnails.worker worker -Q thumbnails`."""
 
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.liveness import install_liveness
 from sequoia_core.settings import get_settings
 from sequoia_core.worker_heartbeat import install_heartbeat
 from sequoia_thumbnails import process_hooks
@@ -11,3 +12,4 @@ app.autodiscover_tasks(["sequoia_thumbnails"], force=True)
 install_metrics(get_settings())
 install_heartbeat(app, get_settings())
 process_hooks.install()
+install_liveness(get_settings())

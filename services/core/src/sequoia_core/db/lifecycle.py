@@ -106,17 +106,52 @@ SELECT id FROM media
 
 _SWEEP_REQUEUE = _REQUEUE.format(selection=_STUCK_SELECTION, reset="")
 
-_SWEEP_GIVE_UP = """
+_GIVE_UP = """
 UPDATE media
    SET processing_status = 'failed', error_code = %(code)s,
        error_message = 'gave up after ' || attempts || ' attempts; the last one never finished',
        completed_at = now(), updated_at = now()
- WHERE processing_status = ANY(%(stuck_states)s) AND updated_at < now() - %(stuck_after)s
-   AND attempts >= %(max_attempts)s
+ WHERE {where} AND attempts >= %(max_attempts)s
 RETURNING batch_id
 """
 
+_SWEEP_GIVE_UP = _GIVE_UP.format(where="processing_status = ANY(%(stuck_states)s) AND updated_at < now() - %(stuck_after)s")
+
+# Recovery (sequoia_media/recovery.py) names the items whose run or message is lost; each is taken
+# only if it is still in a state it was seen in and untouched since (it did not move on meanwhile).
+_STILL_LOST = "id = ANY(%(ids)s) AND processing_status = ANY(%(from_states)s) AND updated_at < now() - %(quiet_for)s"
+_RECLAIM = _REQUEUE.format(selection=f"SELECT id FROM media WHERE {_STILL_LOST} AND attempts < %(max_attempts)s",
+                           reset="")
+_RECLAIM_GIVE_UP = _GIVE_UP.format(where=_STILL_LOST)
+
+_HELD = """
+SELECT id, task_id, processing_status, worker, worker_pid, extract(epoch FROM started_at)::float8 AS claimed_at,
+       extract(epoch FROM now() - updated_at)::float8 AS quiet_seconds FROM media
+ WHERE processing_status = ANY(%(states)s) AND worker IS NOT NULL AND updated_at < now() - %(quiet_for)s
+"""
+
+_WAITING = """
+SELECT id, task_id, processing_status, NULL AS worker, NULL::int AS worker_pid, 0::float8 AS claimed_at,
+       extract(epoch FROM now() - updated_at)::float8 AS quiet_seconds FROM media
+ WHERE processing_status = ANY(%(states)s) AND updated_at < now() - %(quiet_for)s AND queue = %(queue)s
+   AND (%(task_ids)s::uuid[] IS NULL OR task_id = ANY(%(task_ids)s))
+"""
+
 STUCK_STATES = (Status.QUEUED, Status.PROCESSING, Status.RETRYING)
+HELD_STATES = (Status.PROCESSING, Status.RETRYING)
+
+
+@dataclass
+class OpenItem:
+    """An item in an open state: its current task, and who holds its run if one was claimed."""
+
+    id: UUID
+    task_id: UUID
+    processing_status: str
+    worker: str | None
+    worker_pid: int | None
+    claimed_at: float
+    quiet_seconds: float
 
 
 def cancel_task(conn: psycopg.Connection, task_id: UUID, from_states: tuple[Status, ...]) -> Cancelled | None:
@@ -181,3 +216,32 @@ def requeue_stuck(conn: psycopg.Connection, stuck_after: timedelta, max_attempts
     params = _sweep_params(stuck_after, max_attempts, limit, next_in_line)
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
         return cur.execute(_SWEEP_REQUEUE, params).fetchall()
+
+
+def held_items(conn: psycopg.Connection, quiet_for: timedelta) -> list[OpenItem]:
+    """Items a worker holds (`processing`, or `retrying` with the retry in its hands), untouched for `quiet_for`."""
+    params = {"states": [s.value for s in HELD_STATES], "quiet_for": quiet_for}
+    with conn.cursor(row_factory=class_row(OpenItem)) as cur:
+        return cur.execute(_HELD, params).fetchall()
+
+
+def waiting_items(conn: psycopg.Connection, queue: str, states: tuple[Status, ...], quiet_for: timedelta,
+                  task_ids: set[UUID] | None = None) -> list[OpenItem]:
+    """Items of `queue` in `states` whose message should be on the broker, untouched for `quiet_for`
+    (only those of `task_ids`, when given)."""
+    params = {"states": [s.value for s in states], "queue": queue, "quiet_for": quiet_for,
+              "task_ids": None if task_ids is None else list(task_ids)}
+    with conn.cursor(row_factory=class_row(OpenItem)) as cur:
+        return cur.execute(_WAITING, params).fetchall()
+
+
+def reclaim(conn: psycopg.Connection, ids: list[UUID], from_states: tuple[Status, ...],
+            quiet_for: timedelta, max_attempts: int) -> tuple[list[OutboxEntry], list[UUID | None]]:
+    """Give lost items a fresh task id (a late delivery of the old one then matches nothing), or fail
+    those out of attempts with `max_attempts`. Returns the outbox entries to publish and the batch ids
+    of the failed items."""
+    params = {**_sweep_params(timedelta(0), max_attempts, 0), "ids": ids,
+              "from_states": [s.value for s in from_states], "quiet_for": quiet_for}
+    given_up = [row[0] for row in conn.execute(_RECLAIM_GIVE_UP, params).fetchall()]
+    with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
+        return cur.execute(_RECLAIM, params).fetchall(), given_up

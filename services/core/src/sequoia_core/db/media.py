@@ -87,7 +87,8 @@ UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = n
 # token of the run it retries and continues that run (`retries`): after a transient error it recorded
 # (`retrying`), or one it could not record because Postgres was away (item left `processing`).
 # Any other claim starts a new run (`attempts`) with its own token: from a waiting state, or from
-# `processing` once `stale_after` has passed (redelivery after a crash). A delivery that finds the
+# `processing` once `stale_after` has passed (redelivery after a crash) or under `dead_run`, a run the
+# caller knows is dead (its pool process, on the caller's own node, is gone). A delivery that finds the
 # item `retrying` or `processing` under another run skips: that run is alive, or the sweeper reclaims
 # it when its worker is gone. None starts past `max_attempts`: a file that kills its worker every
 # time stops there.
@@ -107,7 +108,8 @@ UPDATE media m
    AND (t.continues
         OR (m.attempts < %(max_attempts)s
             AND (m.processing_status = ANY(%(claimable)s)
-                 OR (m.processing_status = 'processing' AND m.started_at < now() - %(stale_after)s))))
+                 OR (m.processing_status = 'processing'
+                     AND (m.started_at < now() - %(stale_after)s OR m.run_token = %(dead_run)s)))))
 RETURNING m.*
 """
 
@@ -172,6 +174,7 @@ class Run:
 
 def claim_for_processing(
     conn: psycopg.Connection, run: Run, worker: str, worker_pid: int, stale_after: timedelta, max_attempts: int,
+    dead_run: UUID | None = None,
 ) -> MediaRow | None:
     """Claim an item for `run`; None when it is not this delivery's to run (done, cancelled, superseded,
     held by another run, or out of attempts: the sweeper then fails it with `max_attempts`). A retry
@@ -183,6 +186,7 @@ def claim_for_processing(
         "claimable": [s.value for s in CLAIMABLE_STATES],
         "stale_after": stale_after,
         "max_attempts": max_attempts,
+        "dead_run": dead_run,
     }
     with conn.cursor(row_factory=class_row(MediaRow)) as cur:
         return cur.execute(_CLAIM, params).fetchone()

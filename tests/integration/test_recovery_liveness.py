@@ -1,0 +1,142 @@
+"""Recovery at once instead of at the hard time limit, on real Postgres and Redis: runs held by dead
+workers, messages a dead worker took, and messages a new broker lost (tests/faults proves it under
+real faults)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from sequoia_core import broker, liveness
+from sequoia_core.db import media
+from sequoia_media.recovery import QUEUE, reclaim_from_lost_workers, recover, republish_lost_messages
+from tests.factories import png_bytes
+from tests.integration.helpers import ingest_unpublished, set_row
+
+LONG_AGO = "now() - interval '10 minutes'"
+NEVER_STALE = timedelta(hours=2)
+
+
+@pytest.fixture
+def node() -> str:
+    return f"thumbs-{secrets.token_hex(3)}@test"
+
+
+def _hold(pool, entry, worker, pid, status="processing"):
+    """Stage a run claimed long ago by `worker`'s pool process `pid`."""
+    run = media.Run(entry.media_id, entry.task_id, uuid4())
+    with pool.connection() as conn:
+        assert media.claim_for_processing(conn, run, worker, pid, NEVER_STALE, 3) is not None
+        conn.execute(f"UPDATE media SET processing_status = %s, started_at = {LONG_AGO}, updated_at = {LONG_AGO} "
+                     "WHERE id = %s", (status, entry.media_id))
+
+
+def _row(pool, entry):
+    with pool.connection() as conn:
+        return media.get_media(conn, entry.media_id)
+
+
+def test_heartbeats_tell_live_pool_processes_from_dead_ones(api_state, node):
+    client = api_state.redis
+    liveness.publish(client, node, [101, 102], ttl=30)
+    beat = liveness.read(client, [node, "nobody@test"])
+
+    assert beat["nobody@test"] is None
+    assert beat[node].holds(101, claimed_at=time.time() - 60, skew=10)
+    assert not beat[node].holds(999, claimed_at=time.time() - 60, skew=10), "a pool process no longer listed"
+    assert beat[node].holds(999, claimed_at=time.time(), skew=10), "a process started after the last beat"
+    liveness.withdraw(client, node)
+    assert liveness.read(client, [node])[node] is None
+
+
+def test_runs_of_a_dead_worker_are_reclaimed_at_once_and_live_ones_kept(api_state, pool, settings, voyage, node):
+    files = [(f"{name}.png", png_bytes()) for name in "abcd"]
+    _, (gone, dead_child, alive, waiting) = ingest_unpublished(api_state, voyage, *files)
+    liveness.publish(api_state.redis, node, [201, 202], ttl=30)
+    _hold(pool, gone, "vanished@test", 7)
+    _hold(pool, dead_child, node, 999)  # its pool process was killed; the main process beats on
+    _hold(pool, alive, node, 201)
+    _hold(pool, waiting, "vanished@test", 7, status="retrying")
+
+    result = reclaim_from_lost_workers(pool, api_state.celery, api_state.redis, settings)
+
+    assert result.reclaimed >= 3
+    for name, entry in {"gone": gone, "dead child": dead_child, "waiting": waiting}.items():
+        row = _row(pool, entry)
+        assert row.task_id != entry.task_id, f"{name}: a fresh task id, the old one matches nothing"
+        assert row.attempts == 1, f"{name}: reclaiming counts no attempt; the next claim does"
+    kept = _row(pool, alive)
+    assert (kept.processing_status, kept.task_id) == ("processing", alive.task_id)
+
+
+def test_a_dead_workers_run_out_of_attempts_fails_with_max_attempts(api_state, pool, settings, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    _hold(pool, entry, "vanished@test", 7)
+    set_row(pool, entry.media_id, attempts=settings.max_attempts)
+    with pool.connection() as conn:
+        conn.execute(f"UPDATE media SET updated_at = {LONG_AGO} WHERE id = %s", (entry.media_id,))
+
+    result = reclaim_from_lost_workers(pool, api_state.celery, api_state.redis, settings)
+
+    row = _row(pool, entry)
+    assert result.gave_up >= 1
+    assert (row.processing_status, row.error_code) == ("failed", "max_attempts")
+
+
+def test_a_message_taken_by_a_dead_consumer_and_never_claimed_is_republished(api_state, pool, settings, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("a.png", png_bytes()))
+    set_row(pool, entry.media_id, processing_status="queued")
+    with pool.connection() as conn:
+        conn.execute(f"UPDATE media SET updated_at = {LONG_AGO} WHERE id = %s", (entry.media_id,))
+    tag, client = f"test-{secrets.token_hex(4)}", api_state.redis
+    message = {"body": "", "headers": {"id": str(entry.task_id)}, "properties": {}}
+    client.hset(broker.UNACKED, tag, json.dumps([message, "", QUEUE]))
+    client.zadd(broker.UNACKED_INDEX, {tag: time.time() - 600})
+    try:
+        assert entry.task_id in broker.reserved_before(client, settings.worker_lost_after_seconds)
+        reclaim_from_lost_workers(pool, api_state.celery, client, settings)
+    finally:
+        client.hdel(broker.UNACKED, tag)
+        client.zrem(broker.UNACKED_INDEX, tag)
+
+    assert _row(pool, entry).task_id != entry.task_id
+
+
+def test_a_new_broker_gets_back_what_it_lost_and_nothing_else(api_state, pool, settings, voyage):
+    files = [(f"{name}.png", png_bytes()) for name in "abc"]
+    _, (lost, in_line, retrying) = ingest_unpublished(api_state, voyage, *files)
+    for entry in (lost, in_line):
+        set_row(pool, entry.media_id, processing_status="queued")
+    _hold(pool, retrying, "thumbs@test", 1, status="retrying")
+    with pool.connection() as conn:
+        conn.execute(f"UPDATE media SET updated_at = {LONG_AGO} WHERE id = ANY(%s)",
+                     ([lost.media_id, in_line.media_id],))
+    client = api_state.redis
+    marker = json.dumps({"body": "", "headers": {"id": str(in_line.task_id)}, "properties": {}})
+    client.lpush(QUEUE, marker)
+    try:
+        result = republish_lost_messages(pool, api_state.celery, client, settings.max_attempts)
+    finally:
+        client.lrem(QUEUE, 0, marker)
+
+    assert result.republished >= 2
+    assert _row(pool, lost).task_id != lost.task_id
+    assert _row(pool, retrying).task_id != retrying.task_id, "a worker drops held retries with its connection"
+    assert _row(pool, in_line).task_id == in_line.task_id, "a message still on the broker is not sent twice"
+
+
+def test_the_broker_epoch_changes_when_redis_forgets_and_liveness_waits_a_grace(api_state, pool, settings):
+    client = api_state.redis
+    client.delete(broker.EPOCH_KEY)
+    assert broker.read_epoch(client).changed
+
+    recover(pool, api_state.celery, client, settings)  # republishes, then records the new epoch
+
+    epoch = broker.read_epoch(client)
+    assert not epoch.changed and epoch.known_for < settings.worker_lost_after_seconds
+    assert recover(pool, api_state.celery, client, settings).reclaimed == 0, "no verdict before the grace"
