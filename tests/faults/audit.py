@@ -81,6 +81,7 @@ class Outcome:
     lost: int
     duplicates: int
     recover_seconds: float
+    resume_seconds: float
     max_attempts: int
     max_retries: int
     batch_status: str
@@ -118,7 +119,7 @@ def _check_objects(snap: Snapshot, stored: dict[str, set[str]], problems: list[s
 
 
 def audit(stack: Stack, scenario: str, voyage: str, submitted: set[UUID], expected: int, fault_at: float,
-          final_at: float, snap: Snapshot) -> Outcome:
+          back_at: float, final_at: float, snap: Snapshot) -> Outcome:
     """Check the final state of a voyage against the `expected` items submitted (ids where known)."""
     problems: list[str] = []
     ids = {item["id"] for item in snap.items}
@@ -146,6 +147,7 @@ def audit(stack: Stack, scenario: str, voyage: str, submitted: set[UUID], expect
         lost=absent + len(open_items) + missing,
         duplicates=extra,
         recover_seconds=round(final_at - fault_at, 1),
+        resume_seconds=round(final_at - back_at, 1),
         max_attempts=max((item["attempts"] for item in snap.items), default=0),
         max_retries=max((item["retries"] for item in snap.items), default=0),
         batch_status=batch_status,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from tests.faults.audit import Outcome
 
 HEADER = ("scenario", "items", "final states", "lost", "duplicates", "max attempts", "max retries", "batch",
-          "recover (s)")
+          "recover (s)", "time to recover with defaults (s)")
 
 
 def _row(outcome: Outcome) -> tuple[str, ...]:
     states = ", ".join(f"{name} {count}" for name, count in outcome.states.items())
     return (outcome.scenario, str(outcome.items), states, str(outcome.lost), str(outcome.duplicates),
             str(outcome.max_attempts), str(outcome.max_retries), outcome.batch_status,
-            f"{outcome.recover_seconds:.1f}")
+            f"{outcome.recover_seconds:.1f}", f"{outcome.resume_seconds:.1f}")
 
 
 def table(outcomes: list[Outcome]) -> str:

@@ -16,7 +16,7 @@ from sequoia_core.db.outbox import OutboxEntry
 from tests.faults import media
 from tests.faults.audit import Outcome
 from tests.faults.reaper import Reaper
-from tests.faults.scenario import Run
+from tests.faults.scenario import RECOVERY_BOUND, Run
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
@@ -28,6 +28,7 @@ def assert_nothing_lost(outcome: Outcome, expected_states: dict[str, int], batch
     assert outcome.duplicates == 0
     assert outcome.states == expected_states
     assert outcome.batch_status == batch_status
+    assert outcome.resume_seconds <= RECOVERY_BOUND, "work must be done within 2 minutes of the part coming back"
 
 
 def test_baseline_without_fault(stack, batch, record):
@@ -44,12 +45,15 @@ def test_baseline_without_fault(stack, batch, record):
 
 
 def test_worker_sigkill_mid_task(stack, batch, record):
-    run = Run.new(stack, "worker SIGKILL", batch).submit()
+    run = Run.new(stack, "worker SIGKILL (whole pod)", batch).submit()
     run.wait_mid_batch()
 
     run.inject()
-    stack.kill_worker(stack.thumbs)  # main process and pool children: messages stay unacked in Redis
-    stack.start_thumbs()
+    # As an OOM kill of the pod: main process, pool and render children at once. Its messages stay
+    # unacked in Redis until the visibility timeout; its heartbeat stops.
+    stack.kill_worker(stack.thumbs)
+    stack.start_thumbs()  # a new pod, under a new node name
+    run.back()
 
     outcome = run.finish()
     record(outcome)
@@ -65,6 +69,7 @@ def test_worker_sigterm_warm_shutdown(stack, batch, record):
     # What a rolling update does: SIGTERM to the old pod, a new one starts beside it.
     leaving.process.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish, the rest go back
     stack.start_thumbs()
+    run.back()
 
     outcome = run.finish()
     record(outcome)
@@ -73,13 +78,43 @@ def test_worker_sigterm_warm_shutdown(stack, batch, record):
     assert outcome.max_attempts == 1, "a warm shutdown must not cost any item a second attempt"
 
 
-def test_redis_restart_without_persistence(stack, batch, record):
-    run = Run.new(stack, "Redis restart", batch).submit()
+def test_redis_restart_while_items_run(stack, batch, record):
+    run = Run.new(stack, "Redis restart, items running", batch).submit()
     run.wait_mid_batch()
 
     run.inject()
-    stack.redis.kill()  # every queued and unacked message is gone
+    stack.redis.kill()  # every queued and unacked message is gone, and every heartbeat
     stack.redis.start()
+    run.back()
+
+    outcome = run.finish()
+    record(outcome)
+    assert_nothing_lost(outcome, {"completed": len(batch)})
+
+
+def test_redis_restart_while_items_wait(stack, batch, record):
+    run = Run.new(stack, "Redis restart, items waiting", batch).submit()
+
+    run.inject()  # at once: nearly the whole batch waits in the queue
+    stack.redis.kill()
+    stack.redis.start()
+    run.back()
+
+    outcome = run.finish()
+    record(outcome)
+    assert_nothing_lost(outcome, {"completed": len(batch)})
+
+
+def test_worker_and_redis_lost_together(stack, batch, record):
+    run = Run.new(stack, "worker and Redis lost", batch).submit()
+    run.wait_mid_batch()
+
+    run.inject()
+    stack.kill_worker(stack.thumbs)
+    stack.redis.kill()
+    stack.redis.start()
+    stack.start_thumbs()
+    run.back()
 
     outcome = run.finish()
     record(outcome)
@@ -94,6 +129,7 @@ def test_postgres_restart(stack, batch, record):
     stack.postgres.stop("immediate")  # every connection drops, as in a crash
     time.sleep(15)  # longer than a pool checkout waits (10 s): claims and records fail and retry
     stack.postgres.start()
+    run.back()
 
     outcome = run.finish()
     record(outcome)
@@ -115,6 +151,7 @@ def test_s3_down_for_30_seconds(stack, batch, record):
     stack.s3.down()
     time.sleep(30)
     stack.s3.up()
+    run.back()
 
     outcome = run.finish()
     record(outcome)
@@ -137,6 +174,7 @@ def test_api_killed_between_commit_and_publish(stack, batch, record):
         broker.close()
     unpublished = sum(1 for item in committed.items if item["unpublished"])
     stack.api.start()
+    run.back()
 
     outcome = run.finish()
     outcome.notes.append(f"{unpublished} of {len(batch)} tasks were committed but unpublished when the API died")

@@ -5,7 +5,9 @@ real faults)."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 import time
 from datetime import timedelta
 from uuid import uuid4
@@ -113,10 +115,7 @@ def test_a_new_broker_gets_back_what_it_lost_and_nothing_else(api_state, pool, s
     for entry in (lost, in_line):
         set_row(pool, entry.media_id, processing_status="queued")
     _hold(pool, retrying, "thumbs@test", 1, status="retrying")
-    with pool.connection() as conn:
-        conn.execute(f"UPDATE media SET updated_at = {LONG_AGO} WHERE id = ANY(%s)",
-                     ([lost.media_id, in_line.media_id],))
-    client = api_state.redis
+    client = api_state.redis  # `lost` was queued a moment ago: the restart came right after its publish
     marker = json.dumps({"body": "", "headers": {"id": str(in_line.task_id)}, "properties": {}})
     client.lpush(QUEUE, marker)
     try:
@@ -140,3 +139,16 @@ def test_the_broker_epoch_changes_when_redis_forgets_and_liveness_waits_a_grace(
     epoch = broker.read_epoch(client)
     assert not epoch.changed and epoch.known_for < settings.worker_lost_after_seconds
     assert recover(pool, api_state.celery, client, settings).reclaimed == 0, "no verdict before the grace"
+
+
+def test_a_running_worker_beats_with_its_pool_processes(thumbnails_worker, api_state, settings):
+    node = f"{thumbnails_worker.name}@{socket.gethostname()}"
+    deadline = time.monotonic() + 30
+    while (beat := liveness.read(api_state.redis, [node])[node]) is None:
+        assert time.monotonic() < deadline, f"no heartbeat from {node}"
+        time.sleep(0.2)
+
+    assert beat.pids, "the pool processes are named"
+    assert {os.getpgid(pid) for pid in beat.pids} == {thumbnails_worker.process.pid}, "they are this worker's"
+    ttl = api_state.redis.pttl(liveness.KEY_PREFIX + node) / 1000
+    assert 0 < ttl <= settings.worker_lost_after_seconds

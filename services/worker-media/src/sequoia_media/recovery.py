@@ -34,8 +34,7 @@ from sequoia_core.settings import Settings
 log = logging.getLogger(__name__)
 
 QUEUE = queue_for(task_names.GENERATE_DERIVATIVES).value
-# An item queued this recently may have been published after the broker was read: not judged yet.
-PUBLISH_GRACE = timedelta(seconds=5)
+NOW = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,16 @@ def reclaim_from_lost_workers(pool: ConnectionPool, celery: Celery, client: Redi
 
 
 def republish_lost_messages(pool: ConnectionPool, celery: Celery, client: Redis, max_attempts: int) -> RecoveryResult:
-    """After the broker changed: publish again what has no message on it any more."""
-    on_broker = broker.task_ids_on_broker(client, QUEUE)
+    """After the broker changed: publish again what has no message on it any more.
+
+    The items are read before the broker: an item queued then was published before, so a message
+    missing afterwards is lost (or its item moved on meanwhile, which the guarded requeue sees)."""
     with transaction(pool) as conn:
-        waiting = lifecycle.waiting_items(conn, QUEUE, (Status.QUEUED, Status.RETRYING), PUBLISH_GRACE)
+        waiting = lifecycle.waiting_items(conn, QUEUE, (Status.QUEUED, Status.RETRYING), NOW)
+    on_broker = broker.task_ids_on_broker(client, QUEUE)
     # A worker drops the retries it holds when its connection breaks: their messages are gone too.
     lost = [item for item in waiting if item.processing_status == Status.RETRYING or item.task_id not in on_broker]
-    requeued, gave_up = _take_back(pool, celery, lost, (Status.QUEUED, Status.RETRYING), PUBLISH_GRACE,
+    requeued, gave_up = _take_back(pool, celery, lost, (Status.QUEUED, Status.RETRYING), NOW,
                                    max_attempts, metrics.BROKER_LOST)
     if lost:
         log.warning("recovery: the broker changed; %d item(s) had no message left on it, %d republished",
