@@ -18,6 +18,7 @@ import psycopg
 import redis
 
 from scripts.devstack import seaweed
+from sequoia_core import broker
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.db.media import FINAL_STATES
 from sequoia_core.db.migrate import apply_migrations, ensure_database
@@ -108,9 +109,11 @@ def settings_from(env: dict[str, str]) -> Settings:
 def purge_queues(redis_url: str) -> None:
     """Empty the test Redis db's queues, so a previous run's leftovers cannot reach this run."""
     client = redis.Redis.from_url(redis_url)
+    broker_keys = {key for queue in QueueName for key in broker.queue_keys(queue.value)}
+    broker_keys |= {broker.UNACKED, broker.UNACKED_INDEX}
     for key in client.scan_iter(match="*"):
         name = key.decode()
-        if name.split("\x06")[0] in {q.value for q in QueueName} or name.startswith(("_kombu", "unacked")):
+        if name in broker_keys or name.startswith(("_kombu", broker.UNACKED)):
             client.delete(key)
     client.close()
 

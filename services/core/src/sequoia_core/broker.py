@@ -50,13 +50,24 @@ def workers_by_queue(celery: Celery, timeout: float = 1.0) -> dict[str, list[str
     return {queue: sorted(workers) for queue, workers in served.items()}
 
 
-def task_id_of(raw: bytes | str, unacked: bool = False) -> UUID | None:
-    """The task id of a Celery message as kombu stores it in a queue list, or in the `unacked` hash
-    (`unacked=True`); None for anything else."""
+def message_headers(raw: bytes | str | None, unacked: bool = False) -> dict:
+    """The headers of a Celery message as kombu stores it in a queue list, or in the `unacked` hash
+    (`unacked=True`); empty for anything else."""
+    if not raw:
+        return {}
     try:
         message = json.loads(raw)
-        return UUID((message[0] if unacked else message)["headers"]["id"])
-    except (ValueError, KeyError, IndexError, TypeError):  # not a Celery task message: nothing to tell
+        headers = (message[0] if unacked else message).get("headers")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return {}
+    return headers if isinstance(headers, dict) else {}
+
+
+def task_id_of(raw: bytes | str | None, unacked: bool = False) -> UUID | None:
+    """The task id of a stored Celery message; None for anything else."""
+    try:
+        return UUID(str(message_headers(raw, unacked)["id"]))
+    except (ValueError, KeyError):  # not a Celery task message: nothing to tell
         return None
 
 

@@ -6,12 +6,13 @@ This module must not import prometheus_client: the Celery app factory imports it
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from typing import Any
 
 from celery.signals import before_task_publish
+
+from sequoia_core.broker import message_headers
 
 ENQUEUED_AT_HEADER = "sequoia_enqueued_at"
 
@@ -58,10 +59,4 @@ def queue_wait_seconds(enqueued_at: object, eta: object, started_at: float) -> f
 
 def message_enqueued_at(raw: bytes | str | None) -> float | None:
     """The publish stamp of a message as kombu's Redis transport stores it (JSON with `headers`)."""
-    if not raw:
-        return None
-    try:
-        headers = json.loads(raw).get("headers") or {}
-    except (ValueError, AttributeError):
-        return None
-    return _epoch(headers.get(ENQUEUED_AT_HEADER)) if isinstance(headers, dict) else None
+    return _epoch(message_headers(raw).get(ENQUEUED_AT_HEADER))
