@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import redis
+from kombu.exceptions import OperationalError
 
 from scripts.devstack import seaweed
 from sequoia_core import broker
@@ -154,7 +155,11 @@ def wait_for_ping(settings: Settings, worker: WorkerProcess, timeout: float = 60
     while time.monotonic() < deadline:
         if not worker.alive():
             raise RuntimeError(f"worker {worker.name} exited:\n{worker.log()[-3000:]}")
-        replies = app.control.ping(timeout=0.5)
+        try:
+            replies = app.control.ping(timeout=0.5)
+        except (redis.RedisError, OperationalError):  # a Redis just restarted (fault suite): ask again
+            app = create_celery_app(settings)
+            continue
         if any(worker.name in next(iter(reply)) for reply in replies):
             return
     raise TimeoutError(f"worker {worker.name} did not answer a ping:\n{worker.log()[-3000:]}")
