@@ -39,8 +39,8 @@ demo: up samples ## run the stack and ingest the samples through the REST API
 migrate: install ## apply the SQL migrations to DATABASE_URL
 	$(BIN)/sequoia-migrate --create-database
 
-test: install ## unit and integration tests against real Redis, Postgres, S3 and Celery workers
-	$(BIN)/pytest
+test: install ## unit and integration tests against real Redis, Postgres, S3 and Celery workers, CI's fault scenarios
+	$(BIN)/pytest -m "not faults_full"
 
 test-unit: install ## unit tests only (no services)
 	$(BIN)/pytest tests/unit

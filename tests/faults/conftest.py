@@ -18,6 +18,8 @@ ITEMS_PER_BATCH = 100
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "faults: fault-injection scenario on a disposable stack (make test-faults)")
+    config.addinivalue_line("markers", "faults_full: a scenario only the full suite runs (make test-faults), not "
+                            "CI's `make test`, which runs one scenario per recovery mechanism")
     config.stash[REPORT] = []
 
 

@@ -60,6 +60,7 @@ def test_worker_sigkill_mid_task(stack, batch, record):
     assert_nothing_lost(outcome, {"completed": len(batch)})
 
 
+@pytest.mark.faults_full
 def test_worker_sigterm_warm_shutdown(stack, batch, record):
     run = Run.new(stack, "worker SIGTERM", batch).submit()
     run.wait_mid_batch()
@@ -78,6 +79,7 @@ def test_worker_sigterm_warm_shutdown(stack, batch, record):
     assert outcome.max_attempts == 1, "a warm shutdown must not cost any item a second attempt"
 
 
+@pytest.mark.faults_full
 def test_redis_restart_while_items_run(stack, batch, record):
     run = Run.new(stack, "Redis restart, items running", batch).submit()
     run.wait_mid_batch()
@@ -121,6 +123,7 @@ def test_worker_and_redis_lost_together(stack, batch, record):
     assert_nothing_lost(outcome, {"completed": len(batch)})
 
 
+@pytest.mark.faults_full
 def test_postgres_restart(stack, batch, record):
     run = Run.new(stack, "Postgres restart", batch).submit()
     run.wait_mid_batch()
@@ -143,6 +146,7 @@ def test_postgres_restart(stack, batch, record):
     assert item.status_code == 200 and task.status_code == 200 and task.json()["state"] == "succeeded"
 
 
+@pytest.mark.faults_full
 def test_s3_down_for_30_seconds(stack, batch, record):
     run = Run.new(stack, "S3 down 30 s", batch).submit()
     run.wait_mid_batch()
@@ -158,6 +162,7 @@ def test_s3_down_for_30_seconds(stack, batch, record):
     assert_nothing_lost(outcome, {"completed": len(batch)})
 
 
+@pytest.mark.faults_full
 def test_api_killed_between_commit_and_publish(stack, batch, record):
     run = Run.new(stack, "API killed after commit", batch)
     broker = stack.redis.client()
