@@ -57,13 +57,15 @@ def test_heartbeats_tell_live_pool_processes_from_dead_ones(api_state, node):
 
 
 def test_runs_of_a_dead_worker_are_reclaimed_at_once_and_live_ones_kept(api_state, pool, settings, voyage, node):
-    files = [(f"{name}.png", png_bytes()) for name in "abcd"]
-    _, (gone, dead_child, alive, waiting) = ingest_unpublished(api_state, voyage, *files)
+    files = [(f"{name}.png", png_bytes()) for name in "abcde"]
+    _, (gone, dead_child, alive, waiting, legacy) = ingest_unpublished(api_state, voyage, *files)
     liveness.publish(api_state.redis, node, [201, 202], ttl=30)
     _hold(pool, gone, "vanished@test", 7)
     _hold(pool, dead_child, node, 999)  # its pool process was killed; the main process beats on
     _hold(pool, alive, node, 201)
     _hold(pool, waiting, "vanished@test", 7, status="retrying")
+    _hold(pool, legacy, "vanished@test", 7)
+    set_row(pool, legacy.media_id, worker_pid=None)  # claimed by a worker from before heartbeats
 
     result = reclaim_from_lost_workers(pool, api_state.celery, api_state.redis, settings)
 
@@ -71,9 +73,9 @@ def test_runs_of_a_dead_worker_are_reclaimed_at_once_and_live_ones_kept(api_stat
     for name, entry in {"gone": gone, "dead child": dead_child, "waiting": waiting}.items():
         row = _row(pool, entry)
         assert row.task_id != entry.task_id, f"{name}: a fresh task id, the old one matches nothing"
-        assert row.attempts == 1, f"{name}: reclaiming counts no attempt; the next claim does"
-    kept = _row(pool, alive)
-    assert (kept.processing_status, kept.task_id) == ("processing", alive.task_id)
+    for entry in (alive, legacy):
+        kept = _row(pool, entry)
+        assert (kept.processing_status, kept.task_id) == ("processing", entry.task_id)
 
 
 def test_a_dead_workers_run_out_of_attempts_fails_with_max_attempts(api_state, pool, settings, voyage):

@@ -104,6 +104,8 @@ def republish_lost_messages(pool: ConnectionPool, celery: Celery, client: Redis,
 
 
 def _holder_alive(item: OpenItem, beats: dict[str, liveness.Heartbeat | None], skew: float) -> bool:
+    if item.worker_pid is None:  # claimed by a worker older than heartbeats: the stuck deadline judges it
+        return True
     beat = beats.get(item.worker or "")
     return beat is not None and beat.holds(item.worker_pid, item.claimed_at, skew)
 
