@@ -53,7 +53,7 @@ def test_the_visibility_timeout_leaves_a_margin_above_the_longest_retry_wait():
 
 def test_a_worker_is_declared_lost_only_after_several_heartbeats():
     with pytest.raises(ValidationError, match="WORKER_LOST_AFTER_SECONDS"):
-        make(worker_heartbeat_seconds=10, worker_lost_after_seconds=15)
+        make(worker_liveness_seconds=10, worker_lost_after_seconds=15)
 
 
 def test_tokens_come_from_a_list_and_a_single_token(monkeypatch):

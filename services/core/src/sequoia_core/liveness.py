@@ -4,7 +4,7 @@ short TTL (`sequoia:alive:<node name>`) holding the pids of its pool processes.
 A key rather than Celery's worker heartbeat events: events are fire-and-forget on a fanout (lost while
 nobody listens, and a restarted listener knows no one), whereas a key is read in one MGET by whoever
 asks, and it names the pool processes, so a run whose pool process died (an OOM kill of one child)
-is told apart from the runs of its live siblings. This is not the Kubernetes probe of a pod.
+is told apart from the runs of its live siblings. The pod probe's file (`worker_heartbeat.py`) is apart.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from celery.signals import worker_ready, worker_shutdown
 from redis import Redis, RedisError
 
+from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _parse(raw: bytes | None) -> Heartbeat | None:
     return Heartbeat(pids=frozenset(int(pid) for pid in data.get("pids", [])), at=float(data["at"]))
 
 
-class HeartbeatPublisher:
+class LivenessPublisher:
     """A daemon thread of the worker's main process that refreshes its key; its methods are the Celery
     signal receivers. The thread only talks to Redis: a busy event loop cannot delay it."""
 
@@ -80,7 +81,7 @@ class HeartbeatPublisher:
         """Start beating once the consumer (and its pool) runs."""
         if sender is None or self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._run, args=(sender,), name="sequoia-heartbeat", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(sender,), name="sequoia-liveness", daemon=True)
         self._thread.start()
 
     def on_worker_shutdown(self, sender: Any = None, **_: Any) -> None:
@@ -95,10 +96,10 @@ class HeartbeatPublisher:
             log.warning("heartbeat: could not withdraw %s: %s", sender.hostname, err)
 
     def _client(self) -> Redis:
-        return Redis.from_url(self._settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+        return redis_client(self._settings)
 
     def _run(self, consumer: Any) -> None:
-        client, interval = self._client(), self._settings.worker_heartbeat_seconds
+        client, interval = self._client(), self._settings.worker_liveness_seconds
         while not self._stop.is_set():
             try:
                 publish(client, consumer.hostname, _pool_pids(consumer), self._settings.worker_lost_after_seconds)
@@ -115,9 +116,9 @@ def _pool_pids(consumer: Any) -> list[int]:
         return []
 
 
-def install_liveness(settings: Settings) -> HeartbeatPublisher:
+def install_liveness(settings: Settings) -> LivenessPublisher:
     """Wire the heartbeat into this worker; called once by the worker's entry module."""
-    publisher = HeartbeatPublisher(settings)
-    worker_ready.connect(publisher.on_worker_ready, weak=False, dispatch_uid="sequoia-heartbeat-start")
-    worker_shutdown.connect(publisher.on_worker_shutdown, weak=False, dispatch_uid="sequoia-heartbeat-stop")
+    publisher = LivenessPublisher(settings)
+    worker_ready.connect(publisher.on_worker_ready, weak=False, dispatch_uid="sequoia-liveness-start")
+    worker_shutdown.connect(publisher.on_worker_shutdown, weak=False, dispatch_uid="sequoia-liveness-stop")
     return publisher

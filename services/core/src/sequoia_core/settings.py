@@ -83,9 +83,10 @@ class Settings(BaseSettings):
     stuck_after_seconds: int | None = None
     max_attempts: int = Field(default=3, ge=1)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
-    # Worker liveness (sequoia_core/liveness.py): each worker refreshes a Redis key this often; an
-    # item held by a worker (or pool process) unseen for `worker_lost_after_seconds` is reclaimed.
-    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # Worker liveness (sequoia_core/liveness.py), cluster-wide in Redis, apart from the pod probe's
+    # heartbeat file: each worker refreshes its key this often; an item held by a worker (or pool
+    # process) unseen for `worker_lost_after_seconds` is reclaimed.
+    worker_liveness_seconds: float = Field(default=10.0, gt=0)
     worker_lost_after_seconds: float = Field(default=30.0, gt=0)
     # The outbox relay publishes what the API committed but never published (it died, or Redis was away);
     # the grace keeps it from racing the API's own publish right after commit.
@@ -150,9 +151,9 @@ class Settings(BaseSettings):
             # shorter visibility timeout makes Redis hand it to a second worker meanwhile.
             raise ValueError("VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS + "
                              "TASK_RETRY_BACKOFF_MAX_SECONDS")
-        if self.worker_lost_after_seconds < 2 * self.worker_heartbeat_seconds:
+        if self.worker_lost_after_seconds < 2 * self.worker_liveness_seconds:
             # One late heartbeat must not make a live worker look dead.
-            raise ValueError("WORKER_LOST_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS")
+            raise ValueError("WORKER_LOST_AFTER_SECONDS must be at least twice WORKER_LIVENESS_SECONDS")
         if self.stuck_after <= self.task_time_limit_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
         if self.stuck_after <= self.task_retry_backoff_max_seconds:

@@ -73,7 +73,7 @@ def reclaim_from_lost_workers(pool: ConnectionPool, celery: Celery, client: Redi
         held = lifecycle.held_items(conn, quiet)
         stranded = lifecycle.waiting_items(conn, QUEUE, (Status.QUEUED,), quiet, reserved) if reserved else []
     beats = liveness.read(client, sorted({item.worker for item in held if item.worker}))
-    lost = [item for item in held if not _holder_alive(item, beats, settings.worker_heartbeat_seconds)]
+    lost = [item for item in held if not _holder_alive(item, beats, settings.worker_liveness_seconds)]
     if not lost and not stranded:
         return RecoveryResult()
     held_back = _take_back(pool, celery, lost, HELD_STATES, quiet, settings.max_attempts, metrics.WORKER_LOST)
