@@ -5,13 +5,14 @@ renderer started among the real settings finds no secret and reaches no service.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
-from sequoia_core.db.media import get_media
+from sequoia_core.db.media import Run, get_media
 from sequoia_core.db.pool import transaction
 from sequoia_thumbnails import derivatives, workdirs
 from sequoia_thumbnails.context import WorkerContext
@@ -58,6 +59,11 @@ def test_cancel_a_running_render_leaves_nothing_behind(api, thumbnails_worker, s
     assert wait_final(after["media_id"], 60)["status"] == "completed"
 
 
+def _job(entry) -> Job:
+    """A delivery of the entry's task, run by this process."""
+    return Job(run=Run(entry.media_id, entry.task_id, uuid4()), worker="test", pid=os.getpid())
+
+
 @pytest.fixture
 def worker_ctx(settings, pool, storage) -> WorkerContext:
     """What a worker process holds, built here: the same pool, storage and engine."""
@@ -68,13 +74,13 @@ def worker_ctx(settings, pool, storage) -> WorkerContext:
 def test_a_render_refused_its_completion_removes_its_derivatives(api, api_state, worker_ctx, pool, storage, voyage):
     """The cancel commits while the render uploads: the completion is refused and the uploads go."""
     _, entries = ingest_unpublished(api_state, voyage, ("late.jpg", jpeg_bytes(640, 480)))
-    job = Job(media_id=entries[0].media_id, task_id=entries[0].task_id, worker="test")
+    job = _job(entries[0])
     row = derivatives.claim(worker_ctx, job)
     stored, metadata = derivatives.render_and_store(worker_ctx, row)
     prefix = f"derivatives/{voyage}/{job.media_id}/"
     assert len(storage.list_keys(prefix)) == 2
 
-    assert api.post(f"/api/async/async-tasks/{job.task_id}/cancel").json()["state"] == "cancelled"
+    assert api.post(f"/api/async/async-tasks/{job.run.task_id}/cancel").json()["state"] == "cancelled"
     recorded = derivatives.record_completed(worker_ctx, job, stored, metadata)
 
     assert recorded is False
@@ -86,12 +92,26 @@ def test_a_render_refused_its_completion_removes_its_derivatives(api, api_state,
 def test_a_refused_run_leaves_the_keys_of_the_run_that_took_over(api_state, worker_ctx, pool, storage, voyage):
     """Another task owns the item now: the same keys are its own, and stay."""
     _, entries = ingest_unpublished(api_state, voyage, ("twice.jpg", jpeg_bytes(640, 480)))
-    job = Job(media_id=entries[0].media_id, task_id=entries[0].task_id, worker="test")
+    job = _job(entries[0])
     row = derivatives.claim(worker_ctx, job)
     stored, metadata = derivatives.render_and_store(worker_ctx, row)
     with transaction(pool) as conn:
         conn.execute("UPDATE media SET task_id = %s, processing_status = 'processing' WHERE id = %s",
                      (UUID(int=1), job.media_id))
+
+    assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
+    assert len(storage.list_keys(f"derivatives/{voyage}/{job.media_id}/")) == 2
+
+
+def test_a_refused_run_leaves_the_keys_of_another_run_of_the_same_task(api_state, worker_ctx, pool, storage,
+                                                                      voyage):
+    """A redelivery of the same task took the item over (its first run was taken for dead)."""
+    _, entries = ingest_unpublished(api_state, voyage, ("again.jpg", jpeg_bytes(640, 480)))
+    job = _job(entries[0])
+    row = derivatives.claim(worker_ctx, job)
+    stored, metadata = derivatives.render_and_store(worker_ctx, row)
+    with transaction(pool) as conn:
+        conn.execute("UPDATE media SET run_token = %s WHERE id = %s", (uuid4(), job.media_id))
 
     assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
     assert len(storage.list_keys(f"derivatives/{voyage}/{job.media_id}/")) == 2

@@ -122,10 +122,10 @@ def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]],
             batches.finalize_if_done(conn, batch_id)
         if batch_id is not False:
             return True
-        if media.lock_unfinished_run(conn, job.media_id, job.task_id):
+        if media.lock_unfinished_run(conn, job.run):
             ctx.storage.delete([derivative["key"] for derivative in stored])
             log.info("media %s: task %s was refused its completion; removed its %d derivative(s)",
-                     job.media_id, job.task_id, len(stored))
+                     job.media_id, job.run.task_id, len(stored))
         return False
 
 

@@ -138,7 +138,8 @@ UPDATE media
 # Locks the row: while the caller's transaction lasts, no other run can claim the item.
 _LOCK_UNFINISHED_RUN = """
 SELECT 1 FROM media
- WHERE id = %s AND task_id = %s AND processing_status <> 'completed'
+ WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status <> 'completed'
+   AND NOT (processing_status IN ('processing', 'retrying') AND run_token IS DISTINCT FROM %(run)s)
    FOR UPDATE
 """
 
@@ -201,10 +202,11 @@ def complete(
     return False if row is None else row[0]
 
 
-def lock_unfinished_run(conn: psycopg.Connection, media_id: UUID, task_id: UUID) -> bool:
-    """Whether the item is still this task's and not completed, its row then locked until the caller's
-    transaction ends (what a refused run may remove under the item's keys belongs to no other run)."""
-    return conn.execute(_LOCK_UNFINISHED_RUN, (media_id, task_id)).fetchone() is not None
+def lock_unfinished_run(conn: psycopg.Connection, run: Run) -> bool:
+    """Whether the item is still this task's, not completed and held by no other run, its row then
+    locked until the caller's transaction ends (what a refused run may remove under the item's keys
+    belongs to no other run)."""
+    return conn.execute(_LOCK_UNFINISHED_RUN, run.params()).fetchone() is not None
 
 
 def fail(
