@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from uuid import UUID
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 from redis.connection import parse_url
 
-from scripts.devstack.seaweed import free_port
 from sequoia_api.main import create_app
 from sequoia_core.db.pool import create_pool
 from sequoia_core.settings import Settings
@@ -110,26 +104,13 @@ def api_state(api):
 
 
 @pytest.fixture(scope="session")
-def api_server(service_env, settings, storage, workdir) -> Iterator[str]:
-    """The API as a real uvicorn process on a free port; yields its base URL."""
-    port = free_port()
-    log = (workdir / "uvicorn.log").open("ab")
-    command = [str(Path(sys.executable).with_name("uvicorn")), "--factory", "sequoia_api.main:create_app",
-               "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **service_env}, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError((workdir / "uvicorn.log").read_text()[-3000:])
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+def api_process(service_env, settings, storage, workdir) -> Iterator[services.ApiProcess]:
+    """The API as a real uvicorn process on a free port, with the production defaults."""
+    with services.running_api(service_env, workdir) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def api_server(api_process: services.ApiProcess) -> str:
+    """The base URL of the real uvicorn API."""
+    return api_process.url

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from uuid import UUID, uuid4
 
 from psycopg_pool import ConnectionPool
 
-from sequoia_api.ingest import Accepted, Upload, record_batch, store_original
+from sequoia_api.ingest import Accepted, record_batch, store_original
 from sequoia_api.state import ApiState
+from sequoia_api.uploads import SpooledFile
 from sequoia_core.db.outbox import OutboxEntry
 
 
@@ -16,16 +18,19 @@ def upload(api, voyage: str, *files: tuple[str, bytes]):
     return api.post(f"/api/voyages/{voyage}/media", files=[("files", (name, data)) for name, data in files])
 
 
+def spooled(name: str, data: bytes) -> SpooledFile:
+    """A file as the upload parser leaves it: on disk, hashed, rewound."""
+    upload = SpooledFile(filename=name, file=tempfile.TemporaryFile())
+    upload.write(data)
+    upload.file.seek(0)
+    return upload
+
+
 def ingest_unpublished(state: ApiState, voyage: str, *files: tuple[str, bytes]) -> tuple[UUID, list[OutboxEntry]]:
     """Store and commit items exactly as the API does, then stop before publishing: what a crash
     between commit and publish leaves behind."""
-    import io
-
     batch_id = uuid4()
-    accepted: list[Accepted] = [
-        store_original(state, voyage, batch_id, Upload(filename=name, stream=io.BytesIO(data)))
-        for name, data in files
-    ]
+    accepted: list[Accepted] = [store_original(state, voyage, batch_id, spooled(name, data)) for name, data in files]
     return batch_id, record_batch(state, voyage, batch_id, accepted)
 
 

@@ -190,3 +190,47 @@ def wait_until_final(get_json: Callable[[str], dict], media_id: str, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"media {media_id} still {body['status']} after {timeout}s")
         time.sleep(interval)
+
+
+@dataclass
+class ApiProcess:
+    """The API as a real uvicorn process."""
+
+    url: str
+    process: subprocess.Popen
+
+    def rss_bytes(self) -> int:
+        """The process's resident memory now, from /proc."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+
+
+@contextmanager
+def running_api(env: dict[str, str], workdir: Path, **extra_env: str) -> Iterator[ApiProcess]:
+    """Start uvicorn with the app on a free port, wait until `/readyz` answers 200, stop it after."""
+    import httpx
+
+    port = seaweed.free_port()
+    log_path = workdir / f"uvicorn-{port}.log"
+    command = [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
+               "--port", str(port)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env, **extra_env}, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    api = ApiProcess(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{api.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(log_path.read_text()[-3000:])
+        yield api
+    finally:
+        process.terminate()
+        process.wait(10)

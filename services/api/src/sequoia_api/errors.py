@@ -41,7 +41,8 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def _body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    """The `ErrorBody` shape every error answer has."""
     return {"code": str(code), "message": message, "detail": detail}
 
 
@@ -62,7 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     def _api_error(request: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(_body(err.code, err.message, err.detail), status_code=err.status_code,
+        return JSONResponse(error_body(err.code, err.message, err.detail), status_code=err.status_code,
                             headers=err.headers)
 
     @app.exception_handler(SequoiaError)
@@ -71,23 +72,23 @@ def install_error_handlers(app: FastAPI) -> None:
         if status_code >= 500:
             log.error("%s %s failed: %s (%s)", request.method, request.url.path, err.code, err.message)
         headers = {"Retry-After": "5"} if status_code == 503 else None
-        return JSONResponse(_body(err.code, err.message), status_code=status_code, headers=headers)
+        return JSONResponse(error_body(err.code, err.message), status_code=status_code, headers=headers)
 
     @app.exception_handler(RedisError)
     @app.exception_handler(KombuOperationalError)
     def _broker_error(request: Request, err: Exception) -> JSONResponse:
         log.error("%s %s: broker unavailable: %s", request.method, request.url.path, err)
-        return JSONResponse(_body("broker_unavailable", "the Redis broker is unreachable"), status_code=503,
+        return JSONResponse(error_body("broker_unavailable", "the Redis broker is unreachable"), status_code=503,
                             headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
         detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in err.errors()]
-        return JSONResponse(_body("invalid_request", "the request is not valid", detail), status_code=422)
+        return JSONResponse(error_body("invalid_request", "the request is not valid", detail), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, err: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(err.status_code, "http_error")
         return JSONResponse(
-            _body(code, str(err.detail)), status_code=err.status_code, headers=getattr(err, "headers", None)
+            error_body(code, str(err.detail)), status_code=err.status_code, headers=getattr(err, "headers", None)
         )

@@ -3,13 +3,12 @@ then publish. A crash after the commit loses nothing: the outbox relay publishes
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from typing import BinaryIO
 from uuid import UUID, uuid4
 
 from sequoia_api.state import ApiState
+from sequoia_api.uploads import SpooledFile
 from sequoia_core import dispatch, tasks
 from sequoia_core.db import batches, media, outbox
 from sequoia_core.db.media import NewMedia
@@ -21,16 +20,6 @@ from sequoia_core.queues import queue_for
 from sequoia_core.storage import original_key
 
 VOYAGE_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-_CHUNK = 1024 * 1024
-
-
-@dataclass
-class Upload:
-    """One file as received: its client-side name (metadata only) and a seekable stream."""
-
-    filename: str
-    stream: BinaryIO
-    size: int | None = None
 
 
 @dataclass
@@ -57,25 +46,14 @@ def check_voyage_slug(slug: str) -> None:
         )
 
 
-def _checksum_and_size(stream: BinaryIO) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    stream.seek(0)
-    return digest.hexdigest(), size
-
-
-def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: Upload) -> Accepted:
-    """Sniff, size-check and upload one file; `PermanentError` if it is refused."""
-    header = upload.stream.read(SNIFF_BYTES)
-    upload.stream.seek(0)
-    fmt: MediaFormat = identify(header, upload.filename)
-    checksum, size = _checksum_and_size(upload.stream)
+def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: SpooledFile) -> Accepted:
+    """Sniff and upload one spooled file (hashed while it arrived); `PermanentError` if it is refused."""
+    fmt: MediaFormat = identify(upload.head, upload.filename)
     media_id = uuid4()
     key = original_key(voyage_slug, media_id, fmt.extension)
-    item = _new_item(state, voyage_slug, batch_id, fmt, upload.filename, size, checksum, key, media_id)
-    state.storage.put_stream(key, upload.stream, fmt.mime)
+    item = _new_item(state, voyage_slug, batch_id, fmt, upload.filename, upload.size, upload.digest.hexdigest(),
+                     key, media_id)
+    state.storage.put_stream(key, upload.file, fmt.mime)
     return Accepted(filename=upload.filename, item=item)
 
 
@@ -134,7 +112,7 @@ def accept_all(state: ApiState, voyage_slug: str, results: list[Accepted | Rejec
     return batch_id
 
 
-def ingest(state: ApiState, voyage_slug: str, uploads: list[Upload]) -> tuple[UUID | None, list[Accepted | Rejected]]:
+def ingest(state: ApiState, voyage_slug: str, uploads: list[SpooledFile]) -> tuple[UUID | None, list[Accepted | Rejected]]:
     """Store, record and publish every acceptable upload; refuse the rest one by one."""
     check_voyage_slug(voyage_slug)
     batch_id = uuid4()

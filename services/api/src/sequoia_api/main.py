@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from sequoia_api.errors import install_error_handlers
+from sequoia_api.front_door import FrontDoor
 from sequoia_api.openapi import install_openapi
 from sequoia_api.metrics import install_metrics
 from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(FrontDoor, settings=settings)  # inside the metrics middleware: refusals are counted
     install_metrics(app)
     for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, gallery.router):
         app.include_router(router)

@@ -31,6 +31,7 @@ def _document_errors(schema: dict[str, Any]) -> None:
                     responses[status] = _error_response(description)
             if "requestBody" in operation:
                 responses.setdefault("400", _error_response("the body cannot be parsed"))
+                responses.setdefault("413", _error_response("the body is over its limit"))
     for name in ("HTTPValidationError", "ValidationError"):
         schema["components"]["schemas"].pop(name, None)
 

@@ -66,7 +66,12 @@ class Settings(BaseSettings):
     thumbnail_long_edge: int = Field(default=320, ge=16)
     output_format: Literal["jpeg", "webp", "avif"] = "jpeg"
     output_quality: int = Field(default=85, ge=1, le=100)
+    # -- the front door (docs/security.md): bodies are bounded while they stream, uploads spool to disk
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    max_json_bytes: int = Field(default=1024**2, ge=1024)
+    max_upload_files: int = Field(default=100, ge=1)
+    max_upload_fields: int = Field(default=16, ge=0)
+    upload_spool_dir: Path | None = None
 
     # -- derivative engines (worker-thumbnails; docs/engines.md)
     image_engine: Literal["auto", "pillow", "vips"] = "auto"
@@ -112,6 +117,7 @@ class Settings(BaseSettings):
     # -- security
     sequoia_api_token: SecretStr | None = None
     sequoia_api_tokens: Annotated[list[SecretStr], NoDecode] = []
+    sequoia_read_tokens: Annotated[list[SecretStr], NoDecode] = []
     public_reads: bool = False
     flower_user: str = "admin"
     flower_password: SecretStr | None = None
@@ -124,7 +130,7 @@ class Settings(BaseSettings):
     sequoia_api_url: str = "http://127.0.0.1:8000"
     log_level: str = "info"
 
-    _split_tokens = field_validator("sequoia_api_tokens", mode="before")(_split_csv)
+    _split_tokens = field_validator("sequoia_api_tokens", "sequoia_read_tokens", mode="before")(_split_csv)
     _split_sentinels = field_validator("redis_sentinels", mode="before")(_split_csv)
 
     @field_validator("redis_sentinels")

@@ -10,6 +10,7 @@ from typing import BinaryIO
 from uuid import UUID
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, ParamValidationError
 
@@ -18,6 +19,8 @@ from sequoia_core.settings import Settings
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
+# A multipart upload holds one chunk in memory per thread: 4 x 8 MiB, not boto3's default 10 x 8 MiB.
+_TRANSFER = TransferConfig(max_concurrency=4)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class Storage:
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
         """Upload a file object (multipart for large ones)."""
         try:
-            self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type})
+            self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
+                                        Config=_TRANSFER)
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
 

@@ -6,15 +6,17 @@ import time
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, File, Path, Response, UploadFile, status
+from fastapi import APIRouter, Path, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from sequoia_api import ingest as service
 from sequoia_api.deps import State, Writer
 from sequoia_api.errors import ApiError
-from sequoia_api.ingest import Accepted, Rejected, Upload
+from sequoia_api.ingest import Accepted, Rejected
 from sequoia_api.metrics import count_ingest
 from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, MediaOut, RegisterRequest
 from sequoia_api.state import ApiState
+from sequoia_api.uploads import FILES_FIELD, MultipartSpooler, UploadLimits
 from sequoia_api.views import media_out
 from sequoia_core import broker
 from sequoia_core.db import media
@@ -33,6 +35,11 @@ _RESPONSES = {
     422: {"model": ErrorBody},
     503: {"model": ErrorBody, "description": "back-pressure: the queue is full, retry later"},
 }
+# The upload body is parsed by the handler (streamed to disk), so its schema is stated here.
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": [FILES_FIELD],
+    "properties": {FILES_FIELD: {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}},
+}}}}}
 
 
 def _check_backpressure(state: ApiState) -> None:
@@ -93,18 +100,26 @@ def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: 
 
 
 @router.post("/{voyage_slug}/media", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,
-             responses=_RESPONSES)
-def ingest_media(voyage_slug: VoyageSlug, files: Annotated[list[UploadFile], File(min_length=1)], state: State,
-                 response: Response) -> IngestResponse:
-    """Upload one or many originals; each is stored and its derivatives queued (202).
+             responses=_RESPONSES, openapi_extra=_UPLOAD_BODY)
+async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, response: Response) -> IngestResponse:
+    """Upload one or many originals (multipart field `files`); each is stored and its derivatives queued (202).
 
     A file of a type that is not allowed is refused on its own (`rejected` with a code); the rest go on.
     With `ASYNC_THUMBNAILS=false` the call waits for the derivatives and answers 201.
     """
-    _check_backpressure(state)
-    uploads = [Upload(filename=f.filename or "unnamed", stream=f.file, size=f.size) for f in files]
-    batch_id, results = service.ingest(state, voyage_slug, uploads)
-    return _respond(state, voyage_slug, batch_id, results, response)
+    await run_in_threadpool(_check_backpressure, state)
+    settings = state.settings
+    spooler = MultipartSpooler(UploadLimits(settings.max_upload_files, settings.max_upload_fields,
+                                            settings.upload_spool_dir))
+    try:
+        files = await spooler.parse(request.headers.get("content-type", ""), request.stream())
+        if not files:
+            raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_request",
+                           f"at least one file is required in the `{FILES_FIELD}` field")
+        batch_id, results = await run_in_threadpool(service.ingest, state, voyage_slug, files)
+        return await run_in_threadpool(_respond, state, voyage_slug, batch_id, results, response)
+    finally:
+        spooler.close()
 
 
 @router.post("/{voyage_slug}/media/register", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,

@@ -1,0 +1,106 @@
+"""The front door: an ASGI layer in front of routing that refuses before reading.
+
+A request that may write (any non-GET call under `/api/`) is authenticated from its headers before
+one byte of its body is read, and every body is checked against its limit twice: the declared
+`Content-Length` at once, then the bytes actually received while the app streams them (a chunked or
+lying body is cut off as soon as it crosses the limit). Refusals carry `Connection: close`, so
+uvicorn drops the socket instead of draining the rest of the body.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sequoia_api.auth import Access, bearer_token, check, grants_from
+from sequoia_api.errors import error_body
+from sequoia_core import metrics
+from sequoia_core.errors import ErrorCode
+from sequoia_core.settings import Settings
+
+UPLOAD_PATH = re.compile(r"^/api/voyages/(?P<voyage>[^/]+)/media$")
+_VOYAGE_PATH = re.compile(r"^/api/voyages/(?P<voyage>[^/]+)/")
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class BodyTooLarge(Exception):
+    """Raised into the app by `receive` when the body crosses its limit."""
+
+
+def _refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers={"Connection": "close", **(headers or {})})
+
+
+class FrontDoor:
+    """Authenticate writes and bound every body before the app reads it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.grants = grants_from(settings)
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        if scope["method"] == "POST" and UPLOAD_PATH.match(scope["path"]):
+            return self.settings.max_upload_bytes, ErrorCode.FILE_TOO_LARGE
+        return self.settings.max_json_bytes, "payload_too_large"
+
+    def _refuse_early(self, scope: Scope, headers: Headers, limit: int, code: str) -> JSONResponse | None:
+        """The refusal a request earns from its headers alone, or None."""
+        path, method = scope["path"], scope["method"]
+        if path.startswith("/api/") and method not in _READ_METHODS:
+            voyage = _VOYAGE_PATH.match(path)
+            denied = check(self.grants, bearer_token(headers.get("authorization")), Access.WRITE,
+                           voyage["voyage"] if voyage else None)
+            if denied is not None:
+                return _refusal(denied.status, denied.code, denied.message, denied.headers)
+        declared = headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            return self._too_large(limit, code)
+        return None
+
+    def _too_large(self, limit: int, code: str) -> JSONResponse:
+        if code == ErrorCode.FILE_TOO_LARGE:
+            metrics.INGEST_REJECTED.labels(code).inc()
+        return _refusal(413, code, f"the request body is over the limit of {limit} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, code = self._limit(scope)
+        early = self._refuse_early(scope, Headers(scope=scope), limit, code)
+        if early is not None:
+            await early(scope, receive, send)
+            return
+        await self._stream_bounded(scope, receive, send, limit, code)
+
+    async def _stream_bounded(self, scope: Scope, receive: Receive, send: Send, limit: int, code: str) -> None:
+        received, overflowed, started = 0, False, False
+
+        async def bounded_receive() -> Message:
+            nonlocal received, overflowed
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    overflowed = True
+                    raise BodyTooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if overflowed:
+                return  # whatever the app makes of the cut-off body, the client gets the 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, tracked_send)
+        except Exception:
+            if not overflowed:
+                raise
+        if overflowed and not started:
+            await self._too_large(limit, code)(scope, receive, send)

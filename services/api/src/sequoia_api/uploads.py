@@ -1,0 +1,151 @@
+"""Multipart uploads streamed to disk: each file is spooled from its first byte, hashed and its head
+kept for sniffing while it arrives, so no part ever sits whole in memory and nothing is read twice.
+
+Starlette's own parser keeps every file part in RAM up to 1 MB (1000 parts: a gigabyte), so ingest
+parses with python-multipart's streaming `MultipartParser` directly, bounded in files, fields, field
+size and (python-multipart's own bounds) headers per part. The body's total size is bounded before
+this runs, by the front door.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from sequoia_api.errors import ApiError
+from sequoia_core.mediatypes import SNIFF_BYTES
+
+FILES_FIELD = "files"
+_FLUSH_BYTES = 1024 * 1024  # file data buffered in memory between two writes to the spool
+_MAX_FIELD_BYTES = 64 * 1024
+
+
+@dataclass
+class SpooledFile:
+    """One uploaded file on disk: its client-side name, size, SHA-256 and first bytes."""
+
+    filename: str
+    file: BinaryIO
+    size: int = 0
+    head: bytes = b""
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+    def write(self, data: bytes) -> None:
+        """Append `data`, hashing it and keeping the head for the sniffer."""
+        if len(self.head) < SNIFF_BYTES:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+        self.digest.update(data)
+        self.file.write(data)
+        self.size += len(data)
+
+
+@dataclass
+class UploadLimits:
+    """How many file and non-file parts a request may have."""
+
+    max_files: int
+    max_fields: int
+    spool_dir: Path | None = None
+
+
+def _malformed(message: str) -> ApiError:
+    return ApiError(400, "malformed_multipart", message)
+
+
+class MultipartSpooler:
+    """Parse one multipart body into `SpooledFile`s of the `files` field; other parts are counted and dropped."""
+
+    def __init__(self, limits: UploadLimits) -> None:
+        self.limits = limits
+        self.files: list[SpooledFile] = []
+        self._files = self._fields = 0
+        self._header_name = self._header_value = b""
+        self._disposition = b""
+        self._current: SpooledFile | None = None
+        self._field_bytes = 0
+        self._pending: list[tuple[SpooledFile, bytes]] = []
+        self._pending_bytes = 0
+
+    # -- python-multipart callbacks (synchronous: they only record; file writes happen off the loop)
+    def _on_part_begin(self) -> None:
+        self._disposition, self._current, self._field_bytes = b"", None, 0
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        if self._header_name.lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name = self._header_value = b""
+
+    def _on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        if b"name" not in options:
+            raise _malformed('every part needs a Content-Disposition header with a "name"')
+        if b"filename" not in options:
+            self._fields += 1
+            if self._fields > self.limits.max_fields:
+                raise ApiError(413, "too_many_fields", f"at most {self.limits.max_fields} form fields per request")
+            return
+        self._files += 1
+        if self._files > self.limits.max_files:
+            raise ApiError(413, "too_many_files", f"at most {self.limits.max_files} files per request")
+        if options[b"name"] == FILES_FIELD.encode():
+            filename = options[b"filename"].decode("utf-8", errors="replace")
+            spool = tempfile.TemporaryFile(dir=self.limits.spool_dir)
+            self._current = SpooledFile(filename=filename, file=spool)
+            self.files.append(self._current)
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current is not None:
+            self._pending.append((self._current, data[start:end]))
+            self._pending_bytes += end - start
+            return
+        self._field_bytes += end - start
+        if self._field_bytes > _MAX_FIELD_BYTES:
+            raise ApiError(413, "field_too_large", f"a form field is over {_MAX_FIELD_BYTES} bytes")
+
+    def _flush(self) -> None:
+        for spooled, data in self._pending:
+            spooled.write(data)
+        self._pending, self._pending_bytes = [], 0
+
+    async def parse(self, content_type: str, body: AsyncIterator[bytes]) -> list[SpooledFile]:
+        """Spool every file of `body`; `ApiError` (4xx) for a malformed or over-bounded body."""
+        kind, params = parse_options_header(content_type)
+        if kind != b"multipart/form-data" or b"boundary" not in params:
+            raise ApiError(422, "invalid_request", "a multipart/form-data body with a boundary is required")
+        try:
+            parser = MultipartParser(params[b"boundary"], {
+                "on_part_begin": self._on_part_begin, "on_part_data": self._on_part_data,
+                "on_header_field": self._on_header_field, "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end, "on_headers_finished": self._on_headers_finished,
+            })
+            async for chunk in body:
+                parser.write(chunk)
+                if self._pending_bytes >= _FLUSH_BYTES:
+                    await run_in_threadpool(self._flush)
+        except (MultipartParseError, ValueError) as err:
+            raise _malformed(f"the multipart body is malformed: {err}") from err
+        if parser.state != MultipartState.END:
+            raise _malformed("the multipart body ended before its closing boundary")
+        await run_in_threadpool(self._flush)
+        for spooled in self.files:
+            spooled.file.seek(0)
+        return self.files
+
+    def close(self) -> None:
+        """Remove every spool (they are anonymous files: closing frees the disk)."""
+        for spooled in self.files:
+            spooled.file.close()
