@@ -398,6 +398,12 @@ env:
   {{- if .apiToken }}
   - name: SEQUOIA_API_TOKEN
     valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: api-token}}
+  - name: SEQUOIA_API_TOKENS
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: api-tokens, optional: true}}
+  - name: SEQUOIA_READ_TOKENS
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: read-tokens, optional: true}}
+  - name: GALLERY_LINK_SECRET
+    valueFrom: {secretKeyRef: {name: {{ include "sequoia.secretName" .ctx }}, key: link-secret, optional: true}}
   {{- end }}
   {{- if .flowerPassword }}
   - name: FLOWER_PASSWORD

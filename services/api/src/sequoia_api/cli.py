@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sequoia_api.auth import own_token
 from sequoia_api.client import ApiError, SequoiaClient
 from sequoia_core.settings import get_settings
 
@@ -229,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sequoia` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    token = settings.api_tokens[0] if settings.api_tokens else None
-    client = SequoiaClient(args.api_url, token)
+    client = SequoiaClient(args.api_url, own_token(settings))
     try:
         return args.handler(client, args)
     except ApiError as err:

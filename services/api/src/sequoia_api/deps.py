@@ -10,12 +10,12 @@ under load threads waiting for a connection would starve the exits that give con
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sequoia_api.auth import Access, check
 from sequoia_api.state import ApiState
 
 _bearer = HTTPBearer(auto_error=False)
@@ -27,53 +27,34 @@ async def get_state(request: Request) -> ApiState:
 
 
 State = Annotated[ApiState, Depends(get_state)]
-
-
-def _token_ok(presented: str, tokens: list[str]) -> bool:
-    # Compare against every token in constant time, so timing reveals neither a token nor which matched.
-    matches = [hmac.compare_digest(presented.encode(), token.encode()) for token in tokens]
-    return any(matches)
-
-
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 TOKEN_COOKIE = "sequoia_token"
 
 
-def token_valid(state: ApiState, presented: str | None) -> bool:
-    """Whether `presented` is one of the configured tokens (none configured: nothing is valid)."""
-    tokens = state.settings.api_tokens
-    return bool(tokens and presented and _token_ok(presented, tokens))
+def require(request: Request, state: ApiState, presented: str | None, access: Access) -> None:
+    """Refuse (401/403) unless `presented` grants `access` on the voyage the path names, if any."""
+    denied = check(state.grants, presented, access, request.path_params.get("voyage_slug"))
+    if denied is not None:
+        raise HTTPException(denied.status, denied.message, headers=denied.headers or None)
 
 
-def _check(state: ApiState, presented: str | None) -> None:
-    if not state.settings.api_tokens:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no API tokens are configured (SEQUOIA_API_TOKEN)")
-    if not token_valid(state, presented):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
-async def require_writer(
-    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """Every write needs a valid bearer token (never a cookie, so no cross-site request can write)."""
-    _check(state, credentials.credentials if credentials else None)
+async def require_writer(request: Request, state: State, credentials: Bearer) -> None:
+    """Every write needs a write token (never a cookie, so no cross-site request can write)."""
+    require(request, state, credentials.credentials if credentials else None, Access.WRITE)
 
 
 def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
-    """Reads need a token too, unless `PUBLIC_READS` is set; the gallery page's cookie also counts."""
+    """Reads need a read or write token too, unless `PUBLIC_READS` is set; the gallery page's cookie also counts."""
     if state.settings.public_reads:
         return
-    _check(state, credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE))
+    require(request, state, credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE),
+            Access.READ)
 
 
-async def require_reader(
-    request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
+async def require_reader(request: Request, state: State, credentials: Bearer) -> None:
     """The read check as a dependency."""
     check_reader(request, state, credentials)
 
 
-Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 Writer = Depends(require_writer)
 Reader = Depends(require_reader)

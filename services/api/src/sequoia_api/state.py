@@ -8,6 +8,7 @@ from celery import Celery
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
 
+from sequoia_api.auth import Grant, grants_from
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.db.pool import create_async_pool, create_pool
 from sequoia_core.redis_client import redis_client
@@ -28,6 +29,7 @@ class ApiState:
     storage: Storage
     celery: Celery
     redis: Redis
+    grants: tuple[Grant, ...]
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
@@ -39,4 +41,5 @@ class ApiState:
             storage=Storage(settings),
             celery=create_celery_app(settings, main="sequoia-api"),
             redis=redis_client(settings),
+            grants=grants_from(settings),
         )

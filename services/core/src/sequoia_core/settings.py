@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     sequoia_api_token: SecretStr | None = None
     sequoia_api_tokens: Annotated[list[SecretStr], NoDecode] = []
     sequoia_read_tokens: Annotated[list[SecretStr], NoDecode] = []
+    gallery_link_secret: SecretStr | None = None
     public_reads: bool = False
     flower_user: str = "admin"
     flower_password: SecretStr | None = None

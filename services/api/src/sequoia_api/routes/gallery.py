@@ -11,7 +11,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from sequoia_api import operations, reporting
-from sequoia_api.deps import TOKEN_COOKIE, Bearer, State, check_reader, token_valid
+from sequoia_api.auth import Access, find_grant
+from sequoia_api.deps import TOKEN_COOKIE, Bearer, State, check_reader, require
 from sequoia_api.errors import ApiError
 from sequoia_api.schemas import RetryRequest
 from sequoia_core.db import reports
@@ -41,7 +42,7 @@ def _card(row: MediaRow, storage: Storage) -> dict:
 
 def _login(request: Request, state: State, token: str) -> Response:
     """`?token=…` once: keep it in an HttpOnly, same-site cookie and drop it from the address bar."""
-    if not token_valid(state, token):
+    if find_grant(state.grants, token) is None:
         raise ApiError(status.HTTP_401_UNAUTHORIZED, "unauthorized", "that token is not valid")
     response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
@@ -75,8 +76,7 @@ def retry_from_page(voyage_slug: VoyageSlug, request: Request, state: State) -> 
 
     Only the page's same-site cookie authorises it, and a cross-site Origin is refused.
     """
-    if not token_valid(state, request.cookies.get(TOKEN_COOKIE)):
-        raise ApiError(status.HTTP_401_UNAUTHORIZED, "unauthorized", "open the page with ?token= first")
+    require(request, state, request.cookies.get(TOKEN_COOKIE), Access.WRITE)
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
         raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "cross-site form posts are refused")
