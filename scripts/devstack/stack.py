@@ -46,6 +46,7 @@ def write_env_file() -> None:
         return
     lines = {
         "SEQUOIA_API_TOKEN": secrets.token_urlsafe(32),
+        "GALLERY_LINK_SECRET": secrets.token_urlsafe(32),
         "FLOWER_USER": "admin",
         "FLOWER_PASSWORD": secrets.token_urlsafe(18),
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/sequoia",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.factories import jpeg_bytes, png_bytes, truncated_jpeg
@@ -46,6 +48,17 @@ def test_ingest_exits_non_zero_when_an_item_fails(run, thumbnails_worker, tmp_pa
 
     assert result.returncode == 1
     assert "corrupt_file" in result.stdout
+
+
+def test_ingest_ends_with_a_signed_gallery_link_without_the_token(run, api_server, tmp_path, voyage):
+    (tmp_path / "a.png").write_bytes(png_bytes())
+
+    result = run("ingest", str(tmp_path), "--voyage", voyage)
+    link = re.search(r"gallery \(read-only, until [^)]+\): (\S+)", result.stderr)
+
+    assert result.returncode == 0 and link and TEST_TOKEN not in result.stderr + result.stdout
+    opened = httpx.get(link[1], follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == f"/voyages/{voyage}"
 
 
 def test_status_stats_workers_and_retry(run, thumbnails_worker, tmp_path, voyage):

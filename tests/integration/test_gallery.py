@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -32,32 +34,66 @@ def test_page_lists_every_item_with_thumbnail_state_and_error(api, gallery_voyag
     html = response.text
     assert html.count("<figure") == 2
     assert re.search(r'<img src="[^"]*derivatives/[^"]*thumbnail\.jpg', html)
-    assert "corrupt_file" in html and "Retry failed" in html
+    assert "corrupt_file" in html and "Sign in to retry failed" in html  # a bearer reader has no session
 
 
-def test_page_needs_a_token_and_the_query_token_becomes_a_cookie(api, gallery_voyage):
+def gallery_link(api, voyage: str) -> str:
+    """The signed link the API hands out, as a path and query."""
+    url = httpx.URL(api.get(f"/api/voyages/{voyage}/gallery-link").json()["url"])
+    return f"{url.path}?{url.query.decode()}"
+
+
+def test_page_needs_a_token_or_a_link_and_the_link_becomes_a_session(api, gallery_voyage):
     gallery_voyage, _ = gallery_voyage
-    anonymous = TestClient(api.app, follow_redirects=False)
-    assert anonymous.get(f"/voyages/{gallery_voyage}").status_code == 401
+    browser = TestClient(api.app, follow_redirects=False)
+    assert browser.get(f"/voyages/{gallery_voyage}").status_code == 401
 
-    login = anonymous.get(f"/voyages/{gallery_voyage}", params={"token": TEST_TOKEN})
+    opened = browser.get(gallery_link(api, gallery_voyage))
 
-    assert login.status_code == 303 and "token=" not in login.headers["location"]
-    cookie = login.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
-    assert anonymous.get(f"/voyages/{gallery_voyage}").status_code == 200
+    assert opened.status_code == 303 and opened.headers["location"] == f"/voyages/{gallery_voyage}"
+    cookie = opened.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower() and TEST_TOKEN not in cookie
+    assert browser.get(f"/voyages/{gallery_voyage}").status_code == 200
+    assert browser.get(f"/api/async/media-processing-status/{gallery_voyage}").status_code == 200
+    assert browser.get("/voyages/another-voyage").status_code == 401  # the session names one voyage
+    assert browser.get("/api/async/thumbnail-generation-stats").status_code == 401
 
 
-def test_retry_button_needs_the_cookie_and_refuses_other_origins(api, gallery_voyage):
+def test_a_forged_or_expired_link_is_refused(api, api_state, gallery_voyage):
+    gallery_voyage, _ = gallery_voyage
+    browser = TestClient(api.app, follow_redirects=False)
+    expired, _ = api_state.signer.link(gallery_voyage, now=time.time() - api_state.signer.link_seconds - 1)
+    other, _ = api_state.signer.link("another-voyage")
+
+    for value in (expired, other, "9999999999.forged", "nonsense"):
+        response = browser.get(f"/voyages/{gallery_voyage}", params={"link": value})
+        assert response.status_code == 401 and response.json()["code"] == "invalid_link"
+
+
+def test_a_token_in_the_query_string_is_refused(api, gallery_voyage):
+    gallery_voyage, _ = gallery_voyage
+
+    for path in (f"/voyages/{gallery_voyage}", f"/api/async/media-processing-status/{gallery_voyage}"):
+        response = TestClient(api.app).get(path, params={"token": TEST_TOKEN})
+        assert response.status_code == 400 and response.json()["code"] == "token_in_url"
+
+
+def test_retry_needs_a_write_session_its_csrf_token_and_the_same_origin(api, gallery_voyage):
     gallery_voyage, broken = gallery_voyage
     browser = TestClient(api.app, follow_redirects=False)
-    assert browser.post(f"/voyages/{gallery_voyage}/retry").status_code == 401
-    browser.get(f"/voyages/{gallery_voyage}", params={"token": TEST_TOKEN})
+    browser.get(gallery_link(api, gallery_voyage))
+    assert browser.post(f"/voyages/{gallery_voyage}/retry").status_code == 401  # a link only reads
+    assert browser.post(f"/voyages/{gallery_voyage}/session", data={"token": "wrong"}).status_code == 401
 
-    forged = browser.post(f"/voyages/{gallery_voyage}/retry", headers={"Origin": "https://evil.example"})
-    retried = browser.post(f"/voyages/{gallery_voyage}/retry")
+    signed_in = browser.post(f"/voyages/{gallery_voyage}/session", data={"token": TEST_TOKEN})
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', browser.get(f"/voyages/{gallery_voyage}").text)[1]
+    without_csrf = browser.post(f"/voyages/{gallery_voyage}/retry")
+    forged = browser.post(f"/voyages/{gallery_voyage}/retry", data={"csrf": csrf},
+                          headers={"Origin": "https://evil.example"})
+    retried = browser.post(f"/voyages/{gallery_voyage}/retry", data={"csrf": csrf})
 
-    assert forged.status_code == 403
+    assert signed_in.status_code == 303 and TEST_TOKEN not in signed_in.headers["set-cookie"]
+    assert without_csrf.status_code == 403 and forged.status_code == 403
     assert retried.status_code == 303
     assert api.get(f"/api/media/{broken['media_id']}").json()["task_id"] != broken["task_id"]  # requeued
 
@@ -65,7 +101,8 @@ def test_retry_button_needs_the_cookie_and_refuses_other_origins(api, gallery_vo
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_chromium_shows_the_thumbnails(api_server, gallery_voyage, tmp_path):
     gallery_voyage, _ = gallery_voyage
-    url = f"{api_server}/voyages/{gallery_voyage}?token={TEST_TOKEN}"
+    url = httpx.get(f"{api_server}/api/voyages/{gallery_voyage}/gallery-link",
+                    headers={"Authorization": f"Bearer {TEST_TOKEN}"}).json()["url"]
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom", url]

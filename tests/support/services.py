@@ -88,6 +88,7 @@ def service_env(database_url: str, redis_url: str, s3: S3Target, **extra: str) -
         "S3_BUCKET": s3.bucket,
         "S3_CREATE_BUCKET": "true",
         "SEQUOIA_API_TOKEN": TEST_TOKEN,
+        "GALLERY_LINK_SECRET": secrets.token_urlsafe(32),
         "MIGRATIONS_DIR": str(ROOT / "migrations"),
         # Tight render limits, so the hostile-corpus tests see a timeout or an out-of-memory in seconds.
         "RENDER_TIME_LIMIT_SECONDS": "20",

@@ -107,13 +107,21 @@ def cmd_ingest(client: SequoiaClient, args: argparse.Namespace) -> int:
             print(json.dumps(results, indent=2))
         else:
             console.print(f"accepted {accepted} of {len(results)} file(s) in {len(batch_ids)} batch(es)")
+            _print_gallery_link(client, args.voyage)
         return 0 if accepted == len(results) else 1
     table, rows, ok = _summary(client, results)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
         Console().print(table)
+        _print_gallery_link(client, args.voyage)
     return 0 if ok else 1
+
+
+def _print_gallery_link(client: SequoiaClient, voyage: str) -> None:
+    """End with a signed, read-only link to the voyage's gallery (it carries no token)."""
+    link = client.gallery_link(voyage)
+    console.print(f"gallery (read-only, until {link['expires_at']}): {link['url']}", markup=False, soft_wrap=True)
 
 
 def _print(args: argparse.Namespace, data: Any, table: Table) -> None:

@@ -48,6 +48,10 @@ class SequoiaClient:
             return response.json().get("detail") or self._json(response)
         return self._json(response)
 
+    def gallery_link(self, voyage_slug: str) -> dict[str, Any]:
+        """A signed, read-only, expiring link to the voyage's gallery."""
+        return self._json(self._http.get(f"/api/voyages/{voyage_slug}/gallery-link"))
+
     def batch(self, batch_id: str) -> dict[str, Any]:
         """A batch's status and items."""
         return self._json(self._http.get(f"/api/batches/{batch_id}"))

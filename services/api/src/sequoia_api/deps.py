@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sequoia_api.auth import Access, check
+from sequoia_api.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
 
 _bearer = HTTPBearer(auto_error=False)
@@ -28,7 +29,6 @@ async def get_state(request: Request) -> ApiState:
 
 State = Annotated[ApiState, Depends(get_state)]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-TOKEN_COOKIE = "sequoia_token"
 
 
 def require(request: Request, state: ApiState, presented: str | None, access: Access) -> None:
@@ -44,11 +44,14 @@ async def require_writer(request: Request, state: State, credentials: Bearer) ->
 
 
 def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
-    """Reads need a read or write token too, unless `PUBLIC_READS` is set; the gallery page's cookie also counts."""
+    """Reads need a read or write token, unless `PUBLIC_READS` is set; a gallery session reads its own voyage."""
     if state.settings.public_reads:
         return
-    require(request, state, credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE),
-            Access.READ)
+    if credentials is None:
+        session = state.signer.read_session(request.cookies.get(SESSION_COOKIE))
+        if session is not None and session.voyage == request.path_params.get("voyage_slug"):
+            return
+    require(request, state, credentials.credentials if credentials else None, Access.READ)
 
 
 async def require_reader(request: Request, state: State, credentials: Bearer) -> None:

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.add_middleware(FrontDoor, settings=settings)  # inside the metrics middleware: refusals are counted
     install_metrics(app)
-    for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, gallery.router):
+    for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, gallery.router,
+                   gallery.link_router):
         app.include_router(router)
     return app

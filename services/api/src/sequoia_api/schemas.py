@@ -104,6 +104,13 @@ class IngestResponse(BaseModel):
     files: list[IngestedFile]
 
 
+class GalleryLink(BaseModel):
+    """A signed, read-only link to one voyage's gallery."""
+
+    url: str
+    expires_at: datetime
+
+
 class Readiness(BaseModel):
     """Whether each service the API needs answers."""
 

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
 
 from sequoia_api.auth import Grant, grants_from
+from sequoia_api.sessions import Signer
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.db.pool import create_async_pool, create_pool
 from sequoia_core.redis_client import redis_client
@@ -30,6 +31,7 @@ class ApiState:
     celery: Celery
     redis: Redis
     grants: tuple[Grant, ...]
+    signer: Signer
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
@@ -42,4 +44,5 @@ class ApiState:
             celery=create_celery_app(settings, main="sequoia-api"),
             redis=redis_client(settings),
             grants=grants_from(settings),
+            signer=Signer.from_settings(settings),
         )

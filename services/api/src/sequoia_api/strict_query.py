@@ -21,7 +21,10 @@ def _declared(route: APIRoute) -> set[str]:
 
 
 async def reject_unknown_query_params(request: Request) -> None:
-    """App-wide dependency: every query parameter must be one the route declares."""
+    """App-wide dependency: every query parameter must be one the route declares, and none is a token."""
+    if "token" in request.query_params:
+        raise ApiError(400, "token_in_url", "a token is never taken in a URL (it would reach logs and history): "
+                       "send Authorization: Bearer, or open a signed gallery link")
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

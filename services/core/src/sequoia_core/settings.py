@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     sequoia_api_tokens: Annotated[list[SecretStr], NoDecode] = []
     sequoia_read_tokens: Annotated[list[SecretStr], NoDecode] = []
     gallery_link_secret: SecretStr | None = None
+    gallery_link_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=30 * 24 * 3600)
     public_reads: bool = False
     flower_user: str = "admin"
     flower_password: SecretStr | None = None

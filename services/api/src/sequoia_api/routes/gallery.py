@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import hmac
+import time
+from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Form, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from sequoia_api import operations, reporting
-from sequoia_api.auth import Access, find_grant
-from sequoia_api.deps import TOKEN_COOKIE, Bearer, State, check_reader, require
+from sequoia_api.auth import Access, check
+from sequoia_api.deps import Bearer, Reader, State, check_reader
 from sequoia_api.errors import ApiError
-from sequoia_api.schemas import RetryRequest
+from sequoia_api.schemas import GalleryLink, RetryRequest
+from sequoia_api.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
+from sequoia_api.state import ApiState
 from sequoia_core.db import reports
 from sequoia_core.db.media import MediaRow
 from sequoia_core.db.pool import async_transaction
 from sequoia_core.storage import Storage
 
 router = APIRouter(tags=["gallery"], include_in_schema=False)
+link_router = APIRouter(prefix="/api/voyages", tags=["gallery"])
 templates = Jinja2Templates(directory=FsPath(__file__).resolve().parents[1] / "templates")
 
 VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
@@ -40,45 +46,88 @@ def _card(row: MediaRow, storage: Storage) -> dict:
     }
 
 
-def _login(request: Request, state: State, token: str) -> Response:
-    """`?token=…` once: keep it in an HttpOnly, same-site cookie and drop it from the address bar."""
-    if find_grant(state.grants, token) is None:
-        raise ApiError(status.HTTP_401_UNAUTHORIZED, "unauthorized", "that token is not valid")
-    response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", max_age=12 * 3600)
+def _start_session(request: Request, state: ApiState, voyage: str, access: Access, expires_at: int) -> Response:
+    """Set a session cookie (it holds no token) and send the browser to the bare page URL."""
+    response = RedirectResponse(f"/voyages/{voyage}", status_code=status.HTTP_303_SEE_OTHER)
+    expires_at = min(expires_at, int(time.time()) + SESSION_SECONDS)
+    response.set_cookie(SESSION_COOKIE, state.signer.session(voyage, access, expires_at), httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", max_age=expires_at - int(time.time()))
     return response
+
+
+def _open_link(request: Request, state: ApiState, voyage: str, link: str) -> Response:
+    """A signed link becomes a read session, then disappears from the address bar."""
+    expires_at = state.signer.check_link(voyage, link)
+    if expires_at is None:
+        raise ApiError(status.HTTP_401_UNAUTHORIZED, "invalid_link", "this gallery link is not valid or has expired")
+    return _start_session(request, state, voyage, Access.READ, expires_at)
+
+
+def _session(request: Request, state: ApiState, voyage: str) -> Session | None:
+    session = state.signer.read_session(request.cookies.get(SESSION_COOKIE))
+    return session if session is not None and session.voyage == voyage else None
+
+
+def _check_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "cross-site form posts are refused")
 
 
 @router.get("/voyages/{voyage_slug}", response_class=HTMLResponse)
 async def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: State, credentials: Bearer,
-                           token: Annotated[str | None, Query(max_length=512)] = None) -> Response:
+                           link: Annotated[str | None, Query(alias=LINK_PARAM, max_length=256)] = None) -> Response:
     """The voyage's gallery: a grid of every item, live counts and a retry button."""
-    if token is not None:
-        return _login(request, state, token)
+    if link is not None:
+        return _open_link(request, state, voyage_slug, link)
     check_reader(request, state, credentials)
+    session = _session(request, state, voyage_slug)
+    writable = session is not None and session.access is Access.WRITE
     async with async_transaction(state.read_pool) as conn:
         summary = await reporting.voyage_status(conn, voyage_slug)
         rows = await reports.voyage_items(conn, voyage_slug)
 
     def render() -> Response:
         items = [_card(row, state.storage) for row in rows]
-        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES}
+        csrf = state.signer.csrf(request.cookies[SESSION_COOKIE]) if writable else None
+        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES, "csrf": csrf}
         return templates.TemplateResponse(request, "voyage.html", context)
 
     # Presigning and rendering hundreds of cards is CPU work: keep it off the event loop.
     return await run_in_threadpool(render)
 
 
+@router.post("/voyages/{voyage_slug}/session")
+def sign_in(voyage_slug: VoyageSlug, request: Request, state: State,
+            token: Annotated[str, Form(max_length=512)]) -> Response:
+    """Trade a write token, posted in the form body (never a URL), for a write session of this voyage."""
+    _check_origin(request)
+    denied = check(state.grants, token, Access.WRITE, voyage_slug)
+    if denied is not None:
+        raise ApiError(denied.status, denied.code, denied.message)
+    return _start_session(request, state, voyage_slug, Access.WRITE, int(time.time()) + SESSION_SECONDS)
+
+
 @router.post("/voyages/{voyage_slug}/retry")
-def retry_from_page(voyage_slug: VoyageSlug, request: Request, state: State) -> Response:
+def retry_from_page(voyage_slug: VoyageSlug, request: Request, state: State,
+                    csrf: Annotated[str, Form(max_length=128)] = "") -> Response:
     """The page's retry button: requeue the voyage's failed items, then show the page again.
 
-    Only the page's same-site cookie authorises it, and a cross-site Origin is refused.
+    It needs a write session of this voyage, the session's CSRF token in the form, and no cross-site Origin.
     """
-    require(request, state, request.cookies.get(TOKEN_COOKIE), Access.WRITE)
-    origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "cross-site form posts are refused")
+    _check_origin(request)
+    session = _session(request, state, voyage_slug)
+    if session is None or session.access is not Access.WRITE:
+        raise ApiError(status.HTTP_401_UNAUTHORIZED, "unauthorized", "sign in with a write token to retry")
+    if not hmac.compare_digest(csrf, state.signer.csrf(request.cookies[SESSION_COOKIE])):
+        raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "the form's CSRF token is missing or wrong")
     operations.retry_failed(state, RetryRequest(voyage_slug=voyage_slug, include_permanent=True))
     return RedirectResponse(f"/voyages/{voyage_slug}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@link_router.get("/{voyage_slug}/gallery-link", response_model=GalleryLink, dependencies=[Reader])
+def read_gallery_link(voyage_slug: VoyageSlug, request: Request, state: State) -> GalleryLink:
+    """A signed, expiring, read-only link to the voyage's gallery, to share instead of a token."""
+    value, expires_at = state.signer.link(voyage_slug)
+    url = request.url_for("read_voyage_page", voyage_slug=voyage_slug).include_query_params(**{LINK_PARAM: value})
+    return GalleryLink(url=str(url), expires_at=datetime.fromtimestamp(expires_at, tz=UTC))
