@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from sequoia_api.errors import install_error_handlers
 from sequoia_api.front_door import FrontDoor
+from sequoia_api.headers import SecurityHeaders
 from sequoia_api.openapi import install_openapi
 from sequoia_api.metrics import install_metrics
 from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.add_middleware(FrontDoor, settings=settings)  # inside the metrics middleware: refusals are counted
     install_metrics(app)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals of the front door get the headers too
     for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, gallery.router,
                    gallery.link_router):
         app.include_router(router)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
+from urllib.parse import urlsplit
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request, status
@@ -17,6 +19,7 @@ from sequoia_api import operations, reporting
 from sequoia_api.auth import Access, check
 from sequoia_api.deps import Bearer, Reader, State, check_reader
 from sequoia_api.errors import ApiError
+from sequoia_api.headers import page_csp
 from sequoia_api.schemas import GalleryLink, RetryRequest
 from sequoia_api.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
 from sequoia_api.state import ApiState
@@ -44,6 +47,11 @@ def _card(row: MediaRow, storage: Storage) -> dict:
         "error": f"{row.error_code}: {row.error_message}" if row.error_code else None,
         "picture": storage.presigned_url(picture["key"]) if picture else None,
     }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _start_session(request: Request, state: ApiState, voyage: str, access: Access, expires_at: int) -> Response:
@@ -90,8 +98,12 @@ async def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: Sta
     def render() -> Response:
         items = [_card(row, state.storage) for row in rows]
         csrf = state.signer.csrf(request.cookies[SESSION_COOKIE]) if writable else None
-        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES, "csrf": csrf}
-        return templates.TemplateResponse(request, "voyage.html", context)
+        nonce = secrets.token_urlsafe(16)
+        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES, "csrf": csrf,
+                   "nonce": nonce}
+        origins = {_origin(item["picture"]) for item in items if item["picture"]}
+        return templates.TemplateResponse(request, "voyage.html", context,
+                                          headers={"Content-Security-Policy": page_csp(nonce, origins)})
 
     # Presigning and rendering hundreds of cards is CPU work: keep it off the event loop.
     return await run_in_threadpool(render)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -9,6 +11,7 @@ from sequoia_api.deps import State
 from sequoia_api.schemas import Readiness
 from sequoia_core.errors import SequoiaError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -18,13 +21,17 @@ async def read_liveness() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _check(probe) -> str:
+def _check(name: str, probe) -> str:
+    # The answer is public (probes carry no token): it says which service, never a host name or error text,
+    # which go to the log.
     try:
         probe()
     except SequoiaError as err:
-        return f"error: {err.message}"
-    except Exception as err:  # any failure of a dependency means "not ready"; report it, never raise
-        return f"error: {type(err).__name__}: {err}"
+        log.warning("readyz: %s unavailable: %s", name, err.message)
+        return "unavailable"
+    except Exception as err:  # any failure of a dependency means "not ready"; log it, never raise
+        log.warning("readyz: %s unavailable: %s: %s", name, type(err).__name__, err)
+        return "unavailable"
     return "ok"
 
 
@@ -41,7 +48,8 @@ def read_readiness(state: State) -> JSONResponse:
         with state.celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
 
-    checks = {"postgres": _check(postgres), "redis": _check(redis), "s3": _check(state.storage.ensure_bucket)}
+    checks = {"postgres": _check("postgres", postgres), "redis": _check("redis", redis),
+              "s3": _check("s3", state.storage.ensure_bucket)}
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ready" if ready else "unready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
