@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
+from sequoia_api.registration import check_key
 from sequoia_api.state import ApiState
 from sequoia_api.uploads import SpooledFile
 from sequoia_core import dispatch, tasks
@@ -68,12 +69,16 @@ def record_batch(state: ApiState, voyage_slug: str, batch_id: UUID, accepted: li
         return entries
 
 
-def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaFormat, filename: str,
-              size: int, checksum: str | None, key: str, media_id: UUID) -> NewMedia:
+def check_size(state: ApiState, size: int) -> None:
+    """Refuse an original over `MAX_UPLOAD_BYTES` (`file_too_large`)."""
     if size > state.settings.max_upload_bytes:
         raise PermanentError(
             f"{size} bytes is over the limit of {state.settings.max_upload_bytes}", code=ErrorCode.FILE_TOO_LARGE
         )
+
+
+def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaFormat, filename: str,
+              size: int, checksum: str | None, key: str, media_id: UUID) -> NewMedia:
     return NewMedia(
         id=media_id,
         voyage_slug=voyage_slug,
@@ -91,13 +96,19 @@ def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaForma
 
 
 def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: str, filename: str | None) -> Accepted:
-    """Accept an original a pipeline already put in the bucket: it must exist and sniff as allowed."""
-    if key.startswith("derivatives/") or ".." in key.split("/"):
-        raise PermanentError("key must name an original, not a derivative or a relative path", code="invalid_key")
-    size = int(state.storage.head(key)["ContentLength"])
+    """Accept an object a pipeline put in the bucket: an allowed key, HEADed and size-checked first, sniffed,
+    then copied to the item's own key only if its ETag is still the one checked (what renders is what was
+    checked; later changes to the pipeline's object change nothing)."""
+    check_key(key, voyage_slug, state.settings.register_prefixes)
+    head = state.storage.head(key)
+    size, etag = int(head["ContentLength"]), head["ETag"]
+    check_size(state, size)
     name = filename or key.rsplit("/", 1)[-1]
-    fmt = identify(state.storage.read_prefix(key, SNIFF_BYTES) if size else b"", name)
-    item = _new_item(state, voyage_slug, batch_id, fmt, name, size, None, key, uuid4())
+    fmt = identify(state.storage.read_prefix(key, SNIFF_BYTES, if_match=etag) if size else b"", name)
+    media_id = uuid4()
+    own_key = original_key(voyage_slug, media_id, fmt.extension)
+    item = _new_item(state, voyage_slug, batch_id, fmt, name, size, None, own_key, media_id)
+    state.storage.copy(key, own_key, etag, fmt.mime)
     return Accepted(filename=name, item=item)
 
 

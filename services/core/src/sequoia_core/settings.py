@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(default=100, ge=1)
     max_upload_fields: int = Field(default=16, ge=0)
     upload_spool_dir: Path | None = None
+    # Where pipelines may put objects to register; `{voyage}` is the voyage of the call.
+    register_prefixes: Annotated[list[str], NoDecode] = ["incoming/{voyage}/"]
 
     # -- derivative engines (worker-thumbnails; docs/engines.md)
     image_engine: Literal["auto", "pillow", "vips"] = "auto"
@@ -132,7 +134,8 @@ class Settings(BaseSettings):
     sequoia_api_url: str = "http://127.0.0.1:8000"
     log_level: str = "info"
 
-    _split_tokens = field_validator("sequoia_api_tokens", "sequoia_read_tokens", mode="before")(_split_csv)
+    _split_lists = field_validator("sequoia_api_tokens", "sequoia_read_tokens", "register_prefixes",
+                                   mode="before")(_split_csv)
     _split_sentinels = field_validator("redis_sentinels", mode="before")(_split_csv)
 
     @field_validator("redis_sentinels")

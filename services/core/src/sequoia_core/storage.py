@@ -19,6 +19,8 @@ from sequoia_core.settings import Settings
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
+_CHANGED_CODES = {"PreconditionFailed", "412"}
+_CHUNK = 1024 * 1024
 # A multipart upload holds one chunk in memory per thread: 4 x 8 MiB, not boto3's default 10 x 8 MiB.
 _TRANSFER = TransferConfig(max_concurrency=4)
 
@@ -48,6 +50,8 @@ def _translate(err: Exception, key: str) -> Exception:
         code = str(err.response.get("Error", {}).get("Code", ""))
         if code in _MISSING_CODES:
             return ObjectNotFound(f"s3 object {key} does not exist")
+        if code in _CHANGED_CODES:
+            return PermanentError(f"s3 object {key} changed while it was being read", code="original_changed")
     return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
 
 
@@ -112,12 +116,36 @@ class Storage:
         with path.open("rb") as stream:
             self.put_stream(key, stream, content_type)
 
-    def download(self, key: str, path: Path) -> None:
-        """Fetch an object into a local file."""
+    def download(self, key: str, path: Path, max_bytes: int) -> None:
+        """Fetch an object into a local file: its size is checked first, and the GET asks for at most
+        `max_bytes` + 1 bytes, so an object that grew meanwhile is still caught (`file_too_large`)."""
+        size = int(self.head(key)["ContentLength"])
+        if size > max_bytes:
+            raise PermanentError(f"s3 object {key} is over the limit of {max_bytes} bytes",
+                                 code=ErrorCode.FILE_TOO_LARGE)
+        if size == 0:  # a range of an empty object is unsatisfiable (416)
+            path.write_bytes(b"")
+            return
+        written = 0
         try:
-            self._client.download_file(self.bucket, key, str(path))
+            body = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
+            with path.open("wb") as out:
+                while chunk := body.read(_CHUNK):
+                    written += out.write(chunk)
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
+        if written > max_bytes:
+            raise PermanentError(f"s3 object {key} is over the limit of {max_bytes} bytes",
+                                 code=ErrorCode.FILE_TOO_LARGE)
+
+    def copy(self, source_key: str, key: str, etag: str, content_type: str) -> None:
+        """Copy an object within the bucket, only if its ETag is still `etag` (`original_changed` if not)."""
+        try:
+            self._client.copy({"Bucket": self.bucket, "Key": source_key}, self.bucket, key, Config=_TRANSFER,
+                              ExtraArgs={"CopySourceIfMatch": etag, "ContentType": content_type,
+                                         "MetadataDirective": "REPLACE"})
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, source_key) from err
 
     def head(self, key: str) -> dict:
         """The object's metadata (`ContentLength`, `ContentType`); `ObjectNotFound` if absent."""
@@ -126,10 +154,12 @@ class Storage:
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
 
-    def read_prefix(self, key: str, length: int) -> bytes:
-        """The first `length` bytes of an object, for sniffing."""
+    def read_prefix(self, key: str, length: int, if_match: str | None = None) -> bytes:
+        """The first `length` bytes of an object, for sniffing (of the version `if_match` names, when given)."""
+        condition = {"IfMatch": if_match} if if_match else {}
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}",
+                                               **condition)
             return response["Body"].read()
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err

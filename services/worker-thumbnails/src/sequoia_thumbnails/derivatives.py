@@ -87,7 +87,7 @@ def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, 
     started = time.perf_counter()
     with workdirs.job_directory() as tmp:
         source = tmp / f"original.{row.media_format}"
-        ctx.storage.download(row.original_key, source)
+        ctx.storage.download(row.original_key, source, max_bytes=ctx.settings.max_upload_bytes)
         fmt, result = ctx.engine.render(source, tmp / "out", filename_hint=row.original_filename)
         if fmt.kind != row.media_kind:
             raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}", code="type_mismatch")
