@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from uuid import uuid4
 
 import pytest
@@ -172,7 +173,11 @@ def test_retry_rejects_an_unknown_media_kind(api):
 
 
 def test_worker_health_sees_the_worker(api, thumbnails_worker):
-    response = api.get("/api/async/worker-health")
+    deadline = time.monotonic() + 15  # who serves each queue is asked once per interval (5 s) and cached
+    while (response := api.get("/api/async/worker-health")).json()["queues"]["thumbnails"]["workers_online"] == 0:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
 
     assert response.status_code == 200, response.text
     health = response.json()

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sequoia_core import tasks as task_names
 from sequoia_core.broker import queue_keys
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.control import WorkerControl
 from sequoia_core.db.pool import create_pool
 from sequoia_core.settings import Settings
 from sequoia_media.queue_metrics import QueueCollector
@@ -40,7 +41,7 @@ def _scrape(settings: Settings, redis_url: str | None = None) -> dict[str, dict[
     pool.open()
     client = redis.Redis.from_url(redis_url or settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     registry = CollectorRegistry()
-    registry.register(QueueCollector(client, pool, create_celery_app(settings), inspect_timeout=0.3))
+    registry.register(QueueCollector(client, pool, WorkerControl(settings.model_copy(update={"metrics_inspect_timeout_seconds": 0.3}), "test")))
     try:
         text = generate_latest(registry).decode()
     finally:

@@ -10,8 +10,6 @@ from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import TransientError
 
-PING_TIMEOUT = 1.0
-
 
 def _verdict(queues: dict[str, QueueHealth], max_age: float) -> tuple[str, list[str]]:
     """Unhealthy when work waits with nobody to do it; degraded when work waits too long.
@@ -33,7 +31,7 @@ def _verdict(queues: dict[str, QueueHealth], max_age: float) -> tuple[str, list[
 def worker_health(state: ApiState) -> WorkerHealth:
     """Per queue: workers online (Celery ping), depth (Redis) and oldest waiting age (Postgres)."""
     depths = broker.queue_depths(state.redis)
-    workers = broker.workers_by_queue(state.celery, timeout=PING_TIMEOUT)
+    workers = state.control.workers_by_queue()
     with transaction(state.pool) as conn:
         ages = reports.oldest_waiting_seconds(conn)
     queues = {

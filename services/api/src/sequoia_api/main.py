@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await state.read_pool.close()
             state.pool.close()
+            state.control.close()
 
     app = FastAPI(
         title="Sequoia",

@@ -34,7 +34,7 @@ def cancel_task(state: ApiState, task_id: UUID) -> CancelResult:
             batches.finalize_if_done(conn, cancelled.batch_id)
     terminate = cancelled.previous_status == Status.PROCESSING
     # Revoking also drops a waiting message at the worker; the guarded claim would skip it anyway.
-    state.celery.control.revoke(str(task_id), terminate=terminate, signal="SIGTERM")
+    state.control.revoke(str(task_id), terminate=terminate)
     return CancelResult(task_id=task_id, media_id=cancelled.media_id, state="cancelled",
                         previous_state=task_state(cancelled.previous_status), terminated=terminate)
 

@@ -11,6 +11,7 @@ from redis import Redis
 from sequoia_api.auth import Grant, grants_from
 from sequoia_api.sessions import Signer
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.control import WorkerControl
 from sequoia_core.db.pool import create_async_pool, create_pool
 from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings
@@ -32,6 +33,7 @@ class ApiState:
     redis: Redis
     grants: tuple[Grant, ...]
     signer: Signer
+    control: WorkerControl
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
@@ -45,4 +47,5 @@ class ApiState:
             redis=redis_client(settings),
             grants=grants_from(settings),
             signer=Signer.from_settings(settings),
+            control=WorkerControl(settings, "sequoia-api"),
         )

@@ -1,5 +1,6 @@
-"""Looks at the Redis broker: queue depths, the next message in line, which workers serve which queue,
-which tasks have a message anywhere in it, and whether it lost its data (the broker epoch).
+"""Looks at the Redis broker: queue depths, the next message in line, which tasks have a message
+anywhere in it, and whether it lost its data (the broker epoch). Who serves which queue is asked in
+`sequoia_core.control`.
 
 Kombu's Redis layout: a queue is a list (plus priority sub-lists); a message a consumer took and has
 not acked yet is a field of the `unacked` hash (`[message, exchange, routing key]`), with the time it
@@ -12,7 +13,6 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
-from celery import Celery
 from redis import Redis
 
 from sequoia_core.queues import QueueName
@@ -38,16 +38,6 @@ def queue_depths(client: Redis) -> dict[str, int]:
             pipe.llen(key)
     lengths = iter(pipe.execute())
     return {queue.value: sum(next(lengths) for _ in queue_keys(queue.value)) for queue in QueueName}
-
-
-def workers_by_queue(celery: Celery, timeout: float = 1.0) -> dict[str, list[str]]:
-    """Worker node names consuming each queue, from a broadcast with a short timeout."""
-    replies = celery.control.inspect(timeout=timeout).active_queues() or {}
-    served: dict[str, list[str]] = {queue.value: [] for queue in QueueName}
-    for worker, queues in replies.items():
-        for queue in queues:
-            served.setdefault(queue["name"], []).append(worker)
-    return {queue: sorted(workers) for queue, workers in served.items()}
 
 
 def message_headers(raw: bytes | str | None, unacked: bool = False) -> dict:

@@ -12,12 +12,16 @@ from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.db.pool import transaction
 
 log = logging.getLogger(__name__)
+# Celery waits forever for a free broker connection; a publish waits this long, then the relay takes over.
+PUBLISH_WAIT_SECONDS = 5.0
 
 
 def send(celery: Celery, entry: OutboxEntry) -> None:
     """Put one entry's task on its queue. The task id is fixed in advance, so a repeat is a duplicate
     delivery of the same task (which the guarded claim ignores), never a second item."""
-    celery.send_task(entry.task_name, args=[str(entry.media_id)], task_id=str(entry.task_id), queue=entry.queue)
+    with celery.pool.acquire(block=True, timeout=PUBLISH_WAIT_SECONDS) as connection:
+        celery.send_task(entry.task_name, args=[str(entry.media_id)], task_id=str(entry.task_id),
+                         queue=entry.queue, connection=connection)
 
 
 def publish_entries(pool: ConnectionPool, celery: Celery, entries: list[OutboxEntry]) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 from celery.signals import beat_init
 from prometheus_client import CollectorRegistry, start_http_server
 
-from sequoia_core.celery_app import create_celery_app
+from sequoia_core.control import WorkerControl
 from sequoia_core.db.pool import create_pool
 from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings
@@ -42,8 +42,7 @@ class QueueExporter:
         collector = QueueCollector(
             redis=redis_client(self._settings),
             pool=pool,
-            celery=create_celery_app(self._settings, main="sequoia-queue-metrics"),
-            inspect_timeout=self._settings.metrics_inspect_timeout_seconds,
+            control=WorkerControl(self._settings, "sequoia-queue-metrics"),
         )
         registry = CollectorRegistry()
         registry.register(collector)

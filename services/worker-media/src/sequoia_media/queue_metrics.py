@@ -1,5 +1,6 @@
 """The queue collector: how much work waits and for how long, items by state and workers online,
-read from Redis, Postgres and a Celery broadcast at each scrape.
+read from Redis and Postgres at each scrape and from the workers' control channel (one broadcast
+per interval, cached: `sequoia_core.control`).
 
 These are facts about the whole deployment, so exactly one process exports them: Celery beat (one
 per deployment by design, and always running, also while KEDA has scaled the workers to zero).
@@ -9,13 +10,13 @@ A source that does not answer drops its series and sets `sequoia_queue_metrics_s
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import psycopg
-from celery import Celery
 from kombu.exceptions import KombuError
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -23,8 +24,10 @@ from psycopg_pool import ConnectionPool
 from redis import Redis, RedisError
 
 from sequoia_core import broker
+from sequoia_core.control import WorkerControl
 from sequoia_core.db import reports
 from sequoia_core.db.media import Status
+from sequoia_core.errors import TransientError
 from sequoia_core.mediatypes import MediaKind
 from sequoia_core.queues import QueueName
 from sequoia_core.task_timing import message_enqueued_at
@@ -32,6 +35,8 @@ from sequoia_core.task_timing import message_enqueued_at
 log = logging.getLogger(__name__)
 
 QUEUES = tuple(q.value for q in QueueName)
+MAX_CONCURRENT_SCRAPES = 2
+SCRAPE_WAIT_SECONDS = 10.0
 T = TypeVar("T")
 
 
@@ -102,14 +107,23 @@ def oldest_age(queue: str, redis_view: RedisView | None, pg_view: PostgresView |
 class QueueCollector(Collector):
     """A prometheus_client collector reading its sources at each scrape."""
 
-    def __init__(self, redis: Redis, pool: ConnectionPool, celery: Celery, inspect_timeout: float) -> None:
+    def __init__(self, redis: Redis, pool: ConnectionPool, control: WorkerControl) -> None:
         self._redis = redis
         self._pool = pool
-        self._celery = celery
-        self._inspect_timeout = inspect_timeout
+        self._control = control
+        # Scrapes beyond these wait (then fail) instead of piling reads onto Redis and Postgres.
+        self._scrapes = threading.BoundedSemaphore(MAX_CONCURRENT_SCRAPES)
 
     def collect(self) -> Iterator[Metric]:
-        """Every queue-level family, from whichever sources answered."""
+        """Every queue-level family, from whichever sources answered; a few scrapes at a time."""
+        if not self._scrapes.acquire(timeout=SCRAPE_WAIT_SECONDS):
+            raise RuntimeError(f"more than {MAX_CONCURRENT_SCRAPES} concurrent scrapes")
+        try:
+            yield from self._collect()
+        finally:
+            self._scrapes.release()
+
+    def _collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("sequoia_queue_metrics_source_up",
                                "Whether the queue collector could read a source (1) or not (0).", labels=["source"])
         redis_view = self._read("redis", up, lambda: read_redis(self._redis))
@@ -118,7 +132,7 @@ class QueueCollector(Collector):
         if redis_view is None:
             up.add_metric(["celery"], 0)  # the broadcast rides on the same Redis: don't wait for it
         else:
-            workers = self._read("celery", up, lambda: broker.workers_by_queue(self._celery, self._inspect_timeout))
+            workers = self._read("celery", up, self._control.workers_by_queue)
         if redis_view is not None:
             yield _per_queue("sequoia_queue_depth", "Messages waiting in the queue's Redis lists (priority "
                              "sub-lists included), as KEDA counts them.", redis_view.depths)
@@ -142,7 +156,7 @@ class QueueCollector(Collector):
     def _read(source: str, up: GaugeMetricFamily, read: Callable[[], T]) -> T | None:
         try:
             value = read()
-        except (RedisError, KombuError, OSError, psycopg.Error) as err:
+        except (RedisError, KombuError, OSError, psycopg.Error, TransientError) as err:
             log.warning("queue metrics: %s unavailable: %s", source, err)
             up.add_metric([source], 0)
             return None

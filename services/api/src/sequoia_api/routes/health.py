@@ -6,19 +6,27 @@ import logging
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from kombu.exceptions import LimitExceeded
 
 from sequoia_api.deps import State
 from sequoia_api.schemas import Readiness
 from sequoia_core.errors import SequoiaError
 
 log = logging.getLogger(__name__)
+LIVENESS_WAIT_SECONDS = 2.0
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-async def read_liveness() -> dict[str, str]:
-    """The process is up."""
-    return {"status": "ok"}
+@router.get("/healthz", responses={503: {"description": "the process can no longer publish"}})
+def read_liveness(state: State) -> JSONResponse:
+    """The process is up and can still publish: a broker connection is free within seconds (503 if not,
+    so the liveness probe restarts a process whose publishing is stuck). It does not need Redis up."""
+    try:
+        with state.celery.pool.acquire(block=True, timeout=LIVENESS_WAIT_SECONDS):
+            pass
+    except LimitExceeded:
+        return JSONResponse({"status": "cannot_publish"}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 def _check(name: str, probe) -> str:
