@@ -4,10 +4,12 @@ Memory is the API process's resident set, read from /proc."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from tests.factories import png_bytes
 from tests.support import rawhttp
 from tests.support.services import TEST_TOKEN, ApiProcess, running_api
 
@@ -122,3 +124,18 @@ def test_a_json_write_without_a_token_is_refused_before_its_body(api_process):
                             {"Content-Type": "application/json"}, content_length=GIB)
 
     assert exchange.status == 401 and exchange.seconds < 1.0
+
+
+def test_a_file_name_with_control_characters_is_refused_on_its_own_before_any_write(api_process, storage):
+    names = ["nul\x00.png", "bell\x07.png", "esc\x1b[31m.png", "fine.png"]
+    voyage = "hostile-names"
+    body = [part for index, name in enumerate(names)
+            for part in ((b"\r\n" if index else b"") + rawhttp.multipart_head(name), png_bytes())]
+
+    exchange = rawhttp.post(api_process.url, f"/api/voyages/{voyage}/media",
+                            [*body, f"\r\n--{rawhttp.BOUNDARY}--\r\n".encode()], {**WRITER, **MULTIPART})
+
+    files = json.loads(exchange.body)["files"]
+    assert exchange.status == 202
+    assert [f["error"]["code"] if f["error"] else f["status"] for f in files] == ["invalid_filename"] * 3 + ["accepted"]
+    assert len(storage.list_keys(f"originals/{voyage}/")) == 1  # only the accepted file was written

@@ -6,14 +6,16 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime
+import unicodedata
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from sequoia_api.auth import own_token
 from sequoia_api.client import ApiError, SequoiaClient
@@ -48,6 +50,11 @@ def _wait(client: SequoiaClient, batch_ids: list[str], total: int, timeout: floa
     console.print(f"[yellow]timed out after {timeout:.0f}s with items still in progress")
 
 
+def plain(value: object, style: str = "") -> Text:
+    """Text from the server or a file system, shown as text (never rich markup), control characters removed."""
+    return Text("".join(ch for ch in str(value) if unicodedata.category(ch) not in ("Cc", "Cs")), style=style)
+
+
 def _size(n: int | None) -> str:
     if n is None:
         return "?"
@@ -63,7 +70,7 @@ def _summary(client: SequoiaClient, results: list[dict]) -> tuple[Table, list[di
         if result.get("media_id") is None:
             error = result["error"]
             rows.append({"file": result["filename"], "state": "rejected", "error": error})
-            table.add_row(result["filename"], "-", f"[red]rejected: {error['code']}", "", "")
+            table.add_row(plain(result["filename"]), "-", plain(f"rejected: {error['code']}", "red"), "", "")
             ok = False
             continue
         item = client.media(result["media_id"])
@@ -78,7 +85,8 @@ def _summary(client: SequoiaClient, results: list[dict]) -> tuple[Table, list[di
             seconds = f"{delta.total_seconds():.2f} s"
         state = item["status"] if not item["error"] else f"{item['status']}: {item['error']['code']}"
         colour = "green" if item["status"] == "completed" else "red"
-        table.add_row(item["original_filename"], item["media_kind"], f"[{colour}]{state}", derivatives, seconds)
+        table.add_row(plain(item["original_filename"]), plain(item["media_kind"]), plain(state, colour),
+                      plain(derivatives), seconds)
         ok &= item["status"] == "completed"
         rows.append(item)
     return table, rows, ok
@@ -140,7 +148,8 @@ def cmd_status(client: SequoiaClient, args: argparse.Namespace) -> int:
     for kind, counts in sorted(status["counts_by_kind"].items()):
         table.add_row(kind, *(str(counts.get(state, 0)) for state in STATES))
     for failed in status["failed_items"]:
-        table.add_row(f"[red]{failed['filename']}", failed["error"]["code"], failed["error"].get("message") or "")
+        table.add_row(plain(failed["filename"], "red"), plain(failed["error"]["code"]),
+                      plain(failed["error"].get("message") or ""))
     _print(args, status, table)
     return 1 if status["counts_by_state"].get("failed") else 0
 
@@ -188,13 +197,13 @@ def cmd_cancel(client: SequoiaClient, args: argparse.Namespace) -> int:
 def cmd_workers(client: SequoiaClient, args: argparse.Namespace) -> int:
     """Workers online, depth and oldest age per queue."""
     code, health = client.worker_health()
-    table = Table(title=f"workers: {health['status']}" + "".join(f"\n{r}" for r in health["reasons"]))
+    table = Table(title=plain(f"workers: {health['status']}" + "".join(f"\n{r}" for r in health["reasons"])))
     for column in ("queue", "online", "depth", "oldest s", "workers"):
         table.add_column(column)
     for name, queue in health["queues"].items():
         age = queue["oldest_queued_age_seconds"]
         table.add_row(name, str(queue["workers_online"]), str(queue["depth"]),
-                      "" if age is None else f"{age:.0f}", ", ".join(queue["workers"]))
+                      "" if age is None else f"{age:.0f}", plain(", ".join(queue["workers"])))
     _print(args, health, table)
     return 1 if code == 503 else 0
 
@@ -242,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(client, args)
     except ApiError as err:
-        console.print(f"[red]error: {err}")
+        console.print(plain(f"error: {err}", "red"))
         return 2
     finally:
         client.close()

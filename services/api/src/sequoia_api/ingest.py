@@ -4,6 +4,7 @@ then publish. A crash after the commit loses nothing: the outbox relay publishes
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -47,8 +48,16 @@ def check_voyage_slug(slug: str) -> None:
         )
 
 
+def check_filename(name: str) -> None:
+    """Refuse (`invalid_filename`) a name Postgres would refuse or a terminal would obey: NUL, control
+    characters, lone surrogates. Checked before anything is written."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise PermanentError("the file name contains control characters", code="invalid_filename")
+
+
 def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: SpooledFile) -> Accepted:
     """Sniff and upload one spooled file (hashed while it arrived); `PermanentError` if it is refused."""
+    check_filename(upload.filename)
     fmt: MediaFormat = identify(upload.head, upload.filename)
     media_id = uuid4()
     key = original_key(voyage_slug, media_id, fmt.extension)
@@ -100,6 +109,7 @@ def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: st
     then copied to the item's own key only if its ETag is still the one checked (what renders is what was
     checked; later changes to the pipeline's object change nothing)."""
     check_key(key, voyage_slug, state.settings.register_prefixes)
+    check_filename(filename or key)
     head = state.storage.head(key)
     size, etag = int(head["ContentLength"]), head["ETag"]
     check_size(state, size)

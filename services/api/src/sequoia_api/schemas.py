@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 MediaKindName = Literal["image", "pdf", "video", "audio"]
 
 
+# Text Postgres would refuse (NUL) or a terminal would obey: refused as the caller's 422, before any write.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
+
 class ErrorBody(BaseModel):
     """Every error response: a stable machine code and a human message."""
 
@@ -75,7 +79,7 @@ class IngestedFile(BaseModel):
 class RegisterItem(BaseModel):
     """An original already in the bucket."""
 
-    key: str = Field(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$",
+    key: str = Field(min_length=1, max_length=1024, pattern=NO_CONTROL_CHARACTERS,
                      examples=["incoming/voyage-1/IMG_0001.jpg"])
     filename: str | None = Field(default=None, max_length=255)
 
@@ -247,9 +251,9 @@ class RetryRequest(BaseModel):
 
     model_config = ConfigDict(strict=True)  # `"include_permanent": 0` is a mistake, not a false
 
-    voyage_slug: str | None = Field(default=None, max_length=64)
+    voyage_slug: str | None = Field(default=None, max_length=64, pattern=NO_CONTROL_CHARACTERS)
     media_kind: MediaKindName | None = None
-    error_code: str | None = Field(default=None, max_length=64)
+    error_code: str | None = Field(default=None, max_length=64, pattern=NO_CONTROL_CHARACTERS)
     limit: int = Field(default=100, ge=1, le=10_000)
     dry_run: bool = False
     include_permanent: bool = Field(default=False, description="also retry permanent errors (corrupt file, …)")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from sequoia_api.errors import ApiError
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -25,6 +29,8 @@ async def reject_unknown_query_params(request: Request) -> None:
     if "token" in request.query_params:
         raise ApiError(400, "token_in_url", "a token is never taken in a URL (it would reach logs and history): "
                        "send Authorization: Bearer, or open a signed gallery link")
+    if any(CONTROL.search(value) for value in request.query_params.values()):
+        raise ApiError(422, "invalid_request", "query parameters may not contain control characters")
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
