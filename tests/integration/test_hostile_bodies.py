@@ -139,3 +139,16 @@ def test_a_file_name_with_control_characters_is_refused_on_its_own_before_any_wr
     assert exchange.status == 202
     assert [f["error"]["code"] if f["error"] else f["status"] for f in files] == ["invalid_filename"] * 3 + ["accepted"]
     assert len(storage.list_keys(f"originals/{voyage}/")) == 1  # only the accepted file was written
+
+
+def test_a_body_that_stops_arriving_is_cut_off(service_env, workdir):
+    # BODY_IDLE_TIMEOUT_SECONDS is 30 by default; 2 here, so the test waits 2 s instead of 30.
+    def stalled() -> Iterator[bytes]:
+        yield rawhttp.multipart_head()
+        yield b"partial"
+
+    with running_api(service_env, workdir, BODY_IDLE_TIMEOUT_SECONDS="2") as api:
+        exchange = rawhttp.post(api.url, UPLOAD, stalled(), {**WRITER, **MULTIPART}, content_length=10 * MIB,
+                                timeout=20)
+
+    assert exchange.status == 408 and b'"body_timeout"' in exchange.body and exchange.seconds < 10

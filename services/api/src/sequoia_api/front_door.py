@@ -3,12 +3,14 @@
 A request that may write (any non-GET call under `/api/`) is authenticated from its headers before
 one byte of its body is read, and every body is checked against its limit twice: the declared
 `Content-Length` at once, then the bytes actually received while the app streams them (a chunked or
-lying body is cut off as soon as it crosses the limit). Refusals carry `Connection: close`, so
-uvicorn drops the socket instead of draining the rest of the body.
+lying body is cut off as soon as it crosses the limit), and a body that stops arriving for
+`BODY_IDLE_TIMEOUT_SECONDS` is cut off with 408 (uvicorn has no such timeout). Refusals carry
+`Connection: close`, so uvicorn drops the socket instead of draining the rest of the body.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from starlette.datastructures import Headers
@@ -26,8 +28,8 @@ _VOYAGE_PATH = re.compile(r"^/api/voyages/(?P<voyage>[^/]+)/")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class BodyTooLarge(Exception):
-    """Raised into the app by `receive` when the body crosses its limit."""
+class BodyRefused(Exception):
+    """Raised into the app by `receive` when the body crosses its limit or stops arriving."""
 
 
 def _refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -78,29 +80,38 @@ class FrontDoor:
         await self._stream_bounded(scope, receive, send, limit, code)
 
     async def _stream_bounded(self, scope: Scope, receive: Receive, send: Send, limit: int, code: str) -> None:
-        received, overflowed, started = 0, False, False
+        received, complete, started = 0, False, False
+        refusal: JSONResponse | None = None
+        idle = self.settings.body_idle_timeout_seconds
 
         async def bounded_receive() -> Message:
-            nonlocal received, overflowed
-            message = await receive()
+            nonlocal received, complete, refusal
+            if complete:  # after the body, the app may wait for a disconnect as long as it likes
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), idle)
+            except TimeoutError:
+                refusal = _refusal(408, "body_timeout", f"no byte of the body arrived for {idle:g} s")
+                raise BodyRefused from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > limit:
-                    overflowed = True
-                    raise BodyTooLarge
+                    refusal = self._too_large(limit, code)
+                    raise BodyRefused
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
-            if overflowed:
-                return  # whatever the app makes of the cut-off body, the client gets the 413
+            if refusal is not None:
+                return  # whatever the app makes of the cut-off body, the client gets the refusal
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, bounded_receive, tracked_send)
         except Exception:
-            if not overflowed:
+            if refusal is None:
                 raise
-        if overflowed and not started:
-            await self._too_large(limit, code)(scope, receive, send)
+        if refusal is not None and not started:
+            await refusal(scope, receive, send)

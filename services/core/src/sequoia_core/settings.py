@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(default=100, ge=1)
     max_upload_fields: int = Field(default=16, ge=0)
     upload_spool_dir: Path | None = None
+    body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     # Where pipelines may put objects to register; `{voyage}` is the voyage of the call.
     register_prefixes: Annotated[list[str], NoDecode] = ["incoming/{voyage}/"]
 
