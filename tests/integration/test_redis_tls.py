@@ -20,6 +20,7 @@ from scripts.devstack.seaweed import free_port
 from sequoia_api.state import ApiState
 from sequoia_core import tasks
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.control import WorkerControl
 from sequoia_core.db.pool import create_pool
 from sequoia_core.redis_client import redis_client
 from sequoia_media.queue_metrics import QueueCollector
@@ -109,6 +110,7 @@ def test_a_worker_consumes_a_task_published_over_tls(tls_env, tls_settings, work
 
 def test_the_queue_collector_and_flower_read_the_queues_over_tls(tls_settings):
     app = create_celery_app(tls_settings)
+    control = WorkerControl(tls_settings.model_copy(update={"metrics_inspect_timeout_seconds": 0.5}), "tls-test")
     client = redis_client(tls_settings)
     pool = create_pool(tls_settings, min_size=1)
     pool.open()
@@ -116,7 +118,7 @@ def test_the_queue_collector_and_flower_read_the_queues_over_tls(tls_settings):
     try:
         for _ in range(3):
             app.send_task(tasks.FINALIZE_BATCH, args=[str(uuid4())])
-        families = {f.name: f for f in QueueCollector(client, pool, app, inspect_timeout=0.5).collect()}
+        families = {f.name: f for f in QueueCollector(client, pool, control).collect()}
         depth = {s.labels["queue"]: s.value for s in families["sequoia_queue_depth"].samples}
         up = {s.labels["source"]: s.value for s in families["sequoia_queue_metrics_source_up"].samples}
         flower = Broker(app.connection().as_uri(include_password=True), broker_use_ssl=app.conf.broker_use_ssl)
@@ -126,6 +128,7 @@ def test_the_queue_collector_and_flower_read_the_queues_over_tls(tls_settings):
         client.close()
         pool.close()
         app.close()
+        control.close()
 
     assert depth["media"] == 3 and up["redis"] == 1
     assert flower_view == [{"name": "media", "messages": 3}]

@@ -41,12 +41,14 @@ def _scrape(settings: Settings, redis_url: str | None = None) -> dict[str, dict[
     pool.open()
     client = redis.Redis.from_url(redis_url or settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     registry = CollectorRegistry()
-    registry.register(QueueCollector(client, pool, WorkerControl(settings.model_copy(update={"metrics_inspect_timeout_seconds": 0.3}), "test")))
+    control = WorkerControl(settings.model_copy(update={"metrics_inspect_timeout_seconds": 0.3}), "test")
+    registry.register(QueueCollector(client, pool, control))
     try:
         text = generate_latest(registry).decode()
     finally:
         pool.close()
         client.close()
+        control.close()
     return {family.name: {tuple(sorted(s.labels.items())): s.value for s in family.samples}
             for family in text_string_to_metric_families(text)}
 

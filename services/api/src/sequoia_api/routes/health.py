@@ -7,9 +7,11 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from kombu.exceptions import LimitExceeded
+from starlette.concurrency import run_in_threadpool
 
 from sequoia_api.deps import State
 from sequoia_api.schemas import Readiness
+from sequoia_api.state import ApiState
 from sequoia_core.errors import SequoiaError
 
 log = logging.getLogger(__name__)
@@ -17,15 +19,23 @@ LIVENESS_WAIT_SECONDS = 2.0
 router = APIRouter(tags=["health"])
 
 
+def _connection_frees_up(state: ApiState) -> bool:
+    try:
+        with state.celery.pool.acquire(block=True, timeout=LIVENESS_WAIT_SECONDS):
+            return True
+    except LimitExceeded:
+        return False
+
+
 @router.get("/healthz", responses={503: {"description": "the process can no longer publish"}})
-def read_liveness(state: State) -> JSONResponse:
+async def read_liveness(state: State) -> JSONResponse:
     """The process is up and can still publish: a broker connection is free within seconds (503 if not,
     so the liveness probe restarts a process whose publishing is stuck). It does not need Redis up."""
     try:
-        with state.celery.pool.acquire(block=True, timeout=LIVENESS_WAIT_SECONDS):
-            pass
+        state.celery.pool.acquire(block=False).release()  # the usual case, answered on the event loop
     except LimitExceeded:
-        return JSONResponse({"status": "cannot_publish"}, status_code=503)
+        if not await run_in_threadpool(_connection_frees_up, state):
+            return JSONResponse({"status": "cannot_publish"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
