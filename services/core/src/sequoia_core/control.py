@@ -32,7 +32,7 @@ class WorkerControl:
             "socket_timeout": _SOCKET_TIMEOUT, "socket_connect_timeout": _SOCKET_TIMEOUT,
         }
         self._timeout = settings.metrics_inspect_timeout_seconds
-        self._interval = settings.worker_liveness_interval_seconds
+        self._interval = settings.worker_broadcast_cache_seconds
         self._lock = threading.Lock()
         self._served: dict[str, list[str]] | None = None
         self._read_at = float("-inf")
@@ -43,7 +43,7 @@ class WorkerControl:
             raise TransientError("the workers' control channel is busy", code=ErrorCode.BROKER_UNAVAILABLE)
 
     def workers_by_queue(self) -> dict[str, list[str]]:
-        """Worker node names consuming each queue, at most `WORKER_LIVENESS_INTERVAL_SECONDS` old."""
+        """Worker node names consuming each queue, at most `WORKER_BROADCAST_CACHE_SECONDS` old."""
         if time.monotonic() - self._read_at < self._interval and self._served is not None:
             return self._served
         self._hold()

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     metrics_address: str = "0.0.0.0"
     metrics_inspect_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
     # Who serves each queue is asked by one broadcast per interval, whatever the number of readers.
-    worker_liveness_interval_seconds: float = Field(default=5.0, gt=0)
+    worker_broadcast_cache_seconds: float = Field(default=5.0, gt=0)
     prometheus_multiproc_dir: Path | None = None
 
     # -- security
