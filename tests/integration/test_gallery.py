@@ -1,21 +1,30 @@
-"""The voyage gallery page: server-rendered, token by cookie, retry button; seen in headless Chromium."""
+"""The voyage gallery page: server-rendered, token by cookie, retry button; in headless Chromium, live counts too."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from websockets.sync.client import connect
 
 from tests.factories import jpeg_bytes, truncated_jpeg
 from tests.integration.helpers import upload
+from tests.support.processes import wait_for
 from tests.support.services import TEST_TOKEN
 
 CHROMIUM = shutil.which("chromium")
+# Headless, and nothing that talks to the network besides the page under test.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -103,12 +112,93 @@ def test_chromium_shows_the_thumbnails(api_server, gallery_voyage, tmp_path):
     gallery_voyage, _ = gallery_voyage
     url = httpx.get(f"{api_server}/api/voyages/{gallery_voyage}/gallery-link",
                     headers={"Authorization": f"Bearer {TEST_TOKEN}"}).json()["url"]
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom", url]
+    command = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+               "--virtual-time-budget=8000", "--dump-dom", url]
 
     dom = subprocess.run(command, capture_output=True, text=True, timeout=90).stdout
 
     assert f"Voyage {gallery_voyage}" in dom
     loaded = re.findall(r'<img[^>]*data-loaded="(\d+)"', dom)
     assert loaded and int(loaded[0]) == 320  # the thumbnail decoded in the browser at its real width
+
+
+class Page:
+    """One tab of a headless Chromium, driven over the DevTools protocol."""
+
+    def __init__(self, socket) -> None:
+        self.socket = socket
+        self.calls = 0
+
+    def call(self, method: str, **params) -> dict:
+        """Send one DevTools command and return its reply."""
+        self.calls += 1
+        self.socket.send(json.dumps({"id": self.calls, "method": method, "params": params}))
+        while (reply := json.loads(self.socket.recv(timeout=30))).get("id") != self.calls:
+            pass  # events of the page
+        return reply
+
+    def open(self, url: str) -> None:
+        """Navigate the tab to `url`."""
+        assert "error" not in self.call("Page.navigate", url=url)
+
+    def evaluate(self, expression: str):
+        """The expression's JSON value in the page, or None while the page is (re)loading."""
+        reply = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        result = reply.get("result", {})
+        return None if "error" in reply or "exceptionDetails" in result else result["result"].get("value")
+
+
+@contextmanager
+def chromium_page(profile: Path) -> Iterator[Page]:
+    """A headless Chromium with one blank tab to drive."""
+    browser = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        active = profile / "DevToolsActivePort"  # Chromium writes its chosen port here
+        port = wait_for(lambda: active.exists() and active.read_text().split("\n")[0], 30, "DevTools port")
+        targets = httpx.get(f"http://127.0.0.1:{port}/json/list").json()
+        page = next(t for t in targets if t["type"] == "page")
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
+            yield Page(socket)
+    finally:
+        browser.kill()
+        browser.wait(timeout=30)
+
+
+COUNTS = """(() => {
+  const count = id => Number(document.getElementById(id).textContent);
+  return {total: count("count-total"), queued: count("count-queued"), completed: count("count-completed"),
+          same_document: window.sameDocument === true};
+})()"""
+
+
+@contextmanager
+def thumbnails_paused(api_state) -> Iterator[None]:
+    """The worker stays up but stops taking from the `thumbnails` queue, so items wait in flight."""
+    control = api_state.celery.control
+    assert control.cancel_consumer("thumbnails", reply=True, timeout=5), "no worker left the queue"
+    try:
+        yield
+    finally:
+        assert control.add_consumer("thumbnails", reply=True, timeout=5), "no worker came back to the queue"
+
+
+def test_chromium_counts_items_in_flight_live(api, api_state, api_server, thumbnails_worker, voyage, tmp_path):
+    """The page's own script keeps the counts current: new waiting items appear without a reload,
+    and the same tab reaches `completed` once the worker takes the queue again."""
+    assert CHROMIUM, "Debian's chromium is not installed (apt-get install chromium)"
+    with chromium_page(tmp_path / "profile") as page:
+        with thumbnails_paused(api_state):
+            upload(api, voyage, ("first.jpg", jpeg_bytes(640, 480)))
+            page.open(api_server + gallery_link(api, voyage))
+            opened = wait_for(lambda: page.evaluate(COUNTS), 60, "the gallery page")
+            assert (opened["total"], opened["queued"], opened["completed"]) == (1, 1, 0)
+            page.evaluate("window.sameDocument = true")  # a reload would forget it
+
+            upload(api, voyage, ("second.jpg", jpeg_bytes(640, 480)), ("third.jpg", jpeg_bytes(320, 240)))
+            waiting = wait_for(lambda: (c := page.evaluate(COUNTS)) and c["total"] == 3 and c, 60, "3 items counted")
+            assert (waiting["queued"], waiting["completed"], waiting["same_document"]) == (3, 0, True)
+
+        done = wait_for(lambda: (c := page.evaluate(COUNTS)) and c["completed"] == 3 and c, 90, "3 completed")
+        assert (done["total"], done["queued"]) == (3, 0)
