@@ -115,7 +115,7 @@ def services() -> list[Service]:
     worker = str(ROOT / "scripts" / "start_celery_worker.sh")
     return [
         Service("api", [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app",
-                        "--host", "127.0.0.1", "--port", "8000"], {}),
+                        "--host", "127.0.0.1", "--port", "8000", "--http", "sequoia_api.http_protocol:HttpToolsProtocol"], {}),
         # Metrics (docs/monitoring.md): thumbnails worker :9100, beat's queue collector :9101, media worker :9102.
         Service("worker-thumbnails", [worker, "thumbnails-1", "info", "thumbnails"],
                 {"METRICS_PORT": "9100", "METRICS_ADDRESS": "127.0.0.1"}),

@@ -216,7 +216,7 @@ def running_api(env: dict[str, str], workdir: Path, **extra_env: str) -> Iterato
     port = seaweed.free_port()
     log_path = workdir / f"uvicorn-{port}.log"
     command = [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
-               "--port", str(port)]
+               "--port", str(port), "--http", "sequoia_api.http_protocol:HttpToolsProtocol"]
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env, **extra_env}, stdout=log,
                                    stderr=subprocess.STDOUT)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     max_upload_fields: int = Field(default=16, ge=0)
     upload_spool_dir: Path | None = None
     body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A connection whose request line and headers are not complete this long after it opens (or after
+    # its last response) is closed: uvicorn itself only times out a keep-alive connection that sends nothing.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     # Where pipelines may put objects to register; `{voyage}` is the voyage of the call.
     register_prefixes: Annotated[list[str], NoDecode] = ["incoming/{voyage}/"]
 
