@@ -37,3 +37,16 @@ def test_tokens_and_the_link_secret_live_in_the_secret(render):
     assert len(secret["stringData"]["link-secret"]) >= 32
     for name in ("SEQUOIA_READ_TOKENS", "SEQUOIA_API_TOKENS", "GALLERY_LINK_SECRET"):
         assert "secretKeyRef" in env[name]["valueFrom"]
+
+
+def test_the_ingress_carries_nginx_limits_that_annotations_override(render):
+    default = by_kind(render(INGRESS_VALUES), "Ingress")[0]["metadata"]["annotations"]
+    overridden = by_kind(render(INGRESS_VALUES, "ingress.nginx.proxyReadTimeout=120",
+                                "ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-body-size=8m"),
+                         "Ingress")[0]["metadata"]["annotations"]
+
+    assert default["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "60"
+    assert default["nginx.ingress.kubernetes.io/proxy-send-timeout"] == "60"
+    assert default["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
+    assert overridden["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "120"
+    assert overridden["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
