@@ -74,7 +74,8 @@ def stack(images, env) -> Iterator[dict[str, str]]:
     suffix = secrets.token_hex(3)
     specs = {
         "api": (images["api"], {}, ["uvicorn", "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
-                                    "--port", str(ports["api"])]),
+                                    "--port", str(ports["api"]), "--http",
+                                    "sequoia_api.http_protocol:HttpToolsProtocol"]),
         "thumbnails": (images["worker-thumbnails"], {"METRICS_PORT": str(ports["thumbs_metrics"])}, None),
         "media": (images["worker-media"], {"METRICS_PORT": str(ports["media_metrics"])}, None),
         "beat": (images["worker-media"], {"QUEUE_METRICS_PORT": str(ports["queue_metrics"])},
