@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := -e services/core -e services/api -e services/worker-thumbnails -e services/worker-media
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install up down status demo samples test test-unit test-integration migrate clean
+.PHONY: help system-packages install deps up down status demo samples test test-unit test-db test-integration migrate clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -21,6 +21,11 @@ $(VENV)/.installed: $(BIN)/python requirements-dev.txt services/*/pyproject.toml
 
 install: $(VENV)/.installed ## create .venv with every service (editable) and the test tools
 
+system-packages: ## install the Debian packages of .ci/apt-packages (as root), or print the one command to run
+	@.ci/system-packages
+
+deps: system-packages install helm ## everything `make demo` and `make test` need: Debian packages, the venv, helm
+
 up: install ## start the local stack in the background (S3, API, workers, Flower)
 	$(BIN)/python -m scripts.devstack.stack up
 
@@ -33,17 +38,32 @@ status: install ## which services of the local stack run
 samples: install ## make the sample media under samples/
 	$(BIN)/python scripts/make_samples.py samples
 
-demo: up samples ## run the stack and ingest the samples through the REST API
+demo: deps up samples ## run the stack and ingest the samples through the REST API
 	$(BIN)/sequoia ingest samples --voyage demo-$$(date +%Y%m%d-%H%M%S) --wait
 
 migrate: install ## apply the SQL migrations to DATABASE_URL
 	$(BIN)/sequoia-migrate --create-database
 
-test: install ## unit and integration tests against real Redis, Postgres, S3 and Celery workers
-	$(BIN)/pytest
+# CI's tiers in order, each TARGET:BUDGET (seconds of wall time; at the budget pytest gets SIGINT and
+# still prints its summary). chart-runtime joins when its target exists. docs/testing.md: measured times.
+TEST_TIERS := test-unit:600 test-db:300 test-integration:900 test-monitoring:600 test-chart:300 kind-test:120 \
+  test-containers:1500 $(if $(shell grep -ls '^test-chart-runtime:' $(MAKEFILE_LIST)),test-chart-runtime:900) \
+  test-faults:900
 
-test-unit: install ## unit tests only (no services)
-	$(BIN)/pytest tests/unit
+test: deps ## every tier CI runs (unit, db, integration, monitoring, chart, kind, containers, chart-runtime, faults), each timed
+	@.ci/tier --reset
+	@for tier in $(TEST_TIERS); do target=$${tier%%:*}; name=$${target#test-}; \
+	  .ci/tier $${name%-test} $${tier##*:} $(MAKE) --no-print-directory $$target; done; \
+	.ci/tier --summary
+
+test-unit: install ## unit tests (no services) and the bench scripts' own checks
+	$(BIN)/pytest tests/unit tests/bench
+
+test-db: install ## the state machine, sweeper, batches and outbox against Postgres alone
+	$(BIN)/pytest tests/db
+
+test-integration: install ## API, CLI, gallery and engines against real Redis, Postgres, S3 and Celery workers
+	$(BIN)/pytest tests/integration
 
 clean: down ## remove the venv, logs, local S3 data and samples
 	rm -rf $(VENV) var samples .pytest_cache
