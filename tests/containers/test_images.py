@@ -29,7 +29,7 @@ TOKEN = "container-test-" + secrets.token_hex(8)
 def _redis_url() -> str:
     # db 13: neither the local stack (0), the integration tests' workers (15) nor the chart test (14)
     # consume it, so no other worker takes these containers' tasks.
-    return "redis://127.0.0.1:6379/13"
+    return services.redis_db_url(13)
 
 
 @pytest.fixture(scope="module")

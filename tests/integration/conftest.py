@@ -14,7 +14,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
-from redis.connection import parse_url
 
 from scripts.devstack.seaweed import free_port
 from sequoia_api.main import create_app
@@ -27,14 +26,6 @@ from tests.support.services import TEST_TOKEN, WorkerProcess
 pytestmark = pytest.mark.integration
 
 
-def _test_redis_url() -> str:
-    # The tests use db 15 of REDIS_URL's server, so a running local stack (db 0) never sees their tasks.
-    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    parts = parse_url(base)
-    auth = f":{parts['password']}@" if parts.get("password") else ""
-    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/15"
-
-
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory):
     return tmp_path_factory.mktemp("sequoia")
@@ -43,7 +34,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def service_env(workdir) -> Iterator[dict[str, str]]:
     """The environment of every Sequoia process in this test session."""
-    redis_url = _test_redis_url()
+    redis_url = services.redis_db_url(15)
     services.purge_queues(redis_url)
     with services.fresh_database() as database_url, services.s3_target(workdir) as s3:
         yield services.service_env(database_url, redis_url, s3)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from redis.connection import parse_url
 
 from sequoia_core.settings import Settings
 from tests.monitoring import support
@@ -28,9 +27,7 @@ REDIS_DB = int(os.environ.get("MONITORING_TEST_REDIS_DB", "12"))
 
 def monitoring_redis_url() -> str:
     """Db REDIS_DB of REDIS_URL's server (default this machine's)."""
-    parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    auth = f":{parts['password']}@" if parts.get("password") else ""
-    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/{REDIS_DB}"
+    return services.redis_db_url(REDIS_DB)
 
 
 @pytest.fixture(scope="module")
