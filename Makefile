@@ -56,8 +56,8 @@ test: deps ## every tier CI runs (unit, db, integration, monitoring, chart, kind
 	  .ci/tier $${name%-test} $${tier##*:} $(MAKE) --no-print-directory $$target; done; \
 	.ci/tier --summary
 
-test-unit: install ## unit tests (no services) and the bench scripts' own checks
-	$(BIN)/pytest tests/unit tests/bench
+test-unit: install ## unit tests (no services)
+	$(BIN)/pytest tests/unit
 
 test-db: install ## the state machine, sweeper, batches and outbox against Postgres alone
 	$(BIN)/pytest tests/db

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,15 +131,13 @@ def test_quality_is_configurable(images, tmp_path):
     (hostile.html_as_jpeg, ErrorCode.UNSUPPORTED_TYPE),
     (hostile.mp3_as_jpeg, ErrorCode.TYPE_MISMATCH),
 ])
-def test_hostile_images_fail_fast_with_their_code(tmp_path, backend, maker, code):
+def test_hostile_images_fail_with_their_code(tmp_path, backend, maker, code):
     path = maker(tmp_path)
-    started = time.monotonic()
 
     with pytest.raises(PermanentError) as caught:
         _render(path, tmp_path / "out", image_engine=backend)
 
-    assert caught.value.code == code, caught.value.message
-    assert time.monotonic() - started < 5
+    assert caught.value.code == code, caught.value.message  # how fast: bench/engines/hostile.py
 
 
 def test_pixel_limit_is_checked_before_decoding(tmp_path):
