@@ -1,21 +1,18 @@
-"""Session-wide real services for the integration tests, and a real thumbnails worker."""
+"""Real services for the integration tests and a real thumbnails worker, shared by the package's
+tests and torn down when its last test ends (so a run of several suites never keeps them)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from scripts.devstack.seaweed import free_port
 from sequoia_api.main import create_app
 from sequoia_core.db.pool import create_pool
 from sequoia_core.settings import Settings
@@ -26,12 +23,12 @@ from tests.support.services import TEST_TOKEN, WorkerProcess
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def workdir(tmp_path_factory: pytest.TempPathFactory):
     return tmp_path_factory.mktemp("sequoia")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service_env(workdir) -> Iterator[dict[str, str]]:
     """The environment of every Sequoia process in this test session."""
     redis_url = services.redis_db_url(15)
@@ -40,19 +37,19 @@ def service_env(workdir) -> Iterator[dict[str, str]]:
         yield services.service_env(database_url, redis_url, s3)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def settings(service_env) -> Settings:
     return services.settings_from(service_env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def storage(settings: Settings) -> Storage:
     store = Storage(settings)
     store.ensure_bucket()
     return store
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pool(settings: Settings) -> Iterator[ConnectionPool]:
     connections = create_pool(settings)
     connections.open()
@@ -60,7 +57,7 @@ def pool(settings: Settings) -> Iterator[ConnectionPool]:
     connections.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def thumbnails_worker(service_env, settings, storage, workdir) -> Iterator[WorkerProcess]:
     """One real prefork worker consuming the `thumbnails` queue."""
     worker = services.start_worker(service_env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", workdir)
@@ -71,7 +68,7 @@ def thumbnails_worker(service_env, settings, storage, workdir) -> Iterator[Worke
         services.stop_worker(worker)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(settings, storage) -> Iterator[TestClient]:
     """The real app (real Postgres, Redis, S3) served in-process, with a valid token."""
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {TEST_TOKEN}"}) as client:
@@ -85,11 +82,13 @@ def voyage(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def wait_final(api: TestClient) -> Callable[[UUID | str, float], dict]:
-    """Poll `GET /api/media/{id}` until the item is final; return its body."""
+def wait_final(api: TestClient, request: pytest.FixtureRequest) -> Callable[[UUID | str, float], dict]:
+    """Poll `GET /api/media/{id}` until the item is final; return its body. Fails at once with the
+    worker's log when the test's worker died."""
+    workers = (request.getfixturevalue("thumbnails_worker"),) if "thumbnails_worker" in request.fixturenames else ()
 
     def wait(media_id: UUID | str, timeout: float = 60.0) -> dict:
-        return services.wait_until_final(lambda path: api.get(path).json(), str(media_id), timeout, 0.2)
+        return services.wait_until_final(lambda path: api.get(path).json(), str(media_id), timeout, 0.2, workers)
 
     return wait
 
@@ -100,27 +99,37 @@ def api_state(api):
     return api.app.state.sequoia
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_server(service_env, settings, storage, workdir) -> Iterator[str]:
-    """The API as a real uvicorn process on a free port; yields its base URL."""
-    port = free_port()
-    log = (workdir / "uvicorn.log").open("ab")
-    command = [str(Path(sys.executable).with_name("uvicorn")), "--factory", "sequoia_api.main:create_app",
-               "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **service_env}, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    """The API of the package's services as a real uvicorn process; yields its base URL."""
+    with serving_api(service_env, workdir) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def own_api_server(service_env, workdir) -> Iterator[str]:
+    """The API and a thumbnails worker on a database and Redis db of their own (S3 bucket too): for a
+    test like the fuzz, whose retries and cancels would otherwise reach other tests' items."""
+    with services.fresh_database() as database_url:
+        env = {**service_env, "DATABASE_URL": database_url, "REDIS_URL": services.redis_db_url(11),
+               "S3_BUCKET": f"{service_env['S3_BUCKET']}-own"}
+        services.purge_queues(env["REDIS_URL"])
+        worker = services.start_worker(env, "sequoia_thumbnails.worker", "thumbnails", "own", workdir)
+        try:
+            services.wait_for_ping(services.settings_from(env), worker)
+            with serving_api(env, workdir, "uvicorn-own") as url:
+                yield url
+        finally:
+            services.stop_worker(worker)
+            services.purge_queues(env["REDIS_URL"])
+
+
+@contextmanager
+def serving_api(env: dict[str, str], workdir: Path, name: str = "uvicorn") -> Iterator[str]:
+    """The API with `env` under uvicorn on a free port until the block ends; yields its base URL."""
+    process, url = services.start_api(env, workdir, name)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError((workdir / "uvicorn.log").read_text()[-3000:])
+        services.wait_http(f"{url}/readyz", process, timeout=30)
         yield url
     finally:
-        process.terminate()
-        process.wait(10)
+        services.stop_worker(process)
