@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := -e services/core -e services/api -e services/worker-thumbnails -e services/worker-media
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help system-packages install deps up down status demo samples test test-unit test-db test-integration migrate clean
+.PHONY: help system-packages install lock deps up down status demo samples test test-unit test-db test-integration migrate clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -14,12 +14,17 @@ help: ## list the targets
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt services/*/pyproject.toml
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q $(SERVICES) -r requirements-dev.txt
+# Everything from the hash-checked lock (scripts/lock.sh), then our own packages, editable and without
+# dependencies (a local directory has no hash).
+$(VENV)/.installed: $(BIN)/python requirements/all.txt services/*/pyproject.toml
+	$(BIN)/pip install -q --require-hashes -r requirements/all.txt
+	$(BIN)/pip install -q --no-deps $(SERVICES)
 	touch $@
 
-install: $(VENV)/.installed ## create .venv with every service (editable) and the test tools
+install: $(VENV)/.installed ## create .venv from the lock: every service (editable) and the test tools
+
+lock: ## re-resolve uv.lock from the pyproject.toml files and export requirements/ (needs PyPI)
+	scripts/lock.sh
 
 system-packages: ## install the Debian packages of .ci/apt-packages (as root), or print the one command to run
 	@.ci/system-packages
