@@ -69,10 +69,10 @@ def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], p
     whose 2 children are replaced every 3 tasks, a media worker with beat, and Flower; wait until
     they answer. Returns their base URLs and the thumbnails worker; `processes` collects them all
     for the teardown."""
-    api, api_url = support.start_api(env, workdir)
+    api, api_url = services.start_api(env, workdir)
     processes.append(api)
     broken_env = {**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{support.free_port()}"}
-    broken, broken_url = support.start_api(broken_env, workdir, name="api-broken")
+    broken, broken_url = services.start_api(broken_env, workdir, name="api-broken")
     processes.append(broken)
     thumbnails = services.start_worker(
         {**env, "METRICS_PORT": str(ports["thumbnails"])}, "sequoia_thumbnails.worker", "thumbnails", "thumbs",
@@ -85,12 +85,12 @@ def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], p
     processes.append(media)
     flower, flower_url = support.start_flower(env, workdir, password)
     processes.append(flower)
-    support.wait_http(f"{api_url}/readyz", api)
-    support.wait_http(f"{broken_url}/healthz", broken)
+    services.wait_http(f"{api_url}/readyz", api)
+    services.wait_http(f"{broken_url}/healthz", broken)
     settings = services.settings_from(env)
     for worker in (thumbnails, media):
         services.wait_for_ping(settings, worker)
-    support.wait_http(f"{flower_url}/healthcheck", flower)
+    services.wait_http(f"{flower_url}/healthcheck", flower)
     return {"api": api_url, "broken": broken_url, "flower": flower_url}, thumbnails
 
 

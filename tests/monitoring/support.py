@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.services import BIN, ROOT, WorkerProcess, spawn, start_api, wait_http  # noqa: F401 (shared)
+from tests.support.services import BIN, ROOT, WorkerProcess, spawn, wait_http
 
 RULES = ROOT / "monitoring" / "prometheus" / "rules.yml"
 DASHBOARD = ROOT / "monitoring" / "grafana" / "sequoia-dashboard.json"
