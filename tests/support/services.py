@@ -100,6 +100,10 @@ def service_env(database_url: str, redis_url: str, s3: S3Target, **extra: str) -
         # Tight render limits, so the hostile-corpus tests see a timeout or an out-of-memory in seconds.
         "RENDER_TIME_LIMIT_SECONDS": "20",
         "RENDER_MEMORY_LIMIT_MB": "256",
+        # No metrics port unless a test asks for one: 9100/9101 belong to the local stack (and to
+        # other suites running at the same time); a test that scrapes passes its own free port.
+        "METRICS_PORT": "0",
+        "QUEUE_METRICS_PORT": "0",
         **extra,
     }
 
