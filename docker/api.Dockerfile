@@ -1,5 +1,7 @@
 # The API: ingest, status, health. Enqueues by task name, so no renderer, ffmpeg, librosa or matplotlib.
 # Build from the repository root: docker build -f docker/api.Dockerfile -t sequoia-api .
+# No digest pin: none could be fetched where this was written (docs/testing.md); pin yours, e.g.
+# --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest from `docker buildx imagetools inspect`>.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -8,9 +10,13 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/etc/ssl/certs/c
 # binutils for strip (slim-venv.sh); the build stage only, nothing of it reaches the image.
 RUN apt-get update && apt-get install -y --no-install-recommends binutils && python3 -m venv /opt/venv
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv.sh
+COPY requirements/api.txt /src/requirements.txt
 COPY services/core /src/core
 COPY services/api /src/api
-RUN /opt/venv/bin/pip install --no-compile /src/core /src/api && slim-venv.sh /opt/venv
+# Dependencies from the hash-checked lock (requirements/, exported from uv.lock), then our own
+# packages without theirs: a local directory has no hash to check.
+RUN /opt/venv/bin/pip install --no-compile --require-hashes -r /src/requirements.txt \
+ && /opt/venv/bin/pip install --no-compile --no-deps /src/core /src/api && slim-venv.sh /opt/venv
 
 FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 sequoia \

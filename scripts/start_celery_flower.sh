@@ -5,7 +5,8 @@
 # its own variable, never as an argument (`ps` shows every process's arguments to every user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
+# .env fills in what the environment leaves unset: the environment wins, as for the Python services.
+if [ -f .env ]; then environment=$(export -p); set -a; . ./.env; set +a; eval "$environment"; fi
 : "${FLOWER_PASSWORD:?set FLOWER_PASSWORD (make up writes one into .env)}"
 celery_bin=${CELERY_BIN:-$( [ -x .venv/bin/celery ] && echo .venv/bin/celery || echo celery )}
 export FLOWER_BASIC_AUTH="${FLOWER_USER:-admin}:${FLOWER_PASSWORD}"

@@ -8,7 +8,8 @@
 #   CELERY_BEAT=1 also runs the beat schedule (outbox relay, sweeper): one per deployment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
+# .env fills in what the environment leaves unset: the environment wins, as for the Python services.
+if [ -f .env ]; then environment=$(export -p); set -a; . ./.env; set +a; eval "$environment"; fi
 
 name=${1:-worker1}
 loglevel=${2:-info}

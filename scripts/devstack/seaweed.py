@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -12,8 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import httpx
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+
+# Sized for real media: 50 volumes of 64 MB (3.2 GB) filled up after a few large uploads, and each
+# bucket (a collection) grew 7 volumes at once, so a dozen buckets used every slot. Now volumes of
+# 1 GiB, 1000 slots, 2 grown per collection: a volume only takes the disk it holds, and the disk is
+# the limit (SeaweedFS turns read-only below 1 % free). Deleted objects are reclaimed every 5 minutes
+# once a volume is 30 % garbage (SeaweedFS's threshold).
+VOLUME_SIZE_MB = 1024
+MAX_VOLUMES = 1000
+VOLUMES_GROWN_PER_COLLECTION = 2
+VACUUM_INTERVAL_SECONDS = 300
 
 
 def weed_binary() -> str:
@@ -52,6 +65,7 @@ class SeaweedS3:
     access_key: str
     secret_key: str
     process: subprocess.Popen | None = None
+    master_url: str | None = None
 
     def client(self):
         """A boto3 client for this gateway."""
@@ -65,10 +79,13 @@ class SeaweedS3:
         )
 
     def ready(self) -> bool:
-        """True once the gateway lists buckets."""
+        """True once the gateway lists buckets and (when we started it) a volume server has joined the
+        master with free volumes: before that, the first write fails with "0 node candidates"."""
         try:
             self.client().list_buckets()
-        except (BotoCoreError, ClientError):
+            if self.master_url is not None:
+                return httpx.get(f"{self.master_url}/dir/status", timeout=2).json()["Topology"]["Free"] > 0
+        except (BotoCoreError, ClientError, httpx.HTTPError, KeyError, ValueError):
             return False
         return True
 
@@ -98,12 +115,23 @@ def start(data_dir: Path, access_key: str, secret_key: str, s3_port: int | None 
     command = [
         weed_binary(), "server", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
-        "-master.volumeSizeLimitMB=64", "-volume.max=50",
+        f"-master.volumeSizeLimitMB={VOLUME_SIZE_MB}", f"-volume.max={MAX_VOLUMES}",
+        f"-master.vacuumIntervalSeconds={VACUUM_INTERVAL_SECONDS}", "-master.garbageThreshold=0.3",
         "-s3", f"-s3.port={s3_port}", f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]
     log = (log_path or data_dir / "weed.log").open("ab")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    return SeaweedS3(f"http://127.0.0.1:{s3_port}", access_key, secret_key, process)
+    # master.toml's [master.volume_growth] copy_1, through SeaweedFS's WEED_ environment overrides.
+    env = {**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": str(VOLUMES_GROWN_PER_COLLECTION)}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return SeaweedS3(f"http://127.0.0.1:{s3_port}", access_key, secret_key, process,
+                     f"http://127.0.0.1:{ports['master']}")
+
+
+def room(data_dir: Path) -> str:
+    """How much more the store can take: the free disk under its data folder, and how it grows."""
+    free = shutil.disk_usage(data_dir).free
+    return (f"{free / 1024**3:.1f} GiB free for S3 objects in {data_dir} (volumes of {VOLUME_SIZE_MB} MiB, "
+            f"grown as needed; deleted space vacuumed every {VACUUM_INTERVAL_SECONDS // 60} min)")
 
 
 def stop(process: subprocess.Popen, grace: float = 5.0) -> None:

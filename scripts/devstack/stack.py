@@ -162,6 +162,8 @@ def up() -> None:
     for service in services():
         spawn(service)
     wait_until_ready(env)
+    if env.get("S3_ENDPOINT_URL", LOCAL_S3) == LOCAL_S3:
+        print(f"S3 room: {seaweed.room(VAR / 'seaweedfs')}")
 
 
 def down() -> None:

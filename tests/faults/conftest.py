@@ -35,7 +35,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Redis, Postgres, SeaweedFS, the API and both workers, all of the suite's own."""
     missing = missing_tools()
     if missing:
-        pytest.skip(f"fault suite needs {', '.join(missing)}")
+        pytest.fail(f"fault suite needs {', '.join(missing)}: run `make test` as root (it installs "
+                    "redis-server and postgresql from .ci/apt-packages) or `make install` for weed", pytrace=False)
     with running_stack(tmp_path_factory.mktemp("faults")) as running:
         yield running
 

@@ -25,7 +25,7 @@ free_port = seaweed.free_port
 
 
 def missing_tools() -> list[str]:
-    """The binaries this suite needs and this machine lacks (the suite skips, naming them)."""
+    """The binaries this suite needs and this machine lacks (the suite fails, naming them)."""
     missing = [name for name in ("redis-server",) if shutil.which(name) is None]
     if postgres_bindir() is None:
         missing.append("PostgreSQL server binaries (initdb, pg_ctl)")

@@ -1,14 +1,13 @@
 """The media a fault batch is made of: small files of every kind the engine renders, made here.
 
-Images come from Pillow, the PDF from PyMuPDF, video and audio from ffmpeg's test sources; a kind
-whose maker is missing on this machine is left out of the mix (and the mix says so).
+Images come from Pillow, the PDF from PyMuPDF, video and audio from ffmpeg's test sources; a missing
+maker fails the suite (no kind is left out in silence).
 """
 
 from __future__ import annotations
 
 import io
 import itertools
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.factories import jpeg_bytes, png_bytes
+from tests.support.tools import require_binary
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,10 @@ def image_samples() -> list[Sample]:
     ]
 
 
-def pdf_sample() -> Sample | None:
-    """A one-page PDF with text, made by PyMuPDF (None where it is not installed)."""
-    try:
-        import pymupdf
-    except ImportError:
-        return None
+def pdf_sample() -> Sample:
+    """A one-page PDF with text, made by PyMuPDF."""
+    import pymupdf
+
     with pymupdf.open() as doc:
         page = doc.new_page(width=300, height=400)
         page.insert_text((40, 60), "Sequoia fault suite", fontsize=14)
@@ -64,9 +62,8 @@ def _ffmpeg(workdir: Path, name: str, *args: str) -> bytes:
 
 
 def av_samples(workdir: Path) -> list[Sample]:
-    """A one-second video and a one-second tone, from ffmpeg's test sources (none without ffmpeg)."""
-    if shutil.which("ffmpeg") is None:
-        return []
+    """A one-second video and a one-second tone, from ffmpeg's test sources."""
+    require_binary("ffmpeg", "ffmpeg")
     video = _ffmpeg(workdir, "clip.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1",
                     "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast")
     audio = _ffmpeg(workdir, "tone.wav", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-ar", "8000")
@@ -76,7 +73,7 @@ def av_samples(workdir: Path) -> list[Sample]:
 def sample_set(workdir: Path, kinds: frozenset[str]) -> list[Sample]:
     """One sample of each format, limited to the kinds the engine has a renderer for."""
     found = [*image_samples(), pdf_sample(), *av_samples(workdir)]
-    return [s for s in found if s is not None and s.kind in kinds]
+    return [s for s in found if s.kind in kinds]
 
 
 def mix(samples: list[Sample], count: int, prefix: str = "item") -> list[Sample]:

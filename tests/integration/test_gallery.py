@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from tests.factories import jpeg_bytes, truncated_jpeg
 from tests.integration.helpers import upload
 from tests.support.processes import wait_for
 from tests.support.services import TEST_TOKEN
+from tests.support.tools import require_binary
 
-CHROMIUM = shutil.which("chromium")
 # Headless, and nothing that talks to the network besides the page under test.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -107,12 +106,12 @@ def test_retry_needs_a_write_session_its_csrf_token_and_the_same_origin(api, gal
     assert api.get(f"/api/media/{broken['media_id']}").json()["task_id"] != broken["task_id"]  # requeued
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_chromium_shows_the_thumbnails(api_server, gallery_voyage, tmp_path):
     gallery_voyage, _ = gallery_voyage
+    chromium = require_binary("chromium", "chromium")
     url = httpx.get(f"{api_server}/api/voyages/{gallery_voyage}/gallery-link",
                     headers={"Authorization": f"Bearer {TEST_TOKEN}"}).json()["url"]
-    command = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
                "--virtual-time-budget=8000", "--dump-dom", url]
 
     dom = subprocess.run(command, capture_output=True, text=True, timeout=90).stdout
@@ -151,7 +150,7 @@ class Page:
 @contextmanager
 def chromium_page(profile: Path) -> Iterator[Page]:
     """A headless Chromium with one blank tab to drive."""
-    browser = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+    browser = subprocess.Popen([require_binary("chromium", "chromium"), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                                 "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -187,7 +186,6 @@ def thumbnails_paused(api_state) -> Iterator[None]:
 def test_chromium_counts_items_in_flight_live(api, api_state, api_server, thumbnails_worker, voyage, tmp_path):
     """The page's own script keeps the counts current: new waiting items appear without a reload,
     and the same tab reaches `completed` once the worker takes the queue again."""
-    assert CHROMIUM, "Debian's chromium is not installed (apt-get install chromium)"
     with chromium_page(tmp_path / "profile") as page:
         with thumbnails_paused(api_state):
             upload(api, voyage, ("first.jpg", jpeg_bytes(640, 480)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import psycopg
 import pytest
 
 from sequoia_core.db.migrate import apply_migrations
+from tests.support.tools import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_QUERIES = [
@@ -23,11 +23,11 @@ def test_runner_is_safe_to_run_twice(settings):
     assert apply_migrations(settings.database_url, ROOT / "migrations") == []
 
 
-@pytest.mark.skipif(shutil.which("psql") is None, reason="psql (postgresql-client) is not installed")
 def test_seed_psql_command_runs_twice(settings):
+    psql = require_binary("psql", "postgresql-client")
     for _ in range(2):
         subprocess.run(
-            ["psql", "-v", "ON_ERROR_STOP=1", "-q", "-d", settings.database_url,
+            [psql, "-v", "ON_ERROR_STOP=1", "-q", "-d", settings.database_url,
              "-f", str(ROOT / "migrations" / "add_async_media_processing.sql")],
             check=True, capture_output=True,
         )

@@ -8,29 +8,26 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from redis.connection import parse_url
 
 from sequoia_core.settings import Settings
 from tests.monitoring import support
 from tests.monitoring.support import Prometheus
 from tests.support import services
 from tests.support.services import TEST_TOKEN, WorkerProcess
+from tests.support.tools import require_binary
 
 REDIS_DB = int(os.environ.get("MONITORING_TEST_REDIS_DB", "12"))
 
 
 def monitoring_redis_url() -> str:
     """Db REDIS_DB of REDIS_URL's server (default this machine's)."""
-    parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    auth = f":{parts['password']}@" if parts.get("password") else ""
-    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/{REDIS_DB}"
+    return services.redis_db_url(REDIS_DB)
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +69,10 @@ def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], p
     whose 2 children are replaced every 3 tasks, a media worker with beat, and Flower; wait until
     they answer. Returns their base URLs and the thumbnails worker; `processes` collects them all
     for the teardown."""
-    api, api_url = support.start_api(env, workdir)
+    api, api_url = services.start_api(env, workdir)
     processes.append(api)
     broken_env = {**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{support.free_port()}"}
-    broken, broken_url = support.start_api(broken_env, workdir, name="api-broken")
+    broken, broken_url = services.start_api(broken_env, workdir, name="api-broken")
     processes.append(broken)
     thumbnails = services.start_worker(
         {**env, "METRICS_PORT": str(ports["thumbnails"])}, "sequoia_thumbnails.worker", "thumbnails", "thumbs",
@@ -88,12 +85,12 @@ def _start_services(env: dict[str, str], workdir: Path, ports: dict[str, int], p
     processes.append(media)
     flower, flower_url = support.start_flower(env, workdir, password)
     processes.append(flower)
-    support.wait_http(f"{api_url}/readyz", api)
-    support.wait_http(f"{broken_url}/healthz", broken)
+    services.wait_http(f"{api_url}/readyz", api)
+    services.wait_http(f"{broken_url}/healthz", broken)
     settings = services.settings_from(env)
     for worker in (thumbnails, media):
         services.wait_for_ping(settings, worker)
-    support.wait_http(f"{flower_url}/healthcheck", flower)
+    services.wait_http(f"{flower_url}/healthcheck", flower)
     return {"api": api_url, "broken": broken_url, "flower": flower_url}, thumbnails
 
 
@@ -111,8 +108,7 @@ def _scrape_jobs(urls: dict[str, str], ports: dict[str, int]) -> dict[str, list[
 @pytest.fixture(scope="module")
 def stack(workdir: Path) -> Iterator[Stack]:
     """Every Sequoia process, and Prometheus scraping them all."""
-    if not shutil.which("prometheus"):
-        pytest.skip("Prometheus is not installed (Debian package `prometheus`, listed in .ci/apt-packages)")
+    require_binary("prometheus", "prometheus")
     redis_url = monitoring_redis_url()
     services.purge_queues(redis_url)
     ports = {name: support.free_port() for name in ("thumbnails", "media", "queues")}

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.services import BIN, ROOT, WorkerProcess
+from tests.support.services import BIN, ROOT, WorkerProcess, spawn, wait_http
 
 RULES = ROOT / "monitoring" / "prometheus" / "rules.yml"
 DASHBOARD = ROOT / "monitoring" / "grafana" / "sequoia-dashboard.json"
@@ -29,38 +27,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def spawn(name: str, command: list[str], env: dict[str, str], workdir: Path) -> WorkerProcess:
-    """Start a process in its own session in `workdir` (no stray `.env`), logging to a file."""
-    log_path = workdir / f"{name}.log"
-    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env}, stdout=log_path.open("ab"),
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    return WorkerProcess(name, process, log_path)
-
-
-def wait_http(url: str, process: WorkerProcess, timeout: float = 60.0, ok: tuple[int, ...] = (200,),
-              auth: tuple[str, str] | None = None) -> None:
-    """Poll `url` until it answers one of `ok`; fail with the process's log if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not process.alive():
-            raise RuntimeError(f"{process.name} exited:\n{process.log()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2, auth=auth).status_code in ok:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer in {timeout:.0f}s:\n{process.log()[-3000:]}")
-
-
-def start_api(env: dict[str, str], workdir: Path, name: str = "api") -> tuple[WorkerProcess, str]:
-    """The real API under uvicorn on a free port; returns the process and its base URL."""
-    port = free_port()
-    command = [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]
-    return spawn(name, command, env, workdir), f"http://127.0.0.1:{port}"
 
 
 def start_flower(env: dict[str, str], workdir: Path, password: str) -> tuple[WorkerProcess, str]:

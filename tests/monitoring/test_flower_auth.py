@@ -30,7 +30,7 @@ def flower(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     password = secrets.token_urlsafe(12)
     process, url = support.start_flower({"REDIS_URL": monitoring_redis_url()}, workdir, password)
     try:
-        support.wait_http(f"{url}/healthcheck", process)
+        services.wait_http(f"{url}/healthcheck", process)
         yield url, password
     finally:
         services.stop_worker(process)

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
-import pytest
 import yaml
 
 from tests.monitoring.support import DASHBOARD, RULES
 from tests.support.services import ROOT
+from tests.support.tools import require_binary
 
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (Debian package `prometheus`)")
 DOCS = ROOT / "docs" / "monitoring.md"
 SCRAPE_EXAMPLE = ROOT / "monitoring" / "prometheus" / "prometheus.yml"
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run([require_binary("promtool", "prometheus"), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
 def _rules() -> list[dict]:
@@ -32,13 +29,11 @@ def _anchor(title: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
 
 
-@needs_promtool
 def test_rules_are_valid_prometheus_rules() -> None:
     result = _promtool("check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_promtool
 def test_every_alert_fires_and_stays_quiet_as_the_unit_tests_say() -> None:
     result = _promtool("test", "rules", str(RULES.parent / "tests.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,7 +58,6 @@ def test_every_alert_has_summary_description_and_a_runbook_in_the_docs() -> None
         assert anchor == rule["alert"].lower() and anchor in headings, f"no runbook section for {rule['alert']}"
 
 
-@needs_promtool
 def test_the_example_scrape_config_is_valid(tmp_path) -> None:
     # The example reads the Flower password from var/run/flower-password (written by `make prometheus`).
     config = tmp_path / "prometheus.yml"

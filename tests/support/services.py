@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 import redis
 from kombu.exceptions import OperationalError
+from redis.connection import parse_url
 
 from scripts.devstack import seaweed
 from sequoia_core import broker
@@ -29,6 +31,14 @@ from sequoia_core.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TEST_TOKEN = "test-token-" + secrets.token_hex(8)
+
+
+def redis_db_url(db: int) -> str:
+    """Db `db` of REDIS_URL's server (default this machine's). Each suite owns one db, so no other
+    suite's workers take its tasks: stack 0, integration 15, chart 14, containers 13, monitoring 12, fuzz 11."""
+    parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    auth = f":{parts['password']}@" if parts.get("password") else ""
+    return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/{db}"
 
 
 def _with_dbname(url: str, name: str) -> str:
@@ -93,6 +103,10 @@ def service_env(database_url: str, redis_url: str, s3: S3Target, **extra: str) -
         # Tight render limits, so the hostile-corpus tests see a timeout or an out-of-memory in seconds.
         "RENDER_TIME_LIMIT_SECONDS": "20",
         "RENDER_MEMORY_LIMIT_MB": "256",
+        # No metrics port unless a test asks for one: 9100/9101 belong to the local stack (and to
+        # other suites running at the same time); a test that scrapes passes its own free port.
+        "METRICS_PORT": "0",
+        "QUEUE_METRICS_PORT": "0",
         **extra,
     }
 
@@ -149,6 +163,38 @@ def start_worker(env: dict[str, str], app: str, queues: str, name: str, workdir:
     return WorkerProcess(node, process, log_path)
 
 
+def spawn(name: str, command: list[str], env: dict[str, str], workdir: Path) -> WorkerProcess:
+    """Start a process in its own session in `workdir` (no stray `.env`), logging to a file."""
+    log_path = workdir / f"{name}.log"
+    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env}, stdout=log_path.open("ab"),
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    return WorkerProcess(name, process, log_path)
+
+
+def wait_http(url: str, process: WorkerProcess, timeout: float = 60.0, ok: tuple[int, ...] = (200,),
+              auth: tuple[str, str] | None = None) -> None:
+    """Poll `url` until it answers one of `ok`; fail with the process's log if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.log()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2, auth=auth).status_code in ok:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer in {timeout:.0f}s:\n{process.log()[-3000:]}")
+
+
+def start_api(env: dict[str, str], workdir: Path, name: str = "api") -> tuple[WorkerProcess, str]:
+    """The real API under uvicorn on a free port; returns the process and its base URL."""
+    port = seaweed.free_port()
+    command = [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
+               "--port", str(port), "--http", "sequoia_api.http_protocol:HttpToolsProtocol", "--log-level", "warning"]
+    return spawn(name, command, env, workdir), f"http://127.0.0.1:{port}"
+
+
 def wait_for_ping(settings: Settings, worker: WorkerProcess, timeout: float = 60.0) -> None:
     """Block until the worker answers a Celery ping."""
     app = create_celery_app(settings)
@@ -181,10 +227,16 @@ def stop_worker(worker: WorkerProcess, timeout: float = 20.0) -> None:
     worker.process.wait(5)
 
 
-def wait_until_final(get_json: Callable[[str], dict], media_id: str, timeout: float, interval: float) -> dict:
-    """Poll `GET /api/media/{id}` through `get_json` until the item is final; return its body."""
+def wait_until_final(get_json: Callable[[str], dict], media_id: str, timeout: float, interval: float,
+                     workers: tuple[WorkerProcess, ...] = ()) -> dict:
+    """Poll `GET /api/media/{id}` through `get_json` until the item is final; return its body. A dead
+    worker among `workers` fails at once with its log, instead of after the whole timeout."""
     deadline = time.monotonic() + timeout
     while True:
+        for worker in workers:
+            if not worker.alive():
+                raise AssertionError(f"worker {worker.name} died (exit {worker.process.returncode}) while "
+                                     f"{media_id} was not final; its log:\n{worker.log()[-4000:]}")
         body = get_json(f"/api/media/{media_id}")
         if body["status"] in FINAL_STATES:
             return body
@@ -209,29 +261,12 @@ class ApiProcess:
 
 
 @contextmanager
-def running_api(env: dict[str, str], workdir: Path, **extra_env: str) -> Iterator[ApiProcess]:
-    """Start uvicorn with the app on a free port, wait until `/readyz` answers 200, stop it after."""
-    import httpx
-
-    port = seaweed.free_port()
-    log_path = workdir / f"uvicorn-{port}.log"
-    command = [str(BIN / "uvicorn"), "--factory", "sequoia_api.main:create_app", "--host", "127.0.0.1",
-               "--port", str(port), "--http", "sequoia_api.http_protocol:HttpToolsProtocol"]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env, **extra_env}, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    api = ApiProcess(f"http://127.0.0.1:{port}", process)
+def running_api(env: dict[str, str], workdir: Path, name: str = "uvicorn", **extra_env: str) -> Iterator[ApiProcess]:
+    """The real API with `env` (and `extra_env`) under uvicorn, once `/readyz` answers 200, until the
+    block ends."""
+    process, url = start_api({**env, **extra_env}, workdir, name)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{api.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError(log_path.read_text()[-3000:])
-        yield api
+        wait_http(f"{url}/readyz", process, timeout=30)
+        yield ApiProcess(url, process.process)
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_worker(process)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sequoia_thumbnails.renderers.base import RenderSpec
 from sequoia_thumbnails.renderers.image import vips_available
 from tests.corpus import build, conformance, hostile
 
-BACKENDS = ["pillow", pytest.param("vips", marks=pytest.mark.skipif(not vips_available(), reason="no libvips"))]
+BACKENDS = ["pillow", "vips"]
 SPEC = RenderSpec(time_limit_seconds=30)
 
 
@@ -25,6 +24,9 @@ def images(tmp_path_factory) -> dict[str, Path]:
 
 
 def _render(path: Path, out: Path, spec: RenderSpec = SPEC, **changes):
+    if changes.get("image_engine") == "vips" and not vips_available():
+        pytest.fail("pyvips cannot load libvips: `make install` (pyvips) and `sudo apt-get install -y libvips42`",
+                    pytrace=False)
     fmt, result = Engine(replace(spec, **changes)).render(path, out, filename_hint=path.name)
     return fmt, result, {d.name: d for d in result.derivatives}
 
@@ -129,15 +131,13 @@ def test_quality_is_configurable(images, tmp_path):
     (hostile.html_as_jpeg, ErrorCode.UNSUPPORTED_TYPE),
     (hostile.mp3_as_jpeg, ErrorCode.TYPE_MISMATCH),
 ])
-def test_hostile_images_fail_fast_with_their_code(tmp_path, backend, maker, code):
+def test_hostile_images_fail_with_their_code(tmp_path, backend, maker, code):
     path = maker(tmp_path)
-    started = time.monotonic()
 
     with pytest.raises(PermanentError) as caught:
         _render(path, tmp_path / "out", image_engine=backend)
 
-    assert caught.value.code == code, caught.value.message
-    assert time.monotonic() - started < 5
+    assert caught.value.code == code, caught.value.message  # how fast: bench/engines/hostile.py
 
 
 def test_pixel_limit_is_checked_before_decoding(tmp_path):

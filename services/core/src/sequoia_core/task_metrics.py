@@ -106,6 +106,8 @@ def initialise(queues: Iterable[str], tasks: Iterable[str], spec: TaskMetricsSpe
                 metrics.QUEUE_WAIT.labels(queue, task, kind)
                 if isinstance(kind, MediaKind):
                     metrics.END_TO_END.labels(kind)
+                    for code in ErrorCode:  # the dashboard's failures by code, from zero
+                        metrics.TASK_ERRORS.labels(queue, task, kind, metrics.FAILED, code.value)
 
 
 class TaskObserver:

@@ -1,5 +1,6 @@
 """bench/api's wrk script holds a constant rate, spreads requests evenly, and reports a rate it
-could not hold as late starts (the bench's verdicts rest on both)."""
+could not hold as late starts (the bench's verdicts rest on both). Wall-clock checks, so they run
+with the bench (`make bench-api`), not in `make test`."""
 
 from __future__ import annotations
 

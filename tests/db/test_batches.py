@@ -1,0 +1,55 @@
+"""A batch gets its final status exactly once, when its last item is final, and the right one."""
+
+from __future__ import annotations
+
+import pytest
+
+from sequoia_core.db import batches, lifecycle, media
+from sequoia_core.db.media import Status
+from tests.db.factories import new_batch, new_item
+
+
+def batch_of(conn, *states: Status):
+    batch_id = new_batch(conn, len(states))
+    return batch_id, [new_item(conn, state, batch_id=batch_id) for state in states]
+
+
+@pytest.mark.parametrize("open_state", [Status.PENDING, Status.QUEUED, Status.PROCESSING, Status.RETRYING])
+def test_no_final_status_while_an_item_is_open(conn, open_state):
+    batch_id, _ = batch_of(conn, Status.COMPLETED, open_state)
+
+    assert batches.finalize_if_done(conn, batch_id) is None
+    assert batches.get_batch(conn, batch_id).batch_status == "processing"
+
+
+@pytest.mark.parametrize(("states", "final"), [
+    ((Status.COMPLETED, Status.COMPLETED), "completed"),
+    ((Status.COMPLETED, Status.FAILED), "completed_with_errors"),
+    ((Status.COMPLETED, Status.CANCELLED), "completed_with_errors"),
+    ((Status.CANCELLED, Status.CANCELLED), "cancelled"),
+    ((Status.FAILED, Status.FAILED), "completed_with_errors"),
+])
+def test_the_final_status_is_set_exactly_once(conn, states, final):
+    batch_id, _ = batch_of(conn, *states)
+
+    assert batches.finalize_if_done(conn, batch_id) == final
+    assert batches.finalize_if_done(conn, batch_id) is None  # a second worker's call changes nothing
+    row = batches.get_batch(conn, batch_id)
+    assert row.batch_status == final and row.completed_at is not None
+
+
+def test_the_last_item_to_finish_finalises_its_batch(conn):
+    batch_id, [done, running] = batch_of(conn, Status.COMPLETED, Status.PROCESSING)
+
+    assert media.complete(conn, running.id, running.task_id, [], {}) == batch_id
+    assert batches.finalize_if_done(conn, batch_id) == "completed"
+
+
+def test_a_retry_reopens_a_finished_batch_until_its_items_are_final_again(conn):
+    batch_id, [_, failed] = batch_of(conn, Status.COMPLETED, Status.FAILED)
+    assert batches.finalize_if_done(conn, batch_id) == "completed_with_errors"
+
+    lifecycle.retry_failed(conn, lifecycle.RetryFilter(voyage_slug=failed.voyage_slug))
+
+    assert batches.get_batch(conn, batch_id).batch_status == "processing"
+    assert batches.finalize_if_done(conn, batch_id) is None

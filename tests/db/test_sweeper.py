@@ -1,0 +1,90 @@
+"""The sweeper's choices: which stuck items get a fresh task, which it gives up on, which it leaves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sequoia_core.db import lifecycle, media
+from sequoia_core.db.lifecycle import STUCK_STATES
+from sequoia_core.db.media import Status
+from sequoia_core.errors import ErrorCode
+from tests.db.factories import new_batch, new_entry, new_item
+
+STUCK_AFTER = timedelta(minutes=30)
+LONG_AGO = timedelta(hours=1)
+MAX_ATTEMPTS = 3
+
+
+def requeue(conn, **kwargs):
+    return lifecycle.requeue_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS, **kwargs)
+
+
+@pytest.mark.parametrize("state", list(Status))
+def test_only_stuck_queued_processing_and_retrying_items_are_requeued(conn, state):
+    item = new_item(conn, state, age=LONG_AGO)
+
+    entries = requeue(conn)
+
+    row = media.get_media(conn, item.id)
+    if state in STUCK_STATES:
+        [entry] = entries
+        assert (entry.media_id, entry.task_id) == (item.id, row.task_id) and row.task_id != item.task_id
+        assert row.processing_status == Status.PENDING and row.attempts == item.attempts  # attempts are kept
+    else:  # pending is the outbox relay's; final states are final
+        assert entries == [] and row.processing_status == state
+
+
+@pytest.mark.parametrize("state", STUCK_STATES)
+def test_recent_items_are_left_alone(conn, state):
+    new_item(conn, state, age=STUCK_AFTER - timedelta(minutes=1))
+
+    assert requeue(conn) == []
+    assert lifecycle.give_up_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS) == []
+
+
+@pytest.mark.parametrize("state", STUCK_STATES)
+def test_stuck_items_out_of_attempts_fail_with_max_attempts(conn, state):
+    batch_id = new_batch(conn)
+    spent = new_item(conn, state, age=LONG_AGO, attempts=MAX_ATTEMPTS, batch_id=batch_id)
+
+    assert requeue(conn) == []
+    assert lifecycle.give_up_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS) == [batch_id]
+    row = media.get_media(conn, spent.id)
+    assert (row.processing_status, row.error_code) == (Status.FAILED, ErrorCode.MAX_ATTEMPTS)
+    assert row.error_message == f"gave up after {MAX_ATTEMPTS} attempts; the last one never finished"
+
+
+def test_a_queued_item_still_in_line_is_not_published_again(conn):
+    # Three items published a minute apart an hour ago; the second's message is next in line.
+    items = [new_item(conn, Status.QUEUED, age=LONG_AGO - timedelta(minutes=m)) for m in range(3)]
+    entries = [new_entry(conn, item, age=LONG_AGO - timedelta(minutes=m), published=True)
+               for m, item in enumerate(items)]
+
+    requeued = requeue(conn, next_in_line={str(items[0].queue): entries[1].task_id})
+
+    assert [e.media_id for e in requeued] == [items[0].id]  # left the queue and never ran
+
+
+def test_an_unknown_head_of_line_requeues_every_stuck_queued_item(conn):
+    items = [new_item(conn, Status.QUEUED, age=LONG_AGO) for _ in range(2)]
+
+    assert {e.media_id for e in requeue(conn, next_in_line={})} == {item.id for item in items}
+
+
+def test_the_sweep_takes_the_oldest_first_up_to_its_limit(conn):
+    old = new_item(conn, Status.PROCESSING, age=2 * LONG_AGO)
+    new_item(conn, Status.PROCESSING, age=LONG_AGO)
+
+    assert [e.media_id for e in requeue(conn, limit=1)] == [old.id]
+
+
+def test_a_requeue_reopens_nothing_and_writes_one_outbox_row_per_item(conn):
+    items = [new_item(conn, Status.RETRYING, age=LONG_AGO) for _ in range(3)]
+
+    entries = requeue(conn)
+
+    assert sorted(e.media_id for e in entries) == sorted(item.id for item in items)
+    assert all(e.published_at is None for e in entries)
+    assert conn.execute("SELECT count(*) FROM task_outbox").fetchone()[0] == 3
