@@ -79,6 +79,11 @@ RECOVERY_LAG = Histogram(
 )
 WORKER_LOST, BROKER_LOST = "worker_lost", "broker_lost"
 REQUEUED, GAVE_UP = "requeued", "failed"
+# Every known series at zero from the start, so the recovery alerts and panels see a rate, not a gap.
+for _fault in (WORKER_LOST, BROKER_LOST):
+    RECOVERY_LAG.labels(_fault)
+    for _action in (REQUEUED, GAVE_UP):
+        RECOVERED.labels(_fault, _action)
 
 
 def exposition_registry(multiproc_dir: Path | None) -> CollectorRegistry:
