@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -52,18 +51,6 @@ def stack(built) -> Iterator[dict[str, str]]:
                        capture_output=True, timeout=60)
 
 
-def _wait_ready(url: str, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=3).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url} not ready after {timeout} s"
-        time.sleep(1)
-
-
 def test_redis_has_the_seeds_tuning(stack):
     done = subprocess.run(["podman", "--runtime", "runc", "exec", f"{stack['project']}_redis_1", "redis-cli",
                            "CONFIG", "GET", "maxmemory*"], env=engine_env(), capture_output=True, text=True,
@@ -75,7 +62,7 @@ def test_redis_has_the_seeds_tuning(stack):
 
 def test_each_media_kind_completes_through_the_compose_stack(stack, tmp_path):
     api_url = f"http://127.0.0.1:{stack['API_PORT']}"
-    _wait_ready(api_url + "/readyz")
+    services.wait_url(api_url + "/readyz", 240)
     files = sample_files(tmp_path)
     with httpx.Client(base_url=api_url, timeout=60,
                       headers={"Authorization": f"Bearer {stack['SEQUOIA_API_TOKEN']}"}) as api:
@@ -90,7 +77,7 @@ def test_each_media_kind_completes_through_the_compose_stack(stack, tmp_path):
 
 def test_flower_answers_behind_its_password(stack):
     url = f"http://127.0.0.1:{stack['FLOWER_PORT']}"
-    _wait_ready(url + "/healthcheck")
+    services.wait_url(url + "/healthcheck", 240)
 
     assert httpx.get(url + "/workers", timeout=10).status_code == 401
     assert httpx.get(url + "/workers", auth=("admin", stack["FLOWER_PASSWORD"]), timeout=10).status_code == 200

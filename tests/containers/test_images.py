@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -90,19 +89,6 @@ def stack(images, env) -> Iterator[dict[str, str]]:
             container.remove()
 
 
-def _wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=3).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} not ready after {timeout}s")
-        time.sleep(1)
-
-
 def test_api_image_stays_small(images):
     size = podman.image_size(images["api"])
 
@@ -136,7 +122,7 @@ def test_thumbnails_image_renders_webp_png_and_tiff_with_libvips(images, env):
 
 
 def test_each_media_kind_gets_every_derivative_through_the_containers(stack, tmp_path):
-    _wait_ready(stack["api"] + "/readyz")
+    services.wait_url(stack["api"] + "/readyz", 120)
     files = sample_files(tmp_path)
     with httpx.Client(base_url=stack["api"], headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as api:
         upload = [("files", (path.name, path.read_bytes())) for path in files.values()]
@@ -160,7 +146,7 @@ def _wait_final(api: httpx.Client, media_id: str, timeout: float = 300) -> dict:
 
 
 def test_flower_refuses_without_its_password(stack):
-    _wait_ready(stack["flower"] + "/healthcheck")
+    services.wait_url(stack["flower"] + "/healthcheck", 120)
 
     assert httpx.get(stack["flower"] + "/workers", timeout=10).status_code == 401
     assert httpx.get(stack["flower"] + "/workers", auth=("admin", stack["flower_password"]),
@@ -176,7 +162,7 @@ def test_flower_image_does_not_start_without_a_password(images, env):
 
 
 def test_worker_serves_metrics(stack):
-    _wait_ready(stack["thumbs_metrics"] + "/metrics")
+    services.wait_url(stack["thumbs_metrics"] + "/metrics", 120)
 
     assert "sequoia_" in httpx.get(stack["thumbs_metrics"] + "/metrics", timeout=10).text
 

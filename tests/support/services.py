@@ -187,6 +187,20 @@ def wait_http(url: str, process: WorkerProcess, timeout: float = 60.0, ok: tuple
     raise TimeoutError(f"{url} did not answer in {timeout:.0f}s:\n{process.log()[-3000:]}")
 
 
+def wait_url(url: str, timeout: float) -> None:
+    """Poll `url` until it answers 200: for a service in a container, with no process of ours to watch."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=3).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} not ready after {timeout:.0f}s")
+        time.sleep(1)
+
+
 def start_api(env: dict[str, str], workdir: Path, name: str = "api") -> tuple[WorkerProcess, str]:
     """The real API under uvicorn on a free port; returns the process and its base URL."""
     port = seaweed.free_port()
