@@ -34,13 +34,14 @@ def new_batch(conn: psycopg.Connection, total_items: int = 1, voyage: str = "db-
 def new_item(conn: psycopg.Connection, status: Status = Status.PENDING, *, age: timedelta = timedelta(0),
              batch_id: UUID | None = None, voyage: str = "db-tier", queue: str = QueueName.THUMBNAILS,
              **columns: object) -> MediaRow:
-    """An item in `status`, last changed `age` before now(); `columns` force any other column."""
+    """An item in `status`, last changed `age` before now(), under a run token of its own (as an item
+    that has run, or been requeued after a run, keeps); `columns` force any other column."""
     item = NewMedia(id=uuid4(), voyage_slug=voyage, batch_id=batch_id, media_kind="image", media_format="jpeg",
                     original_filename="a.jpg", content_type="image/jpeg", size_bytes=1, checksum_sha256=None,
                     original_key=f"originals/{voyage}/a.jpg", task_id=uuid4(), queue=str(queue))
     media.insert_media(conn, item)
     values = {"processing_status": str(status), "attempts": int(status not in (Status.PENDING, Status.QUEUED)),
-              **{stamp: None for stamp in _STAMPS[status]}, **columns}
+              "run_token": uuid4(), **{stamp: None for stamp in _STAMPS[status]}, **columns}
     stamps = [name for name, value in values.items() if name.endswith("_at") and value is None]
     assignments = [f"{name} = %({name})s" for name in values if name not in stamps]
     assignments += [f"{name} = now() - %(age)s" for name in (*stamps, "updated_at")]

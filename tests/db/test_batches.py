@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 
 from sequoia_core.db import batches, lifecycle, media
-from sequoia_core.db.media import Status
+from sequoia_core.db.media import Run, Status
 from tests.db.factories import new_batch, new_item
 
 
@@ -41,7 +43,9 @@ def test_the_final_status_is_set_exactly_once(conn, states, final):
 def test_the_last_item_to_finish_finalises_its_batch(conn):
     batch_id, [done, running] = batch_of(conn, Status.COMPLETED, Status.PROCESSING)
 
-    assert media.complete(conn, running.id, running.task_id, [], {}) == batch_id
+    assert media.complete(conn, Run(running.id, running.task_id, uuid4()), [], {}) is False  # another run's
+    assert batches.finalize_if_done(conn, batch_id) is None
+    assert media.complete(conn, Run(running.id, running.task_id, running.run_token), [], {}) == batch_id
     assert batches.finalize_if_done(conn, batch_id) == "completed"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from sequoia_core.db import lifecycle, media
 from sequoia_core.db.lifecycle import STUCK_STATES
-from sequoia_core.db.media import Status
+from sequoia_core.db.media import Run, Status
 from sequoia_core.errors import ErrorCode
 from tests.db.factories import new_batch, new_entry, new_item
 
@@ -88,3 +88,19 @@ def test_a_requeue_reopens_nothing_and_writes_one_outbox_row_per_item(conn):
     assert sorted(e.media_id for e in entries) == sorted(item.id for item in items)
     assert all(e.published_at is None for e in entries)
     assert conn.execute("SELECT count(*) FROM task_outbox").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("state", [Status.PROCESSING, Status.RETRYING])
+def test_a_requeued_items_old_run_is_refused_everything(conn, state):
+    item = new_item(conn, state, age=LONG_AGO)
+    old_run = Run(item.id, item.task_id, item.run_token)
+
+    [entry] = requeue(conn)
+
+    assert media.claim_for_processing(conn, old_run, "w@db", 1, timedelta(0), MAX_ATTEMPTS, item.run_token) is None
+    assert media.complete(conn, old_run, [], {}) is False
+    assert media.fail(conn, old_run, "internal_error", "late", from_states=tuple(Status)) is False
+    assert media.mark_retrying(conn, old_run, "storage_unavailable", "late") is False
+    assert media.lock_unfinished_run(conn, old_run) is False
+    row = media.get_media(conn, item.id)
+    assert (row.processing_status, row.task_id) == (Status.PENDING, entry.task_id)
