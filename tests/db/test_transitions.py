@@ -99,6 +99,15 @@ def test_a_processing_item_is_taken_over_by_a_fresh_delivery_only_once_stale(con
     assert (reclaimed.attempts, reclaimed.retries, reclaimed.run_token) == (2, 0, run.token)  # a new run
 
 
+def test_a_stale_run_claimed_before_run_tokens_is_taken_over_too(conn):
+    # A row claimed by a worker of before migration 006 has no token: the claim must not compute NULL.
+    stale = new_item(conn, Status.PROCESSING, age=timedelta(hours=2), run_token=None)
+    run = other_run(stale)
+
+    reclaimed = claim(conn, run)
+    assert (reclaimed.attempts, reclaimed.retries, reclaimed.run_token) == (2, 0, run.token)
+
+
 def test_a_retrying_item_is_never_taken_by_a_fresh_delivery(conn):
     item = new_item(conn, Status.RETRYING, age=timedelta(days=1))
 

@@ -94,7 +94,7 @@ UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = n
 # time stops there.
 _CLAIM = """
 WITH target AS (
-    SELECT id, (run_token = %(run)s AND processing_status IN ('processing', 'retrying')) AS continues
+    SELECT id, (run_token IS NOT DISTINCT FROM %(run)s AND processing_status IN ('processing', 'retrying')) AS continues
       FROM media WHERE id = %(id)s AND task_id = %(task_id)s
 )
 UPDATE media m
