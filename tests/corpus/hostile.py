@@ -135,9 +135,13 @@ def pdf_stream_bomb(folder: Path) -> Path:
 
 
 def pdf_slow_page(folder: Path) -> Path:
-    """A small page drawing 400,000 full-page fills: under every size limit, only the clock stops it."""
+    """A small page painting a full-page gradient 400,000 times: under every size limit, only the clock
+    stops it. A gradient costs each pixel a colour function (flat fills drew this page in 19.6 s on an
+    idle core, too close to the tests' 20 s limit); this page takes minutes."""
+    gradient = (b"/Resources << /Shading << /Sh1 << /ShadingType 2 /ColorSpace /DeviceRGB /Coords [0 0 612 792] "
+                b"/Function << /FunctionType 2 /Domain [0 1] /C0 [1 0 0] /C1 [0 0 1] /N 1 >> >> >> >> ")
     path = folder / "slow_page.pdf"
-    path.write_bytes(pdf_bytes(b"0 0 612 792 re f\n" * 400_000))
+    path.write_bytes(pdf_bytes(b"/Sh1 sh\n" * 400_000, extra=gradient))
     return path
 
 
