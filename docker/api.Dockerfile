@@ -28,5 +28,5 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MIGRAT
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
-CMD ["uvicorn", "--factory", "sequoia_api.main:create_app", "--host", "0.0.0.0", "--port", "8000",
+CMD ["uvicorn", "--factory", "sequoia_api.main:create_app", "--host", "0.0.0.0", "--port", "8000", \
      "--http", "sequoia_api.http_protocol:HttpToolsProtocol"]
