@@ -4,8 +4,11 @@ leaves the files of live processes alone."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -81,3 +84,31 @@ def test_files_of_live_processes_stay(tmp_path):
 
     assert folded == 2  # the dead one's counter and histogram files
     assert (tmp_path / f"counter_{live}.db").exists() and (tmp_path / f"histogram_{live}.db").exists()
+
+
+def test_a_child_forked_during_a_scrape_never_blocks_later_scrapes(tmp_path):
+    # Celery's prefork pool forks while the metrics thread may be mid-scrape, holding the lock.
+    collector = CompactingCollector(tmp_path)
+    original = collector.compact
+
+    def fork_a_lingering_child() -> int:
+        child = os.fork()
+        if child == 0:  # the child keeps every inherited descriptor open until killed
+            time.sleep(60)
+            os._exit(0)
+        children.append(child)
+        return original()
+
+    children: list[int] = []
+    collector.compact = fork_a_lingering_child
+    try:
+        list(collector.collect())
+        collector.compact = original
+        later = threading.Thread(target=lambda: list(collector.collect()), daemon=True)
+        later.start()
+        later.join(timeout=10)
+        assert not later.is_alive(), "a later scrape waits for a lock the child inherited"
+    finally:
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)

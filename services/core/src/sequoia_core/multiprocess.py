@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -83,9 +84,14 @@ def _write(path: Path, metrics: Iterable[Metric]) -> None:
 class CompactingCollector(Collector):
     """Sums every process's files, after folding those of dead processes into `<type>_archive.db`.
 
-    Counters and histograms only: they are all Sequoia's worker and API metrics use. A file lock
-    keeps two processes serving the same directory from folding (or reading) at the same time.
+    Counters and histograms only: they are all Sequoia's worker and API metrics use. A POSIX record
+    lock keeps two processes serving the same directory from folding (or reading) at the same time,
+    and a thread lock two scrapes of one process. Not `flock`: a prefork child forked during a scrape
+    inherits a flock with the open file and holds it for its whole life, hanging every later scrape;
+    a record lock belongs to the process that took it and is never inherited.
     """
+
+    _scrape = threading.Lock()
 
     def __init__(self, directory: Path, is_alive: Callable[[int], bool] = pid_alive) -> None:
         self._directory = directory
@@ -93,8 +99,8 @@ class CompactingCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         """Fold, then sum every file."""
-        with (self._directory / _LOCK_FILE).open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self._scrape, (self._directory / _LOCK_FILE).open("a") as lock:
+            fcntl.lockf(lock, fcntl.LOCK_EX)
             self.compact()
             return list(MultiProcessCollector.merge([str(p) for p in self._directory.glob("*.db")]))
 
