@@ -7,9 +7,9 @@ from uuid import UUID, uuid4
 
 from psycopg_pool import ConnectionPool
 
-from sequoia_api.ingest import Accepted, record_batch, store_original
+from sequoia_api.services.ingest import Accepted, record_batch, store_original
 from sequoia_api.state import ApiState
-from sequoia_api.uploads import SpooledFile
+from sequoia_api.services.uploads import SpooledFile
 from sequoia_core.db.outbox import OutboxEntry
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sequoia_api.auth import Access, check, grants_from, own_token
+from sequoia_api.http.auth import Access, check, grants_from, own_token
 from sequoia_core.settings import Settings
 
 

@@ -8,7 +8,7 @@ from kubernetes.client import (V1Deployment, V1DeploymentList, V1DeploymentSpec,
                                V1LabelSelector, V1ObjectMeta, V1PodTemplateSpec)
 from kubernetes.client.exceptions import ApiException
 
-from sequoia_api.k8s_replicas import KUBERNETES_UNAVAILABLE, DeploymentReplicas, read_worker_replicas
+from sequoia_api.services.k8s_replicas import KUBERNETES_UNAVAILABLE, DeploymentReplicas, read_worker_replicas
 from sequoia_core.errors import TransientError
 from sequoia_core.settings import Settings
 

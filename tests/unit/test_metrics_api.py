@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from sequoia_api.ingest import Accepted, Rejected
-from sequoia_api.metrics import count_ingest, install_metrics
+from sequoia_api.services.ingest import Accepted, Rejected
+from sequoia_api.http.metrics import count_ingest, install_metrics
 from sequoia_core.db.media import NewMedia
 from sequoia_core.errors import PermanentError
 from sequoia_core.settings import Settings

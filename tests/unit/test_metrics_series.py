@@ -10,8 +10,8 @@ import re
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
-from sequoia_api.ingest import REJECTION_CODES
-from sequoia_api.metrics import install_metrics
+from sequoia_api.services.ingest import REJECTION_CODES
+from sequoia_api.http.metrics import install_metrics
 from sequoia_core.errors import ErrorCode
 from sequoia_core.mediatypes import MediaKind
 from sequoia_core.task_metrics import TaskMetricsSpec, initialise

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from sequoia_api.auth import own_token
+from sequoia_api.http.auth import own_token
 from sequoia_api.client import ApiError, SequoiaClient
 from sequoia_core.settings import get_settings
 

@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from sequoia_api.errors import install_error_handlers
-from sequoia_api.front_door import FrontDoor
-from sequoia_api.headers import SecurityHeaders
-from sequoia_api.openapi import install_openapi
-from sequoia_api.metrics import install_metrics
+from sequoia_api.http.errors import install_error_handlers
+from sequoia_api.http.front_door import FrontDoor
+from sequoia_api.http.headers import SecurityHeaders
+from sequoia_api.http.metrics import install_metrics
+from sequoia_api.http.openapi import install_openapi
+from sequoia_api.http.strict_query import reject_unknown_query_params
 from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media
 from sequoia_api.state import ApiState
-from sequoia_api.strict_query import reject_unknown_query_params
 from sequoia_core.errors import SequoiaError
 from sequoia_core.settings import Settings, get_settings
 

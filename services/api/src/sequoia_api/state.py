@@ -8,8 +8,8 @@ from celery import Celery
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
 
-from sequoia_api.auth import Grant, grants_from
-from sequoia_api.sessions import Signer
+from sequoia_api.http.auth import Grant, grants_from
+from sequoia_api.http.sessions import Signer
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.control import WorkerControl
 from sequoia_core.db.pool import create_async_pool, create_pool

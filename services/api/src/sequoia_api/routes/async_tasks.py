@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from sequoia_api import health, operations, reporting
-from sequoia_api.deps import Reader, State, Writer
+from sequoia_api.http.deps import Reader, State, Writer
+from sequoia_api.http.responses import json_response
 from sequoia_api.schemas import (
     CancelResult,
     ErrorBody,
@@ -22,13 +22,8 @@ from sequoia_api.schemas import (
     VoyageStatus,
     WorkerHealth,
 )
-from sequoia_api.task_views import task_status
-from sequoia_api.views import json_response
-from sequoia_core import broker
-from sequoia_core.db import reports
-from sequoia_core.db.pool import async_transaction, transaction
+from sequoia_api.services import retry, stats, tasks, voyages, worker_health
 from sequoia_core.db.reports import ActiveFilter
-from sequoia_core.errors import NotFound
 from sequoia_core.queues import QueueName
 
 router = APIRouter(prefix="/api/async", tags=["async"])
@@ -41,11 +36,7 @@ _NOT_FOUND = {404: {"model": ErrorBody}}
 @router.get("/async-tasks/{task_id}", response_model=TaskStatus, responses=_NOT_FOUND, dependencies=[Reader])
 async def read_task(task_id: UUID, state: State) -> Response:
     """Status of one derivative task and the media item it serves."""
-    async with async_transaction(state.read_pool) as conn:
-        found = await reports.find_task_async(conn, task_id)
-    if found is None:
-        raise NotFound(f"no task {task_id}")
-    return json_response(task_status(found.media, task_id=task_id, current=found.current))
+    return json_response(await tasks.read_task(state, task_id))
 
 
 @router.get("/async-tasks", response_model=TaskPage, responses={422: {"model": ErrorBody}}, dependencies=[Reader])
@@ -60,19 +51,14 @@ async def list_active_tasks(
 ) -> TaskPage:
     """Active tasks (queued, processing, retrying), newest first, with filters and a cursor."""
     flt = ActiveFilter(voyage_slug=voyage, queue=queue.value if queue else None, media_kind=media_kind, state=state)
-    after = reporting.decode_cursor(cursor) if cursor else None
-    async with async_transaction(sequoia.read_pool) as conn:
-        rows = await reports.active_tasks(conn, flt, after, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = reporting.encode_cursor(page[-1].created_at, page[-1].id) if more else None
-    return TaskPage(items=[task_status(row) for row in page], next_cursor=next_cursor)
+    return await tasks.active_tasks(sequoia, flt, cursor, limit)
 
 
 @router.post("/async-tasks/{task_id}/cancel", response_model=CancelResult,
              responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}}, dependencies=[Writer])
 def cancel_task(task_id: UUID, state: State) -> CancelResult:
     """Cancel a task: a waiting one at once, a running one by revoking it with terminate."""
-    return operations.cancel_task(state, task_id)
+    return tasks.cancel_task(state, task_id)
 
 
 @router.get("/media-processing-status/{voyage_slug}", response_model=VoyageStatus, responses=_NOT_FOUND,
@@ -82,33 +68,29 @@ async def read_voyage_status(
     failed_limit: Annotated[int, Query(ge=0, le=1000, description="how many recent failures to list")] = 20,
 ) -> Response:
     """Counts by state and kind, progress, the most recent failed items and the batches of one voyage."""
-    async with async_transaction(state.read_pool) as conn:
-        return json_response(await reporting.voyage_status(conn, voyage_slug, failed_limit))
+    return json_response(await voyages.read_voyage_status(state, voyage_slug, failed_limit))
 
 
 @router.get("/thumbnail-generation-stats", response_model=GenerationStats,
             responses={422: {"model": ErrorBody}}, dependencies=[Reader])
 def read_generation_stats(
     state: State,
-    window: Annotated[str, Query(max_length=7, pattern=reporting.WINDOW_PATTERN, examples=["1h"])] = "1h",
+    window: Annotated[str, Query(max_length=7, pattern=stats.WINDOW_PATTERN, examples=["1h"])] = "1h",
 ) -> GenerationStats:
     """Totals, failure rate and throughput over a window, runtime percentiles per kind, queue depths."""
-    span = reporting.parse_window(window)
-    depths = broker.queue_depths(state.redis)
-    with transaction(state.pool) as conn:
-        return reporting.generation_stats(conn, span, depths)
+    return stats.generation_stats(state, window)
 
 
 @router.post("/retry-failed-thumbnails", response_model=RetryResult, responses={422: {"model": ErrorBody}},
              dependencies=[Writer])
 def retry_failed_thumbnails(state: State, request: RetryRequest | None = None) -> RetryResult:
     """Requeue failed items (filters, limit, dry run); permanent errors only with `include_permanent`."""
-    return operations.retry_failed(state, request or RetryRequest())
+    return retry.retry_failed(state, request or RetryRequest())
 
 
 @router.get("/worker-health", response_model=WorkerHealth, responses={503: {"model": WorkerHealth}},
             dependencies=[Reader])
 def read_worker_health(state: State) -> JSONResponse:
     """Workers online, depth and oldest age per queue: healthy/degraded (200) or unhealthy (503)."""
-    report = health.worker_health(state)
+    report = worker_health.worker_health(state)
     return JSONResponse(report.model_dump(mode="json"), status_code=503 if report.status == "unhealthy" else 200)

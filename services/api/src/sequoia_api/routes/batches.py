@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from uuid import UUID
 
 from fastapi import APIRouter
 
-from sequoia_api.deps import Reader, State
-from sequoia_api.schemas import BatchItemOut, BatchOut, ErrorBody
-from sequoia_core.db import batches, media
-from sequoia_core.db.media import FINAL_STATES
-from sequoia_core.db.pool import transaction
-from sequoia_core.errors import NotFound
+from sequoia_api.http.deps import Reader, State
+from sequoia_api.schemas import BatchOut, ErrorBody
+from sequoia_api.services import batches
 
 router = APIRouter(prefix="/api/batches", tags=["batches"], dependencies=[Reader])
 
@@ -20,24 +16,4 @@ router = APIRouter(prefix="/api/batches", tags=["batches"], dependencies=[Reader
 @router.get("/{batch_id}", response_model=BatchOut, responses={404: {"model": ErrorBody}})
 def read_batch(batch_id: UUID, state: State) -> BatchOut:
     """A batch's status, its counts by state and every item."""
-    with transaction(state.pool) as conn:
-        batch = batches.get_batch(conn, batch_id)
-        items = media.list_batch_items(conn, batch_id) if batch else []
-    if batch is None:
-        raise NotFound(f"no batch {batch_id}")
-    counts = Counter(item.processing_status for item in items)
-    return BatchOut(
-        id=batch.id,
-        voyage_slug=batch.voyage_slug,
-        batch_status=batch.batch_status,
-        total_items=batch.total_items,
-        counts=dict(counts),
-        finished=sum(counts[s] for s in FINAL_STATES),
-        created_at=batch.created_at,
-        completed_at=batch.completed_at,
-        items=[
-            BatchItemOut(media_id=i.id, filename=i.original_filename, media_kind=i.media_kind,
-                         status=i.processing_status, error_code=i.error_code)
-            for i in items
-        ],
-    )
+    return batches.read_batch(state, batch_id)

@@ -15,17 +15,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from sequoia_api import operations, reporting
-from sequoia_api.auth import Access, check
-from sequoia_api.deps import Bearer, Reader, State, check_reader
-from sequoia_api.errors import ApiError
-from sequoia_api.headers import page_csp
+from sequoia_api.http.auth import Access, check
+from sequoia_api.http.deps import Bearer, Reader, State, check_reader
+from sequoia_api.http.errors import ApiError
+from sequoia_api.http.headers import page_csp
+from sequoia_api.http.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
 from sequoia_api.schemas import GalleryLink, RetryRequest
-from sequoia_api.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
+from sequoia_api.services import retry, voyages
 from sequoia_api.state import ApiState
-from sequoia_core.db import reports
 from sequoia_core.db.media import MediaRow
-from sequoia_core.db.pool import async_transaction
 from sequoia_core.storage import Storage
 
 router = APIRouter(tags=["gallery"], include_in_schema=False)
@@ -91,9 +89,7 @@ async def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: Sta
     check_reader(request, state, credentials)
     session = _session(request, state, voyage_slug)
     writable = session is not None and session.access is Access.WRITE
-    async with async_transaction(state.read_pool) as conn:
-        summary = await reporting.voyage_status(conn, voyage_slug)
-        rows = await reports.voyage_items(conn, voyage_slug)
+    summary, rows = await voyages.gallery_view(state, voyage_slug)
 
     def render() -> Response:
         items = [_card(row, state.storage) for row in rows]
@@ -133,7 +129,7 @@ def retry_from_page(voyage_slug: VoyageSlug, request: Request, state: State,
         raise ApiError(status.HTTP_401_UNAUTHORIZED, "unauthorized", "sign in with a write token to retry")
     if not hmac.compare_digest(csrf, state.signer.csrf(request.cookies[SESSION_COOKIE])):
         raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "the form's CSRF token is missing or wrong")
-    operations.retry_failed(state, RetryRequest(voyage_slug=voyage_slug, include_permanent=True))
+    retry.retry_failed(state, RetryRequest(voyage_slug=voyage_slug, include_permanent=True))
     return RedirectResponse(f"/voyages/{voyage_slug}", status_code=status.HTTP_303_SEE_OTHER)
 
 

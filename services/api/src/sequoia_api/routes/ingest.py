@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from sequoia_api import ingest as service
-from sequoia_api.deps import State, Writer
-from sequoia_api.errors import ApiError
-from sequoia_api.ingest import Accepted, Rejected
-from sequoia_api.metrics import count_ingest
-from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, MediaOut, RegisterRequest
+from sequoia_api.http.deps import State, Writer
+from sequoia_api.http.errors import ApiError
+from sequoia_api.http.metrics import count_ingest
+from sequoia_api.http.multipart import FILES_FIELD, MultipartSpooler, UploadLimits
+from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, RegisterRequest
+from sequoia_api.services import ingest as service
+from sequoia_api.services.ingest import Accepted, Rejected
 from sequoia_api.state import ApiState
-from sequoia_api.uploads import FILES_FIELD, MultipartSpooler, UploadLimits
-from sequoia_api.views import media_out
 from sequoia_core import broker
-from sequoia_core.db import media
-from sequoia_core.db.media import FINAL_STATES
-from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode
 from sequoia_core.queues import QueueName
 
 router = APIRouter(prefix="/api/voyages", tags=["ingest"], dependencies=[Writer])
 
 VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
-_POLL_SECONDS = 0.25
 _RESPONSES = {
     201: {"model": IngestResponse, "description": "synchronous mode: every derivative made (or failed)"},
     415: {"model": ErrorBody, "description": "no file was of an allowed type"},
@@ -60,21 +54,6 @@ def _file_result(result: Accepted | Rejected) -> IngestedFile:
                         media_kind=item.media_kind)
 
 
-def _wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOut]:
-    """Synchronous mode: poll until every item is final or the timeout passes."""
-    deadline = time.monotonic() + state.settings.sync_wait_timeout_seconds
-    finished: dict[UUID, MediaOut] = {}
-    while True:
-        with transaction(state.pool) as conn:
-            for media_id in set(media_ids) - finished.keys():
-                row = media.get_media(conn, media_id)
-                if row is not None and row.processing_status in FINAL_STATES:
-                    finished[media_id] = media_out(row, state.storage)
-        if len(finished) == len(media_ids) or time.monotonic() > deadline:
-            return finished
-        time.sleep(_POLL_SECONDS)
-
-
 def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: list[Accepted | Rejected],
              response: Response) -> IngestResponse:
     count_ingest(results)
@@ -90,7 +69,7 @@ def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: 
                        "no file was accepted", detail=body.model_dump(mode="json"))
     if not state.settings.async_thumbnails:
         # The seed's synchronous mode: the work still runs on the workers, the call just waits for it.
-        finished = _wait_until_final(state, [f.media_id for f in body.files if f.media_id])
+        finished = service.wait_until_final(state, [f.media_id for f in body.files if f.media_id])
         for f in body.files:
             if f.media_id in finished:
                 f.media = finished[f.media_id]

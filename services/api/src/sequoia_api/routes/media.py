@@ -6,12 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from sequoia_api.deps import Reader, State
+from sequoia_api.http.deps import Reader, State
 from sequoia_api.schemas import ErrorBody, MediaOut
-from sequoia_api.views import media_out
-from sequoia_core.db import media
-from sequoia_core.db.pool import transaction
-from sequoia_core.errors import NotFound
+from sequoia_api.services import media
 
 router = APIRouter(prefix="/api/media", tags=["media"], dependencies=[Reader])
 
@@ -19,8 +16,4 @@ router = APIRouter(prefix="/api/media", tags=["media"], dependencies=[Reader])
 @router.get("/{media_id}", response_model=MediaOut, responses={404: {"model": ErrorBody}})
 def read_media(media_id: UUID, state: State) -> MediaOut:
     """State, error and derivatives (with presigned URLs) of one media item."""
-    with transaction(state.pool) as conn:
-        row = media.get_media(conn, media_id)
-    if row is None:
-        raise NotFound(f"no media item {media_id}")
-    return media_out(row, state.storage)
+    return media.read_media(state, media_id)

@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sequoia_api.auth import Access
+from sequoia_api.http.auth import Access
 from sequoia_core.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from sequoia_api.errors import ApiError
+from sequoia_api.http.errors import ApiError
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sequoia_api.auth import Access, check
-from sequoia_api.sessions import SESSION_COOKIE
+from sequoia_api.http.auth import Access, check
+from sequoia_api.http.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
 
 _bearer = HTTPBearer(auto_error=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sequoia_api.k8s_replicas import read_worker_replicas
+from sequoia_api.services.k8s_replicas import read_worker_replicas
 from sequoia_api.schemas import QueueHealth, WorkerHealth
 from sequoia_api.state import ApiState
 from sequoia_core import broker

@@ -4,16 +4,19 @@ then publish. A crash after the commit loses nothing: the outbox relay publishes
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from sequoia_api.registration import check_key
+from sequoia_api.schemas import MediaOut
+from sequoia_api.services.media import media_out
+from sequoia_api.services.registration import check_key
+from sequoia_api.services.uploads import SpooledFile
 from sequoia_api.state import ApiState
-from sequoia_api.uploads import SpooledFile
 from sequoia_core import dispatch, tasks
 from sequoia_core.db import batches, media, outbox
-from sequoia_core.db.media import NewMedia
+from sequoia_core.db.media import FINAL_STATES, NewMedia
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, SequoiaError
@@ -27,6 +30,7 @@ REJECTION_CODES = (ErrorCode.EMPTY_FILE, ErrorCode.UNSUPPORTED_TYPE, ErrorCode.T
                    ErrorCode.FILE_TOO_LARGE, ErrorCode.ORIGINAL_MISSING, "invalid_key")
 
 VOYAGE_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -163,3 +167,18 @@ def register(state: ApiState, voyage_slug: str, originals: list[tuple[str, str |
         except (PermanentError, ObjectNotFound) as err:
             results.append(Rejected(filename=filename or key, error=err))
     return accept_all(state, voyage_slug, results, batch_id), results
+
+
+def wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOut]:
+    """Synchronous mode: poll until every item is final or the timeout passes."""
+    deadline = time.monotonic() + state.settings.sync_wait_timeout_seconds
+    finished: dict[UUID, MediaOut] = {}
+    while True:
+        with transaction(state.pool) as conn:
+            for media_id in set(media_ids) - finished.keys():
+                row = media.get_media(conn, media_id)
+                if row is not None and row.processing_status in FINAL_STATES:
+                    finished[media_id] = media_out(row, state.storage)
+        if len(finished) == len(media_ids) or time.monotonic() > deadline:
+            return finished
+        time.sleep(_POLL_SECONDS)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sequoia_api.ingest import REJECTION_CODES, Accepted, Rejected
+from sequoia_api.services.ingest import REJECTION_CODES, Accepted, Rejected
 from sequoia_core import metrics
 from sequoia_core.mediatypes import MediaKind
 

@@ -9,42 +9,21 @@ this runs, by the front door.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from sequoia_api.errors import ApiError
-from sequoia_core.mediatypes import SNIFF_BYTES
+from sequoia_api.http.errors import ApiError
+from sequoia_api.services.uploads import SpooledFile
 
 FILES_FIELD = "files"
 _FLUSH_BYTES = 1024 * 1024  # file data buffered in memory between two writes to the spool
 _MAX_FIELD_BYTES = 64 * 1024
-
-
-@dataclass
-class SpooledFile:
-    """One uploaded file on disk: its client-side name, size, SHA-256 and first bytes."""
-
-    filename: str
-    file: BinaryIO
-    size: int = 0
-    head: bytes = b""
-    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
-
-    def write(self, data: bytes) -> None:
-        """Append `data`, hashing it and keeping the head for the sniffer."""
-        if len(self.head) < SNIFF_BYTES:
-            self.head += data[: SNIFF_BYTES - len(self.head)]
-        self.digest.update(data)
-        self.file.write(data)
-        self.size += len(data)
 
 
 @dataclass

@@ -17,8 +17,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sequoia_api.auth import Access, bearer_token, check, grants_from
-from sequoia_api.errors import error_body
+from sequoia_api.http.auth import Access, bearer_token, check, grants_from
+from sequoia_api.http.errors import error_body
 from sequoia_core import metrics
 from sequoia_core.errors import ErrorCode
 from sequoia_core.settings import Settings
