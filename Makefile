@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SERVICES := -e services/core -e services/api -e services/worker-thumbnails -e services/worker-media
+SERVICES := -e services/core -e services/api -e services/client -e services/worker-thumbnails -e services/worker-media
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help system-packages install lock deps up down status demo samples test test-unit test-db test-integration migrate clean

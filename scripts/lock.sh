@@ -12,6 +12,7 @@ export SSL_CERT_FILE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}  # a T
 views=(
   "all.txt:--all-packages --group dev"
   "api.txt:--package sequoia-api --no-dev"
+  "client.txt:--package sequoia-client --no-dev"
   "worker-thumbnails.txt:--package sequoia-thumbnails --extra vips-binary --no-dev"
   "worker-media.txt:--package sequoia-media --no-dev"
   "flower.txt:--package sequoia-media --extra flower --no-dev"

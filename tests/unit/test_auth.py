@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sequoia_api.http.auth import Access, check, grants_from, own_token
+from sequoia_api.http.auth import Access, check, grants_from
 from sequoia_core.settings import Settings
 
 
@@ -39,7 +39,3 @@ def test_unknown_missing_and_unconfigured_tokens_are_401():
     assert check(book, None, Access.READ, None).headers == {"WWW-Authenticate": "Bearer"}
     assert check(grants(), "w", Access.READ, None).status == 401
 
-
-def test_the_cli_presents_the_bare_first_write_token():
-    assert own_token(Settings(_env_file=None, sequoia_api_tokens="w@alpha,x")) == "w"
-    assert own_token(Settings(_env_file=None)) is None

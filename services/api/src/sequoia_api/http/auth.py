@@ -58,11 +58,6 @@ def grants_from(settings: Settings) -> tuple[Grant, ...]:
     return tuple(g for g in writers + readers if g.token)
 
 
-def own_token(settings: Settings) -> str | None:
-    """The token this machine's clients (the CLI) present: the first write token, without its voyages."""
-    return settings.api_tokens[0].partition("@")[0] if settings.api_tokens else None
-
-
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer …` header."""
     scheme, _, token = (authorization or "").partition(" ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from sequoia_api.cli import plain
+from sequoia_client.cli import plain
 
 
 def test_markup_and_control_characters_reach_the_terminal_as_plain_text():

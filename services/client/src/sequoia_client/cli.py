@@ -1,4 +1,5 @@
-"""The `sequoia` command line: ingest files through the API and watch them finish."""
+"""The `sequoia` command line: ingest files through the API and watch them finish. Every call goes
+through `Client`; this module only parses arguments and draws tables and progress bars."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from sequoia_api.http.auth import own_token
-from sequoia_api.client import ApiError, SequoiaClient
-from sequoia_core.settings import get_settings
+from sequoia_client.client import Client
+from sequoia_client.config import DEFAULT_API_URL, ClientConfig
+from sequoia_client.errors import ResponseError
 
 console = Console(stderr=True)
 STATES = ("pending", "queued", "processing", "retrying", "completed", "failed", "cancelled")
@@ -36,7 +37,7 @@ def _files(paths: list[Path]) -> Iterator[Path]:
             raise SystemExit(f"no such file or directory: {path}")
 
 
-def _wait(client: SequoiaClient, batch_ids: list[str], total: int, timeout: float) -> None:
+def _wait(client: Client, batch_ids: list[str], total: int, timeout: float) -> None:
     with Progress(TextColumn("[bold]processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         bar = progress.add_task("processing", total=total)
@@ -61,7 +62,7 @@ def _size(n: int | None) -> str:
     return f"{n / 1024:.1f} KiB" if n < 1024**2 else f"{n / 1024**2:.1f} MiB"
 
 
-def _summary(client: SequoiaClient, results: list[dict]) -> tuple[Table, list[dict], bool]:
+def _summary(client: Client, results: list[dict]) -> tuple[Table, list[dict], bool]:
     table = Table(title="Sequoia ingest")
     for column in ("file", "kind", "state", "derivatives", "time"):
         table.add_column(column)
@@ -92,7 +93,7 @@ def _summary(client: SequoiaClient, results: list[dict]) -> tuple[Table, list[di
     return table, rows, ok
 
 
-def cmd_ingest(client: SequoiaClient, args: argparse.Namespace) -> int:
+def cmd_ingest(client: Client, args: argparse.Namespace) -> int:
     """Upload files (directories recurse), optionally wait for every item to finish."""
     paths = list(_files(args.paths))
     if not paths:
@@ -126,7 +127,7 @@ def cmd_ingest(client: SequoiaClient, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _print_gallery_link(client: SequoiaClient, voyage: str) -> None:
+def _print_gallery_link(client: Client, voyage: str) -> None:
     """End with a signed, read-only link to the voyage's gallery (it carries no token)."""
     link = client.gallery_link(voyage)
     console.print(f"gallery (read-only, until {link['expires_at']}): {link['url']}", markup=False, soft_wrap=True)
@@ -139,7 +140,7 @@ def _print(args: argparse.Namespace, data: Any, table: Table) -> None:
         Console().print(table)
 
 
-def cmd_status(client: SequoiaClient, args: argparse.Namespace) -> int:
+def cmd_status(client: Client, args: argparse.Namespace) -> int:
     """A voyage's counts by state, progress and failures."""
     status = client.voyage_status(args.voyage)
     table = Table(title=f"voyage {args.voyage}: {status['progress_percent']}% done of {status['total']}")
@@ -154,7 +155,7 @@ def cmd_status(client: SequoiaClient, args: argparse.Namespace) -> int:
     return 1 if status["counts_by_state"].get("failed") else 0
 
 
-def cmd_stats(client: SequoiaClient, args: argparse.Namespace) -> int:
+def cmd_stats(client: Client, args: argparse.Namespace) -> int:
     """Totals, failure rate, throughput and runtime percentiles."""
     stats = client.stats(args.window)
     window = stats["window"]
@@ -170,7 +171,7 @@ def cmd_stats(client: SequoiaClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_retry_failed(client: SequoiaClient, args: argparse.Namespace) -> int:
+def cmd_retry_failed(client: Client, args: argparse.Namespace) -> int:
     """Requeue failed items."""
     result = client.retry_failed(voyage_slug=args.voyage, media_kind=args.kind, error_code=args.error_code,
                                  limit=args.limit, dry_run=args.dry_run, include_permanent=args.include_permanent)
@@ -183,7 +184,7 @@ def cmd_retry_failed(client: SequoiaClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cancel(client: SequoiaClient, args: argparse.Namespace) -> int:
+def cmd_cancel(client: Client, args: argparse.Namespace) -> int:
     """Cancel one task."""
     result = client.cancel(args.task_id)
     table = Table(title="cancelled")
@@ -194,7 +195,7 @@ def cmd_cancel(client: SequoiaClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_workers(client: SequoiaClient, args: argparse.Namespace) -> int:
+def cmd_workers(client: Client, args: argparse.Namespace) -> int:
     """Workers online, depth and oldest age per queue."""
     code, health = client.worker_health()
     table = Table(title=plain(f"workers: {health['status']}" + "".join(f"\n{r}" for r in health["reasons"])))
@@ -210,9 +211,8 @@ def cmd_workers(client: SequoiaClient, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `sequoia` argument parser."""
-    settings = get_settings()
     parser = argparse.ArgumentParser(prog="sequoia", description="Operate Sequoia through its REST API.")
-    parser.add_argument("--api-url", default=settings.sequoia_api_url)
+    parser.add_argument("--api-url", help=f"the API's base URL (default: SEQUOIA_API_URL, else {DEFAULT_API_URL})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sub = parser.add_subparsers(dest="command", required=True)
     ingest = sub.add_parser("ingest", help="upload files or directories for a voyage")
@@ -246,15 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sequoia` console script."""
     args = build_parser().parse_args(argv)
-    settings = get_settings()
-    client = SequoiaClient(args.api_url, own_token(settings))
-    try:
-        return args.handler(client, args)
-    except ApiError as err:
-        console.print(plain(f"error: {err}", "red"))
-        return 2
-    finally:
-        client.close()
+    config = ClientConfig.from_env()
+    with Client(args.api_url or config.api_url, config.token) as client:
+        try:
+            return args.handler(client, args)
+        except ResponseError as err:
+            console.print(plain(f"error: {err}", "red"))
+            return 2
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A small HTTP client of Sequoia's REST API, for the CLI and ingest scripts."""
+"""The client of Sequoia's REST API: one method per call, JSON in and out, `ResponseError` for a
+non-2xx answer. The `sequoia` CLI is a thin user of it; so can scripts be."""
 
 from __future__ import annotations
 
@@ -9,22 +10,27 @@ from typing import Any
 
 import httpx
 
-
-class ApiError(RuntimeError):
-    """A non-2xx answer, with the API's stable error code."""
-
-    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
-        self.status_code, self.code = status_code, body.get("code", "http_error")
-        self.body = body
-        super().__init__(f"{status_code} {self.code}: {body.get('message', '')}")
+from sequoia_client.config import ClientConfig
+from sequoia_client.errors import ResponseError
 
 
-class SequoiaClient:
-    """Calls the API with a bearer token."""
+class Client:
+    """Calls the API with a bearer token; use it as a context manager, or `close()` it."""
 
     def __init__(self, base_url: str, token: str | None, timeout: float = 120.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+
+    @classmethod
+    def from_config(cls, config: ClientConfig, timeout: float = 120.0) -> Client:
+        """A client of `config.api_url` presenting `config.token`."""
+        return cls(config.api_url, config.token, timeout)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -36,7 +42,7 @@ class SequoiaClient:
                 body = response.json()
             except ValueError:
                 body = {"message": response.text}
-            raise ApiError(response.status_code, body if isinstance(body, dict) else {"detail": body})
+            raise ResponseError(response.status_code, body if isinstance(body, dict) else {"detail": body})
         return response.json()
 
     def ingest(self, voyage_slug: str, paths: Iterable[Path]) -> dict[str, Any]:
