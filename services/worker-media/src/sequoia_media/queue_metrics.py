@@ -26,7 +26,7 @@ from redis import Redis, RedisError
 from sequoia_core import broker
 from sequoia_core.control import WorkerControl
 from sequoia_core.db import reports
-from sequoia_core.db.media import Status
+from sequoia_core.lifecycle import Status
 from sequoia_core.errors import TransientError
 from sequoia_core.mediatypes import MediaKind
 from sequoia_core.queues import QueueName

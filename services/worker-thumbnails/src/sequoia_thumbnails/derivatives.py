@@ -13,10 +13,11 @@ from uuid import UUID
 
 import psycopg
 
-from sequoia_core.db import batches, media
-from sequoia_core.db.media import MediaRow, Run, Status
+from sequoia_core.db import media
+from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import PermanentError
+from sequoia_core.lifecycle import Status
 from sequoia_core.storage import derivative_key
 from sequoia_thumbnails import workdirs
 from sequoia_thumbnails.context import WorkerContext
@@ -111,16 +112,13 @@ def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[st
 
 
 def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
-    """Mark the item completed (and its batch, if this was the last item); False if no longer ours.
+    """Mark the item completed (its batch finalised if it was the last); False if no longer ours.
 
     A run refused here (the item was cancelled while it rendered) removes what it uploaded, unless
     another run has taken the item since (the same keys are then that run's).
     """
     with transaction(ctx.pool) as conn:
-        batch_id = media.complete(conn, job.run, stored, metadata)
-        if batch_id:
-            batches.finalize_if_done(conn, batch_id)
-        if batch_id is not False:
+        if media.complete(conn, job.run, stored, metadata) is not False:
             return True
         if media.lock_unfinished_run(conn, job.run):
             ctx.storage.delete([derivative["key"] for derivative in stored])
@@ -129,15 +127,10 @@ def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]],
         return False
 
 
-def record_failed(
-    ctx: WorkerContext, job: Job, code: str, message: str, from_states: tuple[Status, ...] = (Status.PROCESSING,)
-) -> bool:
-    """Mark the item failed with a stable code (and finalise its batch if it was the last)."""
+def record_failed(ctx: WorkerContext, job: Job, code: str, message: str) -> bool:
+    """Mark the item failed with a stable code (its batch finalised if it was the last)."""
     with transaction(ctx.pool) as conn:
-        batch_id = media.fail(conn, job.run, code, message, from_states)
-        if batch_id:
-            batches.finalize_if_done(conn, batch_id)
-        return batch_id is not False
+        return media.fail(conn, job.run, code, message) is not False
 
 
 def record_retrying(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
