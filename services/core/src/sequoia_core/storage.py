@@ -17,6 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_core.settings import Settings
 
+# Voyage slugs become S3 key segments: 1-64 lowercase letters, digits and inner hyphens.
+VOYAGE_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+VOYAGE_SLUG_MAX_LENGTH = 64
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
 _CHANGED_CODES = {"PreconditionFailed", "412"}

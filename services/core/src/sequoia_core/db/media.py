@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from sequoia_core import lifecycle
 from sequoia_core.db import batches
-from sequoia_core.lifecycle import CLAIMABLE_STATES, HELD_STATES, Status
+from sequoia_core.lifecycle import CLAIMABLE_STATES, HELD_STATES
 
 
 @dataclass
