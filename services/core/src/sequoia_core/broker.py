@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
-from redis import Redis
+from kombu.exceptions import KombuError
+from redis import Redis, RedisError
 
+from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.queues import QueueName
 
 UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
@@ -25,19 +29,55 @@ PRIORITY_SEPARATOR = "\x06\x16"
 PRIORITY_STEPS = range(10)
 
 
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The boundary where Redis and kombu failures become `BrokerUnavailable` (the cause chained)."""
+    try:
+        yield
+    except (RedisError, KombuError, OSError) as err:
+        raise BrokerUnavailable("the Redis broker is unreachable") from err
+
+
 def queue_keys(queue: str) -> list[str]:
     """Every Redis list a queue may use: the queue's own list and its priority sub-lists."""
     return [queue] + [f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS if step]
 
 
-def queue_depths(client: Redis) -> dict[str, int]:
-    """Messages waiting in each queue (all sub-lists counted), in one round trip."""
+@dataclass(frozen=True)
+class QueueLists:
+    """A queue's lists as read in one round trip: messages waiting in all of them, and the oldest
+    message of each (kombu pushes on the left and workers pop on the right, so index -1)."""
+
+    depth: int
+    oldest: list[bytes | None]
+
+
+def read_queues(client: Redis, with_oldest: bool = False) -> dict[str, QueueLists]:
+    """Every queue's lists (priority sub-lists included) in one round trip; the oldest message of
+    each list too when `with_oldest`."""
     pipe = client.pipeline(transaction=False)
     for queue in QueueName:
         for key in queue_keys(queue.value):
             pipe.llen(key)
-    lengths = iter(pipe.execute())
-    return {queue.value: sum(next(lengths) for _ in queue_keys(queue.value)) for queue in QueueName}
+            if with_oldest:
+                pipe.lindex(key, -1)
+    replies = iter(pipe.execute())
+    found = {}
+    for queue in QueueName:
+        lengths, oldest = [], []
+        for _ in queue_keys(queue.value):
+            lengths.append(next(replies))
+            if with_oldest:
+                oldest.append(next(replies))
+        found[queue.value] = QueueLists(depth=sum(lengths), oldest=oldest)
+    return found
+
+
+def queue_depths(client: Redis) -> dict[str, int]:
+    """Messages waiting in each queue (all sub-lists counted), in one round trip; `BrokerUnavailable`
+    when Redis does not answer."""
+    with translated_errors():
+        return {queue: lists.depth for queue, lists in read_queues(client).items()}
 
 
 def message_headers(raw: bytes | str | None, unacked: bool = False) -> dict:

@@ -48,13 +48,13 @@ def derivative_key(voyage_slug: str, media_id: UUID, name: str, extension: str) 
 
 def _translate(err: Exception, key: str) -> Exception:
     if isinstance(err, ParamValidationError):
-        return PermanentError(f"not a valid S3 request for {key!r}: {err}", code="invalid_key")
+        return PermanentError(f"not a valid S3 request for {key!r}: {err}", code=ErrorCode.INVALID_KEY)
     if isinstance(err, ClientError):
         code = str(err.response.get("Error", {}).get("Code", ""))
         if code in _MISSING_CODES:
             return ObjectNotFound(f"s3 object {key} does not exist")
         if code in _CHANGED_CODES:
-            return PermanentError(f"s3 object {key} changed while it was being read", code="original_changed")
+            return PermanentError(f"s3 object {key} changed while it was being read", code=ErrorCode.ORIGINAL_CHANGED)
     return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
 
 

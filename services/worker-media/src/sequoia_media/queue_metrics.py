@@ -57,27 +57,13 @@ class PostgresView:
 
 
 def read_redis(client: Redis) -> RedisView:
-    """One round trip: the length of every list of every queue and the tail (oldest) of each.
-
-    Celery's Redis transport pushes on the left and pops on the right, so index -1 is the oldest.
-    """
-    keys = {queue: broker.queue_keys(queue) for queue in QUEUES}
-    pipe = client.pipeline(transaction=False)
-    for queue_keys in keys.values():
-        for key in queue_keys:
-            pipe.llen(key)
-            pipe.lindex(key, -1)
-    replies = iter(pipe.execute())
-    depths: dict[str, int] = {}
+    """One round trip: the depth of every queue and the publish stamp of its oldest message."""
+    queues = broker.read_queues(client, with_oldest=True)
     oldest: dict[str, float | None] = {}
-    for queue, queue_keys in keys.items():
-        lengths, stamps = [], []
-        for _ in queue_keys:
-            lengths.append(next(replies))
-            stamps.append(message_enqueued_at(next(replies)))
-        depths[queue] = sum(lengths)
+    for queue, lists in queues.items():
+        stamps = (message_enqueued_at(raw) for raw in lists.oldest)
         oldest[queue] = min((s for s in stamps if s is not None), default=None)
-    return RedisView(depths=depths, oldest_stamps=oldest)
+    return RedisView(depths={queue: lists.depth for queue, lists in queues.items()}, oldest_stamps=oldest)
 
 
 def read_postgres(pool: ConnectionPool, timeout: float = 2.0) -> PostgresView:

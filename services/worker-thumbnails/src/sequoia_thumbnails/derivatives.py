@@ -16,7 +16,7 @@ import psycopg
 from sequoia_core.db import media
 from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import PermanentError
+from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.lifecycle import Status
 from sequoia_core.storage import derivative_key
 from sequoia_thumbnails import workdirs
@@ -91,7 +91,8 @@ def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, 
         ctx.storage.download(row.original_key, source, max_bytes=ctx.settings.max_upload_bytes)
         fmt, result = ctx.engine.render(source, tmp / "out", filename_hint=row.original_filename)
         if fmt.kind != row.media_kind:
-            raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}", code="type_mismatch")
+            raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}",
+                                 code=ErrorCode.TYPE_MISMATCH)
         stored = [_store(ctx, row, derivative) for derivative in result.derivatives]
     metadata = {**result.metadata, "render_seconds": round(time.perf_counter() - started, 4)}
     return stored, metadata

@@ -40,7 +40,7 @@ def _check_backpressure(state: ApiState) -> None:
     """Refuse new work while the thumbnails queue is past its limit, instead of piling up."""
     depth = broker.queue_depths(state.redis)[QueueName.THUMBNAILS.value]
     if depth > state.settings.ingest_max_queue_depth:
-        raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, "backpressure",
+        raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.BACKPRESSURE,
                        f"{depth} tasks wait in the thumbnails queue (limit {state.settings.ingest_max_queue_depth})",
                        headers={"Retry-After": "30"})
 
@@ -93,7 +93,7 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
     try:
         files = await spooler.parse(request.headers.get("content-type", ""), request.stream())
         if not files:
-            raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_request",
+            raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, ErrorCode.INVALID_REQUEST,
                            f"at least one file is required in the `{FILES_FIELD}` field")
         batch_id, results = await run_in_threadpool(service.ingest, state, voyage_slug, files)
         return await run_in_threadpool(_respond, state, voyage_slug, batch_id, results, response)

@@ -53,7 +53,7 @@ def check_voyage_slug(slug: str) -> None:
     """Slugs become S3 key segments: lowercase letters, digits and inner hyphens only."""
     if not VOYAGE_SLUG.match(slug):
         raise PermanentError(
-            "voyage slug must be 1-64 lowercase letters, digits or inner hyphens", code="invalid_voyage_slug"
+            "voyage slug must be 1-64 lowercase letters, digits or inner hyphens", code=ErrorCode.INVALID_VOYAGE_SLUG
         )
 
 
@@ -61,7 +61,7 @@ def check_filename(name: str) -> None:
     """Refuse (`invalid_filename`) a name Postgres would refuse or a terminal would obey: NUL, control
     characters, lone surrogates. Checked before anything is written."""
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
-        raise PermanentError("the file name contains control characters", code="invalid_filename")
+        raise PermanentError("the file name contains control characters", code=ErrorCode.INVALID_FILENAME)
 
 
 def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: SpooledFile) -> Accepted:
