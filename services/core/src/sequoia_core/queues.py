@@ -1,4 +1,4 @@
-"""The three queues of the seed and the one routing table that sends each task to its queue."""
+"""The three queues and the one routing table that sends each task to its queue."""
 
 from __future__ import annotations
 

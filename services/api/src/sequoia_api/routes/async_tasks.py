@@ -1,4 +1,4 @@
-"""The seed's status endpoints under /api/async."""
+"""The status endpoints under /api/async: tasks, a voyage's progress, stats, retries and worker health."""
 
 from __future__ import annotations
 
