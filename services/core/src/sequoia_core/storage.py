@@ -167,10 +167,6 @@ class Storage:
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
 
-    def list_keys(self, prefix: str) -> list[str]:
-        """Every key under `prefix`."""
-        return [obj.key for obj in self.iter_objects(prefix)]
-
     def iter_objects(self, prefix: str) -> Iterator[StoredObject]:
         """Every object under `prefix`, with when it was last written, one listing page at a time."""
         paginator = self._client.get_paginator("list_objects_v2")

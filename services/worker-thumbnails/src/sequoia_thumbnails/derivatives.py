@@ -20,7 +20,7 @@ from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.lifecycle import Status
 from sequoia_core.storage import derivative_key
 from sequoia_thumbnails import workdirs
-from sequoia_thumbnails.context import WorkerContext
+from sequoia_thumbnails.context import ThumbnailsContext
 from sequoia_thumbnails.renderers.base import Derivative
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Job:
         return self.run.media_id
 
 
-def claim(ctx: WorkerContext, job: Job) -> MediaRow | None:
+def claim(ctx: ThumbnailsContext, job: Job) -> MediaRow | None:
     """Claim the item for this delivery's run, or None when a duplicate or late delivery finds
     nothing to do (or the item is held by another run)."""
     # A `processing` item is taken over by a redelivery only after the hard time limit (its first
@@ -83,7 +83,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def render_and_store(ctx: ThumbnailsContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Fetch the original, render it and upload each derivative under its deterministic key."""
     started = time.perf_counter()
     with workdirs.job_directory() as tmp:
@@ -98,7 +98,7 @@ def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, 
     return stored, metadata
 
 
-def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[str, Any]:
+def _store(ctx: ThumbnailsContext, row: MediaRow, derivative: Derivative) -> dict[str, Any]:
     key = derivative_key(row.voyage_slug, row.id, derivative.name, derivative.extension)
     ctx.storage.put_file(key, derivative.path, derivative.content_type)
     return {
@@ -112,7 +112,8 @@ def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[st
     }
 
 
-def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
+def record_completed(ctx: ThumbnailsContext, job: Job, stored: list[dict[str, Any]],
+                     metadata: dict[str, Any]) -> bool:
     """Mark the item completed (its batch finalised if it was the last); False if no longer ours.
 
     A run refused here (the item was cancelled while it rendered) removes what it uploaded, unless
@@ -128,13 +129,13 @@ def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]],
         return False
 
 
-def record_failed(ctx: WorkerContext, job: Job, code: str, message: str) -> bool:
+def record_failed(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> bool:
     """Mark the item failed with a stable code (its batch finalised if it was the last)."""
     with transaction(ctx.pool) as conn:
         return media.fail(conn, job.run, code, message) is not False
 
 
-def record_retrying(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
+def record_retrying(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> None:
     """Keep the last transient error visible while the task waits to retry."""
     with transaction(ctx.pool) as conn:
         media.mark_retrying(conn, job.run, code, message)
