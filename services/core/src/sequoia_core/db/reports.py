@@ -106,6 +106,7 @@ SELECT id, original_filename, media_kind, error_code, error_message, updated_at 
  ORDER BY updated_at DESC LIMIT %s
 """
 
+BATCH_LIMIT = 100  # the latest batches a voyage's status lists
 _BATCHES = "SELECT * FROM async_task_batches WHERE voyage_slug = %s ORDER BY created_at DESC LIMIT %s"
 
 _WINDOW = """
@@ -182,14 +183,13 @@ class VoyageSnapshot:
     batches: list[BatchRow]
 
 
-async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20,
-                          batch_limit: int = 100) -> VoyageSnapshot:
+async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20) -> VoyageSnapshot:
     """Counts, latest failures and latest batches of one voyage in a single round trip: the three
     queries go to Postgres as one pipeline, in the caller's transaction."""
     async with conn.pipeline():
         counts = await conn.cursor(row_factory=class_row(CountRow)).execute(_COUNTS, {"voyage_slug": voyage_slug})
         failed = await conn.cursor(row_factory=class_row(FailedItem)).execute(_FAILED, (voyage_slug, failed_limit))
-        batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, batch_limit))
+        batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, BATCH_LIMIT))
     return VoyageSnapshot(await counts.fetchall(), await failed.fetchall(), await batches.fetchall())
 
 
