@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     BROKER_UNAVAILABLE = "broker_unavailable"
     KUBERNETES_UNAVAILABLE = "kubernetes_unavailable"
     INTERNAL = "internal_error"
+    UNKNOWN = "unknown"  # shown for a failed item recorded without a code
     # A request the API refuses.
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sequoia_api.http.auth import Access, check
+from sequoia_api.http.errors import ApiError
 from sequoia_api.http.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
 from sequoia_core.storage import VOYAGE_SLUG_MAX_LENGTH, VOYAGE_SLUG_PATTERN
@@ -37,7 +38,7 @@ def require(request: Request, state: ApiState, presented: str | None, access: Ac
     """Refuse (401/403) unless `presented` grants `access` on the voyage the path names, if any."""
     denied = check(state.grants, presented, access, request.path_params.get("voyage_slug"))
     if denied is not None:
-        raise HTTPException(denied.status, denied.message, headers=denied.headers or None)
+        raise ApiError(denied.status, denied.code, denied.message, headers=denied.headers or None)
 
 
 async def require_writer(request: Request, state: State, credentials: Bearer) -> None:

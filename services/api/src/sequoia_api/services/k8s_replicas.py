@@ -86,6 +86,7 @@ def read_worker_replicas(settings: Settings, apps: AppsV1Api | None = None) -> l
     try:
         config.load_incluster_config()
     except config.ConfigException as err:
-        raise TransientError(f"not in a Kubernetes cluster: {err}", code=ErrorCode.KUBERNETES_UNAVAILABLE) from err
+        raise TransientError(f"not in a Kubernetes cluster: {err}",
+                             code=ErrorCode.KUBERNETES_UNAVAILABLE) from err
     with client.ApiClient() as api_client:
         return replicas_of(_list(client.AppsV1Api(api_client), namespace, settings.k8s_worker_selector))
