@@ -12,8 +12,8 @@ import hmac
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from sequoia_core.settings import Settings
 from sequoia_core.errors import ErrorCode
+from sequoia_core.settings import Settings
 
 
 class Access(IntEnum):

@@ -19,8 +19,8 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from starlette.concurrency import run_in_threadpool
 
 from sequoia_api.http.errors import ApiError
-from sequoia_core.errors import ErrorCode
 from sequoia_api.services.uploads import SpooledFile
+from sequoia_core.errors import ErrorCode
 
 FILES_FIELD = "files"
 _FLUSH_BYTES = 1024 * 1024  # file data buffered in memory between two writes to the spool
