@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from kombu.exceptions import OperationalError
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from sequoia_core import broker
+from sequoia_core import broker, liveness
 from sequoia_core.errors import (TRANSIENT_CODES, BrokerUnavailable, ErrorCode, NotFound, PermanentError,
                                  SequoiaError, TransientError, error_for, is_transient)
 
@@ -61,3 +62,12 @@ def test_no_code_is_a_bare_string_outside_the_enum():
     found = [f"{path.relative_to(SERVICES)}: {match}" for path in SERVICES.rglob("*.py")
              for match in bare.findall(path.read_text())]
     assert found == []
+
+
+def test_a_broker_read_of_a_redis_that_does_not_answer_is_broker_unavailable():
+    nobody = Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)  # nothing listens on port 1
+
+    with pytest.raises(BrokerUnavailable):
+        broker.queue_depths(nobody)
+    with pytest.raises(BrokerUnavailable):
+        liveness.read(nobody, ["worker@host"])

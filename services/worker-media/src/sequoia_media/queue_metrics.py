@@ -16,16 +16,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-import psycopg
-from kombu.exceptions import KombuError
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
-from redis import Redis, RedisError
+from redis import Redis
 
 from sequoia_core import broker
 from sequoia_core.control import WorkerControl
 from sequoia_core.db import reports
+from sequoia_core.db.pool import transaction
 from sequoia_core.lifecycle import Status
 from sequoia_core.errors import TransientError
 from sequoia_core.mediatypes import MediaKind
@@ -72,7 +71,7 @@ def read_postgres(pool: ConnectionPool, timeout: float = 2.0) -> PostgresView:
     Waits at most `timeout` for a connection: a scrape must not hang on a database that is down.
     """
     items = {(status.value, kind.value): 0 for status in Status for kind in MediaKind}
-    with pool.connection(timeout=timeout) as conn:
+    with transaction(pool, timeout=timeout) as conn:
         for row in reports.counts(conn):
             items[(row.processing_status, row.media_kind)] = row.count
         ages = reports.oldest_waiting_seconds(conn)
@@ -142,7 +141,7 @@ class QueueCollector(Collector):
     def _read(source: str, up: GaugeMetricFamily, read: Callable[[], T]) -> T | None:
         try:
             value = read()
-        except (RedisError, KombuError, OSError, psycopg.Error, TransientError) as err:
+        except TransientError as err:  # Redis, the control channel or Postgres away
             log.warning("queue metrics: %s unavailable: %s", source, err)
             up.add_metric([source], 0)
             return None

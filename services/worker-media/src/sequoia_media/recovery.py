@@ -20,13 +20,14 @@ from uuid import UUID
 
 from celery import Celery
 from psycopg_pool import ConnectionPool
-from redis import Redis, RedisError
+from redis import Redis
 
 from sequoia_core import broker, dispatch, liveness, metrics
 from sequoia_core import tasks as task_names
 from sequoia_core.db import lifecycle
 from sequoia_core.db.lifecycle import OpenItem
 from sequoia_core.db.pool import transaction
+from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.lifecycle import HELD_STATES, ON_BROKER_STATES, Status
 from sequoia_core.queues import queue_for
 from sequoia_core.settings import Settings
@@ -58,8 +59,8 @@ def recover(pool: ConnectionPool, celery: Celery, client: Redis, settings: Setti
         if epoch.known_for < settings.worker_lost_after_seconds:
             return RecoveryResult()
         return reclaim_from_lost_workers(pool, celery, client, settings)
-    except RedisError as err:  # Redis away: nothing can be judged; the next sweep tries again
-        log.warning("recovery skipped, Redis does not answer: %s", err)
+    except BrokerUnavailable as err:  # Redis away: nothing can be judged; the next sweep tries again
+        log.warning("recovery skipped, Redis does not answer: %s", err.__cause__)
         return RecoveryResult()
 
 
