@@ -25,8 +25,8 @@ from sequoia_core import broker
 from sequoia_core.control import WorkerControl
 from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
-from sequoia_core.lifecycle import Status
 from sequoia_core.errors import TransientError
+from sequoia_core.lifecycle import Status
 from sequoia_core.mediatypes import MediaKind
 from sequoia_core.queues import QueueName
 from sequoia_core.task_timing import message_enqueued_at
