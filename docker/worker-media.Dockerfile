@@ -1,4 +1,4 @@
-# The media worker (queues media and default) and Celery beat: outbox relay, sweeper, batch bookkeeping.
+# The media worker (queues media and default) and Celery beat: outbox relay, sweeper, orphan janitor, outbox pruner.
 # Build from the repository root: docker build -f docker/worker-media.Dockerfile -t sequoia-worker-media .
 # No digest pin: none could be fetched where this was written (docs/testing.md); pin yours, e.g.
 # --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest from `docker buildx imagetools inspect`>.

@@ -107,8 +107,8 @@ def test_api_image_has_no_ffmpeg_or_renderer_libraries(images, env):
 def test_thumbnails_image_renders_webp_png_and_tiff_with_libvips(images, env):
     # The default engine (auto) must pick libvips for these formats; a picture made in the container's
     # tmpfs, as the root filesystem is read-only.
-    script = ("python -c \"from PIL import Image; from sequoia_thumbnails.renderers.image import vips_available; "
-              "assert vips_available(), 'no libvips'; picture = Image.new('RGB', (1600, 1200), 'teal'); "
+    script = ("python -c \"from PIL import Image; from sequoia_thumbnails.renderers import image; "
+              "assert image.pyvips is not None, 'no libvips'; picture = Image.new('RGB', (1600, 1200), 'teal'); "
               "picture.save('/tmp/sea.webp'); picture.save('/tmp/sea.png'); picture.save('/tmp/sea.tiff')\" "
               "&& sequoia-render --json --out /tmp/out /tmp/sea.webp /tmp/sea.png /tmp/sea.tiff")
 

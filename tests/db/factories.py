@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 import psycopg
 
 from sequoia_core.db import batches, media, outbox
-from sequoia_core.db.media import MediaRow, NewMedia, Status
+from sequoia_core.db.media import MediaRow, NewMedia
+from sequoia_core.lifecycle import Status
 from sequoia_core.queues import QueueName
 from sequoia_core.tasks import GENERATE_DERIVATIVES
 

@@ -7,7 +7,8 @@ from uuid import uuid4
 import pytest
 
 from sequoia_core.db import batches, lifecycle, media
-from sequoia_core.db.media import Run, Status
+from sequoia_core.db.media import Run
+from sequoia_core.lifecycle import Status
 from tests.db.factories import new_batch, new_item
 
 
@@ -44,9 +45,11 @@ def test_the_last_item_to_finish_finalises_its_batch(conn):
     batch_id, [done, running] = batch_of(conn, Status.COMPLETED, Status.PROCESSING)
 
     assert media.complete(conn, Run(running.id, running.task_id, uuid4()), [], {}) is False  # another run's
-    assert batches.finalize_if_done(conn, batch_id) is None
+    assert batches.get_batch(conn, batch_id).batch_status == "processing"
     assert media.complete(conn, Run(running.id, running.task_id, running.run_token), [], {}) == batch_id
-    assert batches.finalize_if_done(conn, batch_id) == "completed"
+    row = batches.get_batch(conn, batch_id)
+    assert row.batch_status == "completed" and row.completed_at is not None
+    assert batches.finalize_if_done(conn, batch_id) is None  # finalised exactly once, by the completion
 
 
 def test_a_retry_reopens_a_finished_batch_until_its_items_are_final_again(conn):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import psycopg
 
 from sequoia_core.db import outbox
-from sequoia_core.db.media import Status
+from sequoia_core.lifecycle import Status
 from tests.db.factories import new_entry, new_item
 
 GRACE = timedelta(seconds=15)

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from sequoia_core.db import lifecycle, media
-from sequoia_core.db.lifecycle import STUCK_STATES
-from sequoia_core.db.media import Run, Status
+from sequoia_core.db.media import Run
+from sequoia_core.lifecycle import STUCK_STATES, Status
 from sequoia_core.errors import ErrorCode
 from tests.db.factories import new_batch, new_entry, new_item
 
@@ -99,7 +99,7 @@ def test_a_requeued_items_old_run_is_refused_everything(conn, state):
 
     assert media.claim_for_processing(conn, old_run, "w@db", 1, timedelta(0), MAX_ATTEMPTS, item.run_token) is None
     assert media.complete(conn, old_run, [], {}) is False
-    assert media.fail(conn, old_run, "internal_error", "late", from_states=tuple(Status)) is False
+    assert media.fail(conn, old_run, "internal_error", "late") is False
     assert media.mark_retrying(conn, old_run, "storage_unavailable", "late") is False
     assert media.lock_unfinished_run(conn, old_run) is False
     row = media.get_media(conn, item.id)

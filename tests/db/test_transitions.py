@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from sequoia_core.db import lifecycle, media
-from sequoia_core.db.media import CLAIMABLE_STATES, Run, Status
+from sequoia_core.db.media import Run
+from sequoia_core.lifecycle import CLAIMABLE_STATES, Status
 from tests.db.factories import new_item
 
 ALL = list(Status)
@@ -191,7 +192,7 @@ def test_complete_only_by_its_run_from_processing(conn, state):
 
 
 @pytest.mark.parametrize("state", ALL)
-def test_fail_only_by_its_run_from_processing_by_default(conn, state):
+def test_fail_only_by_its_run_from_processing(conn, state):
     item = new_item(conn, state)
 
     assert media.fail(conn, own_run(item, uuid4()), "corrupt_file", "no") is False
@@ -206,18 +207,6 @@ def test_fail_only_by_its_run_from_processing_by_default(conn, state):
     else:
         assert failed is False
         assert_unchanged(conn, item)
-
-
-@pytest.mark.parametrize("state", ALL)
-def test_fail_from_the_states_asked(conn, state):
-    item = new_item(conn, state)
-    allowed = (Status.QUEUED, Status.RETRYING)
-
-    assert media.fail(conn, other_run(item), "timeout", "late", from_states=allowed) is False
-    failed = media.fail(conn, own_run(item), "timeout", "late", from_states=allowed)
-
-    assert (failed is not False) == (state in allowed)
-    assert status_of(conn, item) == (Status.FAILED if state in allowed else state)
 
 
 def test_fail_keeps_the_message_bounded(conn):

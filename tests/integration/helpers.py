@@ -11,6 +11,7 @@ from sequoia_api.services.ingest import Accepted, record_batch, store_original
 from sequoia_api.state import ApiState
 from sequoia_api.services.uploads import SpooledFile
 from sequoia_core.db.outbox import OutboxEntry
+from sequoia_core.storage import Storage
 
 
 def upload(api, voyage: str, *files: tuple[str, bytes]):
@@ -39,3 +40,8 @@ def set_row(pool: ConnectionPool, media_id, **columns) -> None:
     assignments = ", ".join(f"{name} = %({name})s" for name in columns)
     with pool.connection() as conn:
         conn.execute(f"UPDATE media SET {assignments} WHERE id = %(id)s", {**columns, "id": media_id})
+
+
+def keys_under(storage: Storage, prefix: str) -> list[str]:
+    """Every S3 key under `prefix`."""
+    return [stored.key for stored in storage.iter_objects(prefix)]

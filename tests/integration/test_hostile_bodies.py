@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.factories import png_bytes
+from tests.integration.helpers import keys_under
 from tests.support import rawhttp
 from tests.support.services import TEST_TOKEN, ApiProcess, running_api
 
@@ -138,7 +139,7 @@ def test_a_file_name_with_control_characters_is_refused_on_its_own_before_any_wr
     files = json.loads(exchange.body)["files"]
     assert exchange.status == 202
     assert [f["error"]["code"] if f["error"] else f["status"] for f in files] == ["invalid_filename"] * 3 + ["accepted"]
-    assert len(storage.list_keys(f"originals/{voyage}/")) == 1  # only the accepted file was written
+    assert len(keys_under(storage, f"originals/{voyage}/")) == 1  # only the accepted file was written
 
 
 def test_a_body_that_stops_arriving_is_cut_off(service_env, workdir):

@@ -12,7 +12,7 @@ from sequoia_core.queues import QueueName, queue_for
 from sequoia_core.storage import original_key
 from sequoia_media.orphans import remove_orphan_originals
 from tests.factories import jpeg_bytes
-from tests.integration.helpers import ingest_unpublished
+from tests.integration.helpers import ingest_unpublished, keys_under
 
 
 def _put(storage, key: str) -> None:
@@ -33,7 +33,7 @@ def test_an_original_without_its_item_is_removed_once_old_enough(api_state, stor
     assert orphan not in too_young
     assert orphan in removed
     assert owned not in removed and foreign not in removed
-    assert set(storage.list_keys(f"originals/{voyage}/")) == {owned, foreign}
+    assert set(keys_under(storage, f"originals/{voyage}/")) == {owned, foreign}
 
 
 def test_the_janitor_runs_on_beat_on_the_media_queue(settings):

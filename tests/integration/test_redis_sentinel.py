@@ -103,7 +103,7 @@ def test_clients_and_celery_reach_the_master_and_follow_a_failover(sentinel_setu
     client, app = redis_client(settings), create_celery_app(settings)  # long-lived, as in a process
 
     client.lpush("probe", "before")
-    app.send_task(tasks.FINALIZE_BATCH, args=["00000000-0000-0000-0000-000000000000"])
+    app.send_task(tasks.PRUNE_OUTBOX)
     on_first, on_second = redis.Redis(port=first, db=3), redis.Redis(port=second, db=3)
     assert on_first.llen("probe") == 1, "redis-py writes to the master the sentinel names, in REDIS_URL's db"
     assert on_first.llen("media") == 1, "Celery publishes to the master the sentinel names"
@@ -115,7 +115,7 @@ def test_clients_and_celery_reach_the_master_and_follow_a_failover(sentinel_setu
 
     # The old connections now meet a read-only replica: both reconnect to the master the sentinel names.
     client.lpush("probe", "after")
-    app.send_task(tasks.FINALIZE_BATCH, args=["00000000-0000-0000-0000-000000000000"])
+    app.send_task(tasks.PRUNE_OUTBOX)
     assert on_second.lrange("probe", 0, -1) == [b"after", b"before"]
     assert on_second.llen("media") == 2, "Celery follows the failover to the promoted replica"
 

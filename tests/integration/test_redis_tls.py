@@ -117,7 +117,7 @@ def test_the_queue_collector_and_flower_read_the_queues_over_tls(tls_settings):
     client.delete("media")
     try:
         for _ in range(3):
-            app.send_task(tasks.FINALIZE_BATCH, args=[str(uuid4())])
+            app.send_task(tasks.PRUNE_OUTBOX)
         families = {f.name: f for f in QueueCollector(client, pool, control).collect()}
         depth = {s.labels["queue"]: s.value for s in families["sequoia_queue_depth"].samples}
         up = {s.labels["source"]: s.value for s in families["sequoia_queue_metrics_source_up"].samples}

@@ -15,14 +15,14 @@ import pytest
 from sequoia_core.db.media import Run, get_media
 from sequoia_core.db.pool import transaction
 from sequoia_thumbnails import derivatives, workdirs
-from sequoia_thumbnails.context import WorkerContext
+from sequoia_thumbnails.context import ThumbnailsContext
 from sequoia_thumbnails.derivatives import Job
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 from sequoia_thumbnails.sandbox import RenderServer
 from tests.corpus import hostile
 from tests.factories import jpeg_bytes
-from tests.integration.helpers import ingest_unpublished, upload
+from tests.integration.helpers import ingest_unpublished, keys_under, upload
 from tests.support.processes import descendants, gone, processes, wait_for
 
 
@@ -53,7 +53,7 @@ def test_cancel_a_running_render_leaves_nothing_behind(api, thumbnails_worker, s
     assert all(gone(pid, within=15) for pid in [pool_process, *render_pids])
     assert not any(folder.exists() for folder in folders)
     assert wait_final(item["media_id"], 10)["status"] == "cancelled"
-    assert storage.list_keys(f"derivatives/{voyage}/{item['media_id']}/") == []
+    assert keys_under(storage, f"derivatives/{voyage}/{item['media_id']}/") == []
     assert thumbnails_worker.alive()
     after = upload(api, voyage, ("after.jpg", jpeg_bytes(800, 600))).json()["files"][0]
     assert wait_final(after["media_id"], 60)["status"] == "completed"
@@ -65,10 +65,10 @@ def _job(entry) -> Job:
 
 
 @pytest.fixture
-def worker_ctx(settings, pool, storage) -> WorkerContext:
+def worker_ctx(settings, pool, storage) -> ThumbnailsContext:
     """What a worker process holds, built here: the same pool, storage and engine."""
     engine = Engine(RenderSpec.from_settings(settings))
-    return WorkerContext(settings=settings, pool=pool, storage=storage, engine=engine)
+    return ThumbnailsContext(settings=settings, pool=pool, storage=storage, engine=engine)
 
 
 def test_a_render_refused_its_completion_removes_its_derivatives(api, api_state, worker_ctx, pool, storage, voyage):
@@ -78,13 +78,13 @@ def test_a_render_refused_its_completion_removes_its_derivatives(api, api_state,
     row = derivatives.claim(worker_ctx, job)
     stored, metadata = derivatives.render_and_store(worker_ctx, row)
     prefix = f"derivatives/{voyage}/{job.media_id}/"
-    assert len(storage.list_keys(prefix)) == 2
+    assert len(keys_under(storage, prefix)) == 2
 
     assert api.post(f"/api/async/async-tasks/{job.run.task_id}/cancel").json()["state"] == "cancelled"
     recorded = derivatives.record_completed(worker_ctx, job, stored, metadata)
 
     assert recorded is False
-    assert storage.list_keys(prefix) == []
+    assert keys_under(storage, prefix) == []
     with transaction(pool) as conn:
         assert get_media(conn, job.media_id).processing_status == "cancelled"
 
@@ -100,7 +100,7 @@ def test_a_refused_run_leaves_the_keys_of_the_run_that_took_over(api_state, work
                      (UUID(int=1), job.media_id))
 
     assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
-    assert len(storage.list_keys(f"derivatives/{voyage}/{job.media_id}/")) == 2
+    assert len(keys_under(storage, f"derivatives/{voyage}/{job.media_id}/")) == 2
 
 
 def test_a_refused_run_leaves_the_keys_of_another_run_of_the_same_task(api_state, worker_ctx, pool, storage,
@@ -114,7 +114,7 @@ def test_a_refused_run_leaves_the_keys_of_another_run_of_the_same_task(api_state
         conn.execute("UPDATE media SET run_token = %s WHERE id = %s", (uuid4(), job.media_id))
 
     assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
-    assert len(storage.list_keys(f"derivatives/{voyage}/{job.media_id}/")) == 2
+    assert len(keys_under(storage, f"derivatives/{voyage}/{job.media_id}/")) == 2
 
 
 def test_a_renderer_in_the_workers_environment_finds_no_secret_and_no_network(service_env, monkeypatch):

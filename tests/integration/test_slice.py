@@ -9,6 +9,7 @@ from PIL import Image
 
 from sequoia_core.db import batches, media
 from tests.factories import html_page, jpeg_bytes, png_bytes, truncated_jpeg
+from tests.integration.helpers import keys_under
 
 
 def _upload(api, voyage: str, *files: tuple[str, bytes]):
@@ -40,7 +41,7 @@ def test_jpeg_upload_gets_preview_and_thumbnail_in_s3(api, thumbnails_worker, st
         with Image.open(io.BytesIO(data)) as image:
             assert (image.format, image.size) == ("JPEG", (derivative["width"], derivative["height"]))
             assert image.convert("L").getextrema()[1] > 0  # not blank
-    assert storage.list_keys(f"originals/{voyage}/{row.id}/") == [row.original_key]
+    assert keys_under(storage, f"originals/{voyage}/{row.id}/") == [row.original_key]
 
 
 def test_truncated_jpeg_fails_with_code_and_worker_survives(api, thumbnails_worker, voyage, wait_final):

@@ -23,7 +23,7 @@ from redis.connection import parse_url
 from scripts.devstack import seaweed
 from sequoia_core import broker
 from sequoia_core.celery_app import create_celery_app
-from sequoia_core.db.media import FINAL_STATES
+from sequoia_core.lifecycle import FINAL_STATES
 from sequoia_core.db.migrate import apply_migrations, ensure_database
 from sequoia_core.queues import QueueName
 from sequoia_core.settings import Settings

@@ -8,8 +8,8 @@ from kubernetes.client import (V1Deployment, V1DeploymentList, V1DeploymentSpec,
                                V1LabelSelector, V1ObjectMeta, V1PodTemplateSpec)
 from kubernetes.client.exceptions import ApiException
 
-from sequoia_api.services.k8s_replicas import KUBERNETES_UNAVAILABLE, DeploymentReplicas, read_worker_replicas
-from sequoia_core.errors import TransientError
+from sequoia_api.services.k8s_replicas import DeploymentReplicas, read_worker_replicas
+from sequoia_core.errors import ErrorCode, TransientError
 from sequoia_core.settings import Settings
 
 
@@ -65,7 +65,7 @@ def test_a_forbidden_read_is_a_transient_error_with_a_stable_code():
     with pytest.raises(TransientError) as caught:
         read_worker_replicas(_settings(k8s_worker_replicas=True, k8s_namespace="media"), apps=api)
 
-    assert caught.value.code == KUBERNETES_UNAVAILABLE
+    assert caught.value.code == ErrorCode.KUBERNETES_UNAVAILABLE
     assert "403" in caught.value.message
 
 
@@ -75,5 +75,5 @@ def test_turned_on_outside_a_cluster_says_so(monkeypatch):
     with pytest.raises(TransientError) as caught:
         read_worker_replicas(_settings(k8s_worker_replicas=True, k8s_namespace="media"))
 
-    assert caught.value.code == KUBERNETES_UNAVAILABLE
+    assert caught.value.code == ErrorCode.KUBERNETES_UNAVAILABLE
     assert "not in a Kubernetes cluster" in caught.value.message

@@ -11,7 +11,7 @@ from PIL import Image
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
-from sequoia_thumbnails.renderers.image import vips_available
+from sequoia_thumbnails.renderers import image as image_renderer
 from tests.corpus import build, conformance, hostile
 
 BACKENDS = ["pillow", "vips"]
@@ -24,7 +24,7 @@ def images(tmp_path_factory) -> dict[str, Path]:
 
 
 def _render(path: Path, out: Path, spec: RenderSpec = SPEC, **changes):
-    if changes.get("image_engine") == "vips" and not vips_available():
+    if changes.get("image_engine") == "vips" and image_renderer.pyvips is None:
         pytest.fail("pyvips cannot load libvips: `make install` (pyvips) and `sudo apt-get install -y libvips42`",
                     pytrace=False)
     fmt, result = Engine(replace(spec, **changes)).render(path, out, filename_hint=path.name)

@@ -8,7 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MediaKindName = Literal["image", "pdf", "video", "audio"]
+from sequoia_core.mediatypes import MediaKind
+
+MediaKindName = Literal[tuple(kind.value for kind in MediaKind)]  # type: ignore[misc]  # a literal of the enum's values
 
 
 # Text Postgres would refuse (NUL) or a terminal would obey: refused as the caller's 422, before any write.

@@ -23,7 +23,10 @@ from sequoia_client.config import DEFAULT_API_URL, ClientConfig
 from sequoia_client.errors import ResponseError
 
 console = Console(stderr=True)
+# The client installs without the server's packages, so it keeps its own copies of the item states and
+# media kinds; tests/unit/test_client_vocabulary.py holds them equal to sequoia_core's.
 STATES = ("pending", "queued", "processing", "retrying", "completed", "failed", "cancelled")
+KINDS = ("image", "pdf", "video", "audio")
 UPLOAD_CHUNK = 20  # files per request: keeps each request small and the progress bar moving
 
 
@@ -229,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=cmd_stats)
     retry = sub.add_parser("retry-failed", help="requeue failed items")
     retry.add_argument("--voyage")
-    retry.add_argument("--kind", choices=["image", "pdf", "video", "audio"])
+    retry.add_argument("--kind", choices=KINDS)
     retry.add_argument("--error-code")
     retry.add_argument("--limit", type=int, default=100)
     retry.add_argument("--dry-run", action="store_true")

@@ -4,17 +4,25 @@ anywhere in it, and whether it lost its data (the broker epoch). Who serves whic
 
 Kombu's Redis layout: a queue is a list (plus priority sub-lists); a message a consumer took and has
 not acked yet is a field of the `unacked` hash (`[message, exchange, routing key]`), with the time it
-was taken in the `unacked_index` sorted set. A message is JSON whose `headers.id` is the task id."""
+was taken in the `unacked_index` sorted set. A message is JSON whose `headers.id` is the task id.
+
+Every function that reads or writes Redis raises `BrokerUnavailable` when it does not answer."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Callable, TypeVar
 from uuid import UUID
 
-from redis import Redis
+from kombu.exceptions import KombuError
+from redis import Redis, RedisError
 
+from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.queues import QueueName
 
 UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
@@ -25,19 +33,68 @@ PRIORITY_SEPARATOR = "\x06\x16"
 PRIORITY_STEPS = range(10)
 
 
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The boundary where Redis and kombu failures become `BrokerUnavailable` (the cause chained)."""
+    try:
+        yield
+    except (RedisError, KombuError, OSError) as err:
+        raise BrokerUnavailable("the Redis broker is unreachable") from err
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def translates_errors(read: _F) -> _F:
+    """`translated_errors` around every call of `read`."""
+
+    @wraps(read)
+    def translated(*args: Any, **kwargs: Any) -> Any:
+        with translated_errors():
+            return read(*args, **kwargs)
+
+    return translated  # type: ignore[return-value]
+
+
 def queue_keys(queue: str) -> list[str]:
     """Every Redis list a queue may use: the queue's own list and its priority sub-lists."""
     return [queue] + [f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS if step]
 
 
-def queue_depths(client: Redis) -> dict[str, int]:
-    """Messages waiting in each queue (all sub-lists counted), in one round trip."""
+@dataclass(frozen=True)
+class QueueLists:
+    """A queue's lists as read in one round trip: messages waiting in all of them, and the oldest
+    message of each (kombu pushes on the left and workers pop on the right, so index -1)."""
+
+    depth: int
+    oldest: list[bytes | None]
+
+
+@translates_errors
+def read_queues(client: Redis, with_oldest: bool = False) -> dict[str, QueueLists]:
+    """Every queue's lists (priority sub-lists included) in one round trip; the oldest message of
+    each list too when `with_oldest`."""
     pipe = client.pipeline(transaction=False)
     for queue in QueueName:
         for key in queue_keys(queue.value):
             pipe.llen(key)
-    lengths = iter(pipe.execute())
-    return {queue.value: sum(next(lengths) for _ in queue_keys(queue.value)) for queue in QueueName}
+            if with_oldest:
+                pipe.lindex(key, -1)
+    replies = iter(pipe.execute())
+    found = {}
+    for queue in QueueName:
+        lengths, oldest = [], []
+        for _ in queue_keys(queue.value):
+            lengths.append(next(replies))
+            if with_oldest:
+                oldest.append(next(replies))
+        found[queue.value] = QueueLists(depth=sum(lengths), oldest=oldest)
+    return found
+
+
+def queue_depths(client: Redis) -> dict[str, int]:
+    """Messages waiting in each queue (all sub-lists counted), in one round trip."""
+    return {queue: lists.depth for queue, lists in read_queues(client).items()}
 
 
 def message_headers(raw: bytes | str | None, unacked: bool = False) -> dict:
@@ -61,6 +118,7 @@ def task_id_of(raw: bytes | str | None, unacked: bool = False) -> UUID | None:
         return None
 
 
+@translates_errors
 def next_in_line(client: Redis, queue: str) -> UUID | None:
     """The task id of the oldest message waiting on `queue`, if any.
 
@@ -70,6 +128,7 @@ def next_in_line(client: Redis, queue: str) -> UUID | None:
     return None if raw is None else task_id_of(raw)
 
 
+@translates_errors
 def task_ids_on_broker(client: Redis, queue: str) -> set[UUID]:
     """Every task id with a message on `queue` (all its sub-lists) or taken by a consumer and not
     acked (any queue). Reads whole lists: for the rare moments the broker may have lost messages."""
@@ -84,6 +143,7 @@ def task_ids_on_broker(client: Redis, queue: str) -> set[UUID]:
     return found  # type: ignore[return-value]
 
 
+@translates_errors
 def reserved_before(client: Redis, seconds_ago: float) -> set[UUID]:
     """Task ids whose message a consumer took more than `seconds_ago` and has not acked."""
     tags = client.zrangebyscore(UNACKED_INDEX, "-inf", time.time() - seconds_ago)
@@ -104,6 +164,7 @@ class Epoch:
     known_for: float
 
 
+@translates_errors
 def read_epoch(client: Redis) -> Epoch:
     """Compare the server's run id with the one recorded in Redis itself: a restart without
     persistence or a flush loses the record, a restart or failover changes the run id."""
@@ -116,6 +177,7 @@ def read_epoch(client: Redis) -> Epoch:
     return Epoch(run_id=run_id, changed=False, known_for=now - float(recorded["since"]))
 
 
+@translates_errors
 def record_epoch(client: Redis, epoch: Epoch) -> None:
     """Remember this server once what it lost has been published again."""
     client.set(EPOCH_KEY, json.dumps({"run_id": epoch.run_id, "since": _server_time(client)}))

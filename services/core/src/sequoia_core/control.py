@@ -14,8 +14,9 @@ import time
 
 from celery import Celery
 
+from sequoia_core.broker import translated_errors
 from sequoia_core.celery_app import create_celery_app
-from sequoia_core.errors import ErrorCode, TransientError
+from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.queues import QueueName
 from sequoia_core.settings import Settings
 
@@ -40,16 +41,18 @@ class WorkerControl:
     def _hold(self) -> None:
         # Long enough for one broadcast in progress to finish; never forever.
         if not self._lock.acquire(timeout=self._timeout + 2 * _SOCKET_TIMEOUT):
-            raise TransientError("the workers' control channel is busy", code=ErrorCode.BROKER_UNAVAILABLE)
+            raise BrokerUnavailable("the workers' control channel is busy")
 
     def workers_by_queue(self) -> dict[str, list[str]]:
-        """Worker node names consuming each queue, at most `WORKER_BROADCAST_CACHE_SECONDS` old."""
+        """Worker node names consuming each queue, at most `WORKER_BROADCAST_CACHE_SECONDS` old;
+        `BrokerUnavailable` when the channel does not answer."""
         if time.monotonic() - self._read_at < self._interval and self._served is not None:
             return self._served
         self._hold()
         try:
             if time.monotonic() - self._read_at >= self._interval or self._served is None:
-                self._served = self._broadcast_active_queues()
+                with translated_errors():
+                    self._served = self._broadcast_active_queues()
                 self._read_at = time.monotonic()
             return self._served
         finally:
@@ -67,7 +70,8 @@ class WorkerControl:
         """Tell every worker to drop the task (and kill it with SIGTERM when `terminate`)."""
         self._hold()
         try:
-            self._app.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
+            with translated_errors():
+                self._app.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
         finally:
             self._lock.release()
 

@@ -1,15 +1,19 @@
-"""Publishing outbox entries to Celery: used by the API right after commit and by the relay."""
+"""Publishing outbox entries to Celery: by the API right after its commit, and by the relay."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+import psycopg
 from celery import Celery
 from psycopg_pool import ConnectionPool
 
+from sequoia_core.broker import translated_errors
 from sequoia_core.db import media, outbox
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.db.pool import transaction
+from sequoia_core.errors import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 # Celery waits forever for a free broker connection; a publish waits this long, then the relay takes over.
@@ -17,25 +21,45 @@ PUBLISH_WAIT_SECONDS = 5.0
 
 
 def send(celery: Celery, entry: OutboxEntry) -> None:
-    """Put one entry's task on its queue. The task id is fixed in advance, so a repeat is a duplicate
-    delivery of the same task (which the guarded claim ignores), never a second item."""
-    with celery.pool.acquire(block=True, timeout=PUBLISH_WAIT_SECONDS) as connection:
+    """Put one entry's task on its queue (`BrokerUnavailable` if Redis does not take it). The task id is
+    fixed in advance, so a repeat is a duplicate delivery of the same task (which the guarded claim
+    ignores), never a second item."""
+    with translated_errors(), celery.pool.acquire(block=True, timeout=PUBLISH_WAIT_SECONDS) as connection:
         celery.send_task(entry.task_name, args=[str(entry.media_id)], task_id=str(entry.task_id),
                          queue=entry.queue, connection=connection)
 
 
-def publish_entries(pool: ConnectionPool, celery: Celery, entries: list[OutboxEntry]) -> int:
-    """Send committed entries and record them; returns how many went out. A broker failure leaves
-    the rest unpublished for the relay, so nothing is lost."""
+def _record_sent(conn: psycopg.Connection, entry: OutboxEntry) -> None:
+    outbox.mark_published(conn, entry.id)
+    media.mark_queued(conn, entry.media_id, entry.task_id)
+
+
+def _publish(celery: Celery, entries: list[OutboxEntry], record: Callable[[OutboxEntry], None]) -> int:
+    """Send entries in order, recording each; the first broker failure stops the run and leaves the
+    rest unpublished for the relay's next pass, so nothing is lost."""
     sent = 0
     for entry in entries:
         try:
             send(celery, entry)
-        except Exception:  # kombu raises many types; the relay retries later
+        except BrokerUnavailable:
             log.warning("publish of task %s failed; the outbox relay will retry", entry.task_id, exc_info=True)
             break
-        with transaction(pool) as conn:
-            outbox.mark_published(conn, entry.id)
-            media.mark_queued(conn, entry.media_id, entry.task_id)
+        record(entry)
         sent += 1
     return sent
+
+
+def publish_entries(pool: ConnectionPool, celery: Celery, entries: list[OutboxEntry]) -> int:
+    """Send committed entries, recording each in a transaction of its own; returns how many went out."""
+
+    def record(entry: OutboxEntry) -> None:
+        with transaction(pool) as conn:
+            _record_sent(conn, entry)
+
+    return _publish(celery, entries, record)
+
+
+def publish_claimed(conn: psycopg.Connection, celery: Celery, entries: list[OutboxEntry]) -> int:
+    """Send entries the caller's transaction has claimed (locked), recording each in it; returns how
+    many went out."""
+    return _publish(celery, entries, lambda entry: _record_sent(conn, entry))

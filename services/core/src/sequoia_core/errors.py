@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import partial
 
 
 class ErrorCode(StrEnum):
-    """Stable codes recorded on failed media and returned in API errors."""
+    """Every stable code: recorded on failed media and items refused at ingest, and returned in API errors."""
 
+    # A file's own fault: no retry can cure it.
     UNSUPPORTED_TYPE = "unsupported_type"
     TYPE_MISMATCH = "type_mismatch"
     CORRUPT_FILE = "corrupt_file"
@@ -19,14 +21,44 @@ class ErrorCode(StrEnum):
     TOO_MANY_FRAMES = "too_many_frames"
     CONTENT_TOO_LARGE = "content_too_large"
     NO_STREAM = "no_stream"
+    # A run that did not end well.
     TIMEOUT = "timeout"
     RENDER_CRASHED = "render_crashed"
     MAX_ATTEMPTS = "max_attempts"
     ORIGINAL_MISSING = "original_missing"
+    ORIGINAL_CHANGED = "original_changed"
+    # A service was away.
     STORAGE_UNAVAILABLE = "storage_unavailable"
     DATABASE_UNAVAILABLE = "database_unavailable"
     BROKER_UNAVAILABLE = "broker_unavailable"
+    KUBERNETES_UNAVAILABLE = "kubernetes_unavailable"
     INTERNAL = "internal_error"
+    UNKNOWN = "unknown"  # shown for a failed item recorded without a code
+    # A request the API refuses.
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    TOO_MANY_REQUESTS = "too_many_requests"
+    UNAVAILABLE = "unavailable"
+    HTTP_ERROR = "http_error"
+    INVALID_REQUEST = "invalid_request"
+    INVALID_KEY = "invalid_key"
+    INVALID_VOYAGE_SLUG = "invalid_voyage_slug"
+    INVALID_FILENAME = "invalid_filename"
+    INVALID_WINDOW = "invalid_window"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_LINK = "invalid_link"
+    TOKEN_IN_URL = "token_in_url"
+    MALFORMED_MULTIPART = "malformed_multipart"
+    TOO_MANY_FILES = "too_many_files"
+    TOO_MANY_FIELDS = "too_many_fields"
+    FIELD_TOO_LARGE = "field_too_large"
+    BODY_TIMEOUT = "body_timeout"
+    BACKPRESSURE = "backpressure"
 
 
 # Codes that no retry can cure: `retry-failed-thumbnails` skips them unless asked (`include_permanent`).
@@ -45,11 +77,13 @@ PERMANENT_CODES = frozenset({
 })
 
 
-# Codes of passing faults: the only ones a task retries by itself. Every other code is permanent.
+# Codes of passing faults: the only ones a task retries by itself, and the only ones a
+# `TransientError` may carry (it refuses any other). Every other code is permanent.
 TRANSIENT_CODES = frozenset({
     ErrorCode.STORAGE_UNAVAILABLE,
     ErrorCode.DATABASE_UNAVAILABLE,
     ErrorCode.BROKER_UNAVAILABLE,
+    ErrorCode.KUBERNETES_UNAVAILABLE,
 })
 
 
@@ -61,33 +95,53 @@ def is_transient(code: str) -> bool:
 class SequoiaError(Exception):
     """Base of every error Sequoia raises on purpose."""
 
-    code: str = ErrorCode.INTERNAL
+    code: ErrorCode = ErrorCode.INTERNAL
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
-            self.code = code
+            self.code = ErrorCode(code)
+
+    def __reduce__(self) -> tuple:
+        # Celery copies errors by pickling (a `Retry` keeps one): rebuild through the constructor, code included.
+        return partial(type(self), code=self.code), (self.message,), self.__dict__
 
 
 class NotFound(SequoiaError):
     """The thing asked for does not exist."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(SequoiaError):
     """The thing exists but is in a state that forbids the request."""
 
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class PermanentError(SequoiaError):
     """A bad input: fail the item now, retrying cannot help."""
 
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message, code=code)
+        if is_transient(self.code):
+            raise ValueError(f"{self.code} is a transient code: raise TransientError")
+
 
 class TransientError(SequoiaError):
-    """A passing fault of a service: retry with backoff."""
+    """A passing fault of a service: retry with backoff. Its code is always one of `TRANSIENT_CODES`."""
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message, code=code)
+        if not is_transient(self.code):
+            raise ValueError(f"{self.code} is not a transient code: raise PermanentError")
+
+
+class BrokerUnavailable(TransientError):
+    """Redis (the broker, or the workers' control channel on it) does not answer."""
+
+    code = ErrorCode.BROKER_UNAVAILABLE
 
 
 class ObjectNotFound(NotFound):
@@ -98,4 +152,5 @@ class ObjectNotFound(NotFound):
 
 def error_for(code: str, message: str) -> PermanentError | TransientError:
     """The error class its code calls for: transient codes retry, every other code fails now."""
+    code = ErrorCode(code)
     return TransientError(message, code=code) if is_transient(code) else PermanentError(message, code=code)

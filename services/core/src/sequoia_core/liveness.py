@@ -19,6 +19,7 @@ from typing import Any
 from celery.signals import worker_ready, worker_shutdown
 from redis import Redis, RedisError
 
+from sequoia_core.broker import translates_errors
 from sequoia_core.redis_client import redis_client
 from sequoia_core.settings import Settings
 
@@ -53,6 +54,7 @@ def withdraw(client: Redis, node: str) -> None:
     client.delete(KEY_PREFIX + node)
 
 
+@translates_errors
 def read(client: Redis, nodes: list[str]) -> dict[str, Heartbeat | None]:
     """The heartbeat of each node, or None for a node whose key expired (it is gone)."""
     if not nodes:

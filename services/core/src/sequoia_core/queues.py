@@ -1,4 +1,4 @@
-"""The three queues of the seed and the one routing table that sends each task to its queue."""
+"""The three queues and the one routing table that sends each task to its queue."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ ROUTES: dict[str, QueueName] = {
     tasks.GENERATE_DERIVATIVES: QueueName.THUMBNAILS,
     tasks.RELAY_OUTBOX: QueueName.MEDIA,
     tasks.SWEEP_STUCK: QueueName.MEDIA,
-    tasks.FINALIZE_BATCH: QueueName.MEDIA,
     tasks.REMOVE_ORPHAN_ORIGINALS: QueueName.MEDIA,
     tasks.PRUNE_OUTBOX: QueueName.MEDIA,
 }

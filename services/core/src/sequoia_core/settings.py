@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    # -- behaviour (seed: ASYNC_THUMBNAILS)
+    # -- behaviour
     async_thumbnails: bool = True
     sync_wait_timeout_seconds: float = 120.0
 
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     s3_create_bucket: bool = False
     presign_expiry_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
-    # -- workers (seed: start_celery_worker.sh knobs)
+    # -- workers (the knobs of scripts/start_celery_worker.sh)
     worker_concurrency: int = Field(default=2, ge=1)
     worker_max_tasks_per_child: int = Field(default=100, ge=1)
     task_time_limit_seconds: int = Field(default=1800, ge=10)

@@ -17,6 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_core.settings import Settings
 
+# Voyage slugs become S3 key segments: 1-64 lowercase letters, digits and inner hyphens.
+VOYAGE_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+VOYAGE_SLUG_MAX_LENGTH = 64
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
 _CHANGED_CODES = {"PreconditionFailed", "412"}
@@ -45,13 +48,13 @@ def derivative_key(voyage_slug: str, media_id: UUID, name: str, extension: str) 
 
 def _translate(err: Exception, key: str) -> Exception:
     if isinstance(err, ParamValidationError):
-        return PermanentError(f"not a valid S3 request for {key!r}: {err}", code="invalid_key")
+        return PermanentError(f"not a valid S3 request for {key!r}: {err}", code=ErrorCode.INVALID_KEY)
     if isinstance(err, ClientError):
         code = str(err.response.get("Error", {}).get("Code", ""))
         if code in _MISSING_CODES:
             return ObjectNotFound(f"s3 object {key} does not exist")
         if code in _CHANGED_CODES:
-            return PermanentError(f"s3 object {key} changed while it was being read", code="original_changed")
+            return PermanentError(f"s3 object {key} changed while it was being read", code=ErrorCode.ORIGINAL_CHANGED)
     return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
 
 
@@ -163,10 +166,6 @@ class Storage:
             return response["Body"].read()
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
-
-    def list_keys(self, prefix: str) -> list[str]:
-        """Every key under `prefix`."""
-        return [obj.key for obj in self.iter_objects(prefix)]
 
     def iter_objects(self, prefix: str) -> Iterator[StoredObject]:
         """Every object under `prefix`, with when it was last written, one listing page at a time."""

@@ -3,6 +3,5 @@
 GENERATE_DERIVATIVES = "thumbnails.generate"
 RELAY_OUTBOX = "media.relay_outbox"
 SWEEP_STUCK = "media.sweep_stuck"
-FINALIZE_BATCH = "media.finalize_batch"
 REMOVE_ORPHAN_ORIGINALS = "media.remove_orphan_originals"
 PRUNE_OUTBOX = "media.prune_outbox"

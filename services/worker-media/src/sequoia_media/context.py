@@ -5,29 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from psycopg_pool import ConnectionPool
 from redis import Redis
 
-from sequoia_core.db.pool import create_pool
 from sequoia_core.redis_client import redis_client
-from sequoia_core.settings import Settings, get_settings
-from sequoia_core.storage import Storage
+from sequoia_core.settings import get_settings
+from sequoia_core.worker_context import WorkerContext
 
 
 @dataclass
-class MediaWorkerContext:
-    """Settings, database pool, a Redis client (to look at the queues) and S3 of one worker process."""
+class MediaWorkerContext(WorkerContext):
+    """The worker context plus a Redis client, to look at the queues."""
 
-    settings: Settings
-    pool: ConnectionPool
     redis: Redis
-    storage: Storage
 
 
 @cache
 def worker_context() -> MediaWorkerContext:
-    """This process's context; the pool opens here, never at import."""
+    """This process's context."""
     settings = get_settings()
-    pool = create_pool(settings, min_size=1)
-    pool.open(wait=False)
-    return MediaWorkerContext(settings=settings, pool=pool, redis=redis_client(settings), storage=Storage(settings))
+    return MediaWorkerContext.build(settings, redis=redis_client(settings))

@@ -10,7 +10,7 @@ from celery import Celery
 from psycopg_pool import ConnectionPool
 
 from sequoia_core import dispatch
-from sequoia_core.db import media, outbox
+from sequoia_core.db import outbox
 from sequoia_core.db.pool import transaction
 
 log = logging.getLogger(__name__)
@@ -22,17 +22,8 @@ def relay_pending(pool: ConnectionPool, celery: Celery, older_than: timedelta, l
     The API publishes right after its commit; waiting `older_than` keeps the relay from racing it
     (a race would only duplicate a delivery, which the guarded claim ignores).
     """
-    sent = 0
     with transaction(pool) as conn:
-        for entry in outbox.claim_unpublished(conn, older_than, limit):
-            try:
-                dispatch.send(celery, entry)
-            except Exception:  # broker still down: the next run tries again
-                log.warning("relay could not publish task %s", entry.task_id, exc_info=True)
-                break
-            outbox.mark_published(conn, entry.id)
-            media.mark_queued(conn, entry.media_id, entry.task_id)
-            sent += 1
+        sent = dispatch.publish_claimed(conn, celery, outbox.claim_unpublished(conn, older_than, limit))
     if sent:
         log.info("outbox relay published %d task(s)", sent)
     return sent

@@ -16,18 +16,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-import psycopg
-from kombu.exceptions import KombuError
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
-from redis import Redis, RedisError
+from redis import Redis
 
 from sequoia_core import broker
 from sequoia_core.control import WorkerControl
 from sequoia_core.db import reports
-from sequoia_core.db.media import Status
+from sequoia_core.db.pool import transaction
 from sequoia_core.errors import TransientError
+from sequoia_core.lifecycle import Status
 from sequoia_core.mediatypes import MediaKind
 from sequoia_core.queues import QueueName
 from sequoia_core.task_timing import message_enqueued_at
@@ -57,27 +56,13 @@ class PostgresView:
 
 
 def read_redis(client: Redis) -> RedisView:
-    """One round trip: the length of every list of every queue and the tail (oldest) of each.
-
-    Celery's Redis transport pushes on the left and pops on the right, so index -1 is the oldest.
-    """
-    keys = {queue: broker.queue_keys(queue) for queue in QUEUES}
-    pipe = client.pipeline(transaction=False)
-    for queue_keys in keys.values():
-        for key in queue_keys:
-            pipe.llen(key)
-            pipe.lindex(key, -1)
-    replies = iter(pipe.execute())
-    depths: dict[str, int] = {}
+    """One round trip: the depth of every queue and the publish stamp of its oldest message."""
+    queues = broker.read_queues(client, with_oldest=True)
     oldest: dict[str, float | None] = {}
-    for queue, queue_keys in keys.items():
-        lengths, stamps = [], []
-        for _ in queue_keys:
-            lengths.append(next(replies))
-            stamps.append(message_enqueued_at(next(replies)))
-        depths[queue] = sum(lengths)
+    for queue, lists in queues.items():
+        stamps = (message_enqueued_at(raw) for raw in lists.oldest)
         oldest[queue] = min((s for s in stamps if s is not None), default=None)
-    return RedisView(depths=depths, oldest_stamps=oldest)
+    return RedisView(depths={queue: lists.depth for queue, lists in queues.items()}, oldest_stamps=oldest)
 
 
 def read_postgres(pool: ConnectionPool, timeout: float = 2.0) -> PostgresView:
@@ -86,7 +71,7 @@ def read_postgres(pool: ConnectionPool, timeout: float = 2.0) -> PostgresView:
     Waits at most `timeout` for a connection: a scrape must not hang on a database that is down.
     """
     items = {(status.value, kind.value): 0 for status in Status for kind in MediaKind}
-    with pool.connection(timeout=timeout) as conn:
+    with transaction(pool, timeout=timeout) as conn:
         for row in reports.counts(conn):
             items[(row.processing_status, row.media_kind)] = row.count
         ages = reports.oldest_waiting_seconds(conn)
@@ -156,7 +141,7 @@ class QueueCollector(Collector):
     def _read(source: str, up: GaugeMetricFamily, read: Callable[[], T]) -> T | None:
         try:
             value = read()
-        except (RedisError, KombuError, OSError, psycopg.Error, TransientError) as err:
+        except TransientError as err:  # Redis, the control channel or Postgres away
             log.warning("queue metrics: %s unavailable: %s", source, err)
             up.add_metric([source], 0)
             return None

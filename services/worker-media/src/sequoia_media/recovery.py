@@ -20,14 +20,15 @@ from uuid import UUID
 
 from celery import Celery
 from psycopg_pool import ConnectionPool
-from redis import Redis, RedisError
+from redis import Redis
 
 from sequoia_core import broker, dispatch, liveness, metrics
 from sequoia_core import tasks as task_names
-from sequoia_core.db import batches, lifecycle
-from sequoia_core.db.lifecycle import HELD_STATES, OpenItem
-from sequoia_core.db.media import Status
+from sequoia_core.db import lifecycle
+from sequoia_core.db.lifecycle import OpenItem
 from sequoia_core.db.pool import transaction
+from sequoia_core.errors import BrokerUnavailable
+from sequoia_core.lifecycle import HELD_STATES, ON_BROKER_STATES, Status
 from sequoia_core.queues import queue_for
 from sequoia_core.settings import Settings
 
@@ -58,8 +59,8 @@ def recover(pool: ConnectionPool, celery: Celery, client: Redis, settings: Setti
         if epoch.known_for < settings.worker_lost_after_seconds:
             return RecoveryResult()
         return reclaim_from_lost_workers(pool, celery, client, settings)
-    except RedisError as err:  # Redis away: nothing can be judged; the next sweep tries again
-        log.warning("recovery skipped, Redis does not answer: %s", err)
+    except BrokerUnavailable as err:  # Redis away: nothing can be judged; the next sweep tries again
+        log.warning("recovery skipped, Redis does not answer: %s", err.__cause__)
         return RecoveryResult()
 
 
@@ -91,11 +92,11 @@ def republish_lost_messages(pool: ConnectionPool, celery: Celery, client: Redis,
     The items are read before the broker: an item queued then was published before, so a message
     missing afterwards is lost (or its item moved on meanwhile, which the guarded requeue sees)."""
     with transaction(pool) as conn:
-        waiting = lifecycle.waiting_items(conn, QUEUE, (Status.QUEUED, Status.RETRYING), NOW)
+        waiting = lifecycle.waiting_items(conn, QUEUE, ON_BROKER_STATES, NOW)
     on_broker = broker.task_ids_on_broker(client, QUEUE)
     # A worker drops the retries it holds when its connection breaks: their messages are gone too.
     lost = [item for item in waiting if item.processing_status == Status.RETRYING or item.task_id not in on_broker]
-    requeued, gave_up = _take_back(pool, celery, lost, (Status.QUEUED, Status.RETRYING), NOW,
+    requeued, gave_up = _take_back(pool, celery, lost, ON_BROKER_STATES, NOW,
                                    max_attempts, metrics.BROKER_LOST)
     if lost:
         log.warning("recovery: the broker changed; %d item(s) had no message left on it, %d republished",
@@ -119,8 +120,6 @@ def _take_back(pool: ConnectionPool, celery: Celery, items: list[OpenItem], from
     ids: list[UUID] = [item.id for item in items]
     with transaction(pool) as conn:
         entries, gave_up = lifecycle.reclaim(conn, ids, from_states, quiet, max_attempts)
-        for batch_id in {b for b in gave_up if b}:
-            batches.finalize_if_done(conn, batch_id)
     dispatch.publish_entries(pool, celery, entries)
     metrics.RECOVERED.labels(fault, metrics.REQUEUED).inc(len(entries))
     metrics.RECOVERED.labels(fault, metrics.GAVE_UP).inc(len(gave_up))

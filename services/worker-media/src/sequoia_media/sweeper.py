@@ -12,7 +12,7 @@ from celery import Celery
 from psycopg_pool import ConnectionPool
 
 from sequoia_core import dispatch
-from sequoia_core.db import batches, lifecycle
+from sequoia_core.db import lifecycle
 from sequoia_core.db.pool import transaction
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ def sweep(pool: ConnectionPool, celery: Celery, stuck_after: timedelta, max_atte
     """
     with transaction(pool) as conn:
         batch_ids = lifecycle.give_up_stuck(conn, stuck_after, max_attempts)
-        for batch_id in {b for b in batch_ids if b}:
-            batches.finalize_if_done(conn, batch_id)
         entries = lifecycle.requeue_stuck(conn, stuck_after, max_attempts, next_in_line=next_in_line)
     dispatch.publish_entries(pool, celery, entries)
     if entries or batch_ids:

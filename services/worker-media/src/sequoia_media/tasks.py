@@ -6,10 +6,11 @@ from datetime import timedelta
 from uuid import UUID
 
 from celery import Task, shared_task
-from redis import Redis, RedisError
+from redis import Redis
 
 from sequoia_core import broker
 from sequoia_core import tasks as task_names
+from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.queues import queue_for
 from sequoia_media.context import worker_context
 from sequoia_media.orphans import remove_orphan_originals
@@ -61,6 +62,6 @@ def _next_in_line(client: Redis) -> dict[str, UUID]:
     queue = queue_for(task_names.GENERATE_DERIVATIVES).value
     try:
         head = broker.next_in_line(client, queue)
-    except RedisError:
+    except BrokerUnavailable:
         return {}
     return {queue: head} if head else {}

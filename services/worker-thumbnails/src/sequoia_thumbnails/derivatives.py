@@ -13,13 +13,14 @@ from uuid import UUID
 
 import psycopg
 
-from sequoia_core.db import batches, media
-from sequoia_core.db.media import MediaRow, Run, Status
+from sequoia_core.db import media
+from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import PermanentError
+from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.lifecycle import Status
 from sequoia_core.storage import derivative_key
 from sequoia_thumbnails import workdirs
-from sequoia_thumbnails.context import WorkerContext
+from sequoia_thumbnails.context import ThumbnailsContext
 from sequoia_thumbnails.renderers.base import Derivative
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Job:
         return self.run.media_id
 
 
-def claim(ctx: WorkerContext, job: Job) -> MediaRow | None:
+def claim(ctx: ThumbnailsContext, job: Job) -> MediaRow | None:
     """Claim the item for this delivery's run, or None when a duplicate or late delivery finds
     nothing to do (or the item is held by another run)."""
     # A `processing` item is taken over by a redelivery only after the hard time limit (its first
@@ -82,7 +83,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def render_and_store(ctx: ThumbnailsContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Fetch the original, render it and upload each derivative under its deterministic key."""
     started = time.perf_counter()
     with workdirs.job_directory() as tmp:
@@ -90,13 +91,14 @@ def render_and_store(ctx: WorkerContext, row: MediaRow) -> tuple[list[dict[str, 
         ctx.storage.download(row.original_key, source, max_bytes=ctx.settings.max_upload_bytes)
         fmt, result = ctx.engine.render(source, tmp / "out", filename_hint=row.original_filename)
         if fmt.kind != row.media_kind:
-            raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}", code="type_mismatch")
+            raise PermanentError(f"stored as {row.media_kind} but the content is {fmt.kind}",
+                                 code=ErrorCode.TYPE_MISMATCH)
         stored = [_store(ctx, row, derivative) for derivative in result.derivatives]
     metadata = {**result.metadata, "render_seconds": round(time.perf_counter() - started, 4)}
     return stored, metadata
 
 
-def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[str, Any]:
+def _store(ctx: ThumbnailsContext, row: MediaRow, derivative: Derivative) -> dict[str, Any]:
     key = derivative_key(row.voyage_slug, row.id, derivative.name, derivative.extension)
     ctx.storage.put_file(key, derivative.path, derivative.content_type)
     return {
@@ -110,17 +112,15 @@ def _store(ctx: WorkerContext, row: MediaRow, derivative: Derivative) -> dict[st
     }
 
 
-def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
-    """Mark the item completed (and its batch, if this was the last item); False if no longer ours.
+def record_completed(ctx: ThumbnailsContext, job: Job, stored: list[dict[str, Any]],
+                     metadata: dict[str, Any]) -> bool:
+    """Mark the item completed (its batch finalised if it was the last); False if no longer ours.
 
     A run refused here (the item was cancelled while it rendered) removes what it uploaded, unless
     another run has taken the item since (the same keys are then that run's).
     """
     with transaction(ctx.pool) as conn:
-        batch_id = media.complete(conn, job.run, stored, metadata)
-        if batch_id:
-            batches.finalize_if_done(conn, batch_id)
-        if batch_id is not False:
+        if media.complete(conn, job.run, stored, metadata) is not False:
             return True
         if media.lock_unfinished_run(conn, job.run):
             ctx.storage.delete([derivative["key"] for derivative in stored])
@@ -129,18 +129,13 @@ def record_completed(ctx: WorkerContext, job: Job, stored: list[dict[str, Any]],
         return False
 
 
-def record_failed(
-    ctx: WorkerContext, job: Job, code: str, message: str, from_states: tuple[Status, ...] = (Status.PROCESSING,)
-) -> bool:
-    """Mark the item failed with a stable code (and finalise its batch if it was the last)."""
+def record_failed(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> bool:
+    """Mark the item failed with a stable code (its batch finalised if it was the last)."""
     with transaction(ctx.pool) as conn:
-        batch_id = media.fail(conn, job.run, code, message, from_states)
-        if batch_id:
-            batches.finalize_if_done(conn, batch_id)
-        return batch_id is not False
+        return media.fail(conn, job.run, code, message) is not False
 
 
-def record_retrying(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
+def record_retrying(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> None:
     """Keep the last transient error visible while the task waits to retry."""
     with transaction(ctx.pool) as conn:
         media.mark_retrying(conn, job.run, code, message)

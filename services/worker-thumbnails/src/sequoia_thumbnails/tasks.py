@@ -14,7 +14,7 @@ from sequoia_core.backoff import retry_countdown
 from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_thumbnails import derivatives
-from sequoia_thumbnails.context import WorkerContext, worker_context
+from sequoia_thumbnails.context import ThumbnailsContext, worker_context
 from sequoia_thumbnails.derivatives import Job, Outcome
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def generate(self: Task, media_id: str, run: str | None = None) -> str:
         raise _retry(self, ctx, job, err) from err
 
 
-def _retry(task: Task, ctx: WorkerContext, job: Job, err: TransientError) -> Retry:
+def _retry(task: Task, ctx: ThumbnailsContext, job: Job, err: TransientError) -> Retry:
     """Publish the retry of this run (exponential backoff, equal jitter) and return the exception to raise."""
     settings = ctx.settings
     countdown = retry_countdown(task.request.retries, settings.task_retry_backoff_seconds,
@@ -62,7 +62,7 @@ def _retry(task: Task, ctx: WorkerContext, job: Job, err: TransientError) -> Ret
     return task.retry(exc=err, countdown=countdown, kwargs={"run": str(job.run.token)}, throw=False)
 
 
-def _render(ctx: WorkerContext, job: Job, row: MediaRow, last_try: bool) -> str:
+def _render(ctx: ThumbnailsContext, job: Job, row: MediaRow, last_try: bool) -> str:
     """Render the claimed item and record the outcome. A transient error is recorded and escapes to
     be retried, except on the last try, where it fails the item with its code."""
     media_id = job.media_id

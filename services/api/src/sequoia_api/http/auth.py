@@ -12,6 +12,7 @@ import hmac
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from sequoia_core.errors import ErrorCode
 from sequoia_core.settings import Settings
 
 
@@ -75,8 +76,9 @@ def find_grant(grants: tuple[Grant, ...], presented: str | None) -> Grant | None
     return found
 
 
-_UNAUTHENTICATED = Denial(401, "unauthorized", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
-_NO_TOKENS = Denial(401, "unauthorized", "no API tokens are configured (SEQUOIA_API_TOKEN)")
+_UNAUTHENTICATED = Denial(401, ErrorCode.UNAUTHORIZED, "a valid bearer token is required",
+                          {"WWW-Authenticate": "Bearer"})
+_NO_TOKENS = Denial(401, ErrorCode.UNAUTHORIZED, "no API tokens are configured (SEQUOIA_API_TOKEN)")
 
 
 def check(grants: tuple[Grant, ...], presented: str | None, access: Access, voyage: str | None) -> Denial | None:
@@ -88,5 +90,5 @@ def check(grants: tuple[Grant, ...], presented: str | None, access: Access, voya
         return _UNAUTHENTICATED
     if not grant.allows(access, voyage):
         where = f"voyage {voyage!r}" if voyage else "calls that name no voyage"
-        return Denial(403, "forbidden", f"this token may not {access.name.lower()} {where}")
+        return Denial(403, ErrorCode.FORBIDDEN, f"this token may not {access.name.lower()} {where}")
     return None

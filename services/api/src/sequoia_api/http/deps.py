@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sequoia_api.http.auth import Access, check
+from sequoia_api.http.errors import ApiError
 from sequoia_api.http.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
+from sequoia_core.storage import VOYAGE_SLUG_MAX_LENGTH, VOYAGE_SLUG_PATTERN
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -29,13 +31,14 @@ async def get_state(request: Request) -> ApiState:
 
 State = Annotated[ApiState, Depends(get_state)]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+VoyageSlug = Annotated[str, Path(min_length=1, max_length=VOYAGE_SLUG_MAX_LENGTH, pattern=VOYAGE_SLUG_PATTERN)]
 
 
 def require(request: Request, state: ApiState, presented: str | None, access: Access) -> None:
     """Refuse (401/403) unless `presented` grants `access` on the voyage the path names, if any."""
     denied = check(state.grants, presented, access, request.path_params.get("voyage_slug"))
     if denied is not None:
-        raise HTTPException(denied.status, denied.message, headers=denied.headers or None)
+        raise ApiError(denied.status, denied.code, denied.message, headers=denied.headers or None)
 
 
 async def require_writer(request: Request, state: State, credentials: Bearer) -> None:

@@ -47,7 +47,7 @@ class FrontDoor:
     def _limit(self, scope: Scope) -> tuple[int, str]:
         if scope["method"] == "POST" and UPLOAD_PATH.match(scope["path"]):
             return self.settings.max_upload_bytes, ErrorCode.FILE_TOO_LARGE
-        return self.settings.max_json_bytes, "payload_too_large"
+        return self.settings.max_json_bytes, ErrorCode.PAYLOAD_TOO_LARGE
 
     def _refuse_early(self, scope: Scope, headers: Headers, limit: int, code: str) -> JSONResponse | None:
         """The refusal a request earns from its headers alone, or None."""
@@ -91,7 +91,7 @@ class FrontDoor:
             try:
                 message = await asyncio.wait_for(receive(), idle)
             except TimeoutError:
-                refusal = _refusal(408, "body_timeout", f"no byte of the body arrived for {idle:g} s")
+                refusal = _refusal(408, ErrorCode.BODY_TIMEOUT, f"no byte of the body arrived for {idle:g} s")
                 raise BodyRefused from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

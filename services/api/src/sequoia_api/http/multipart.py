@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sequoia_api.http.errors import ApiError
 from sequoia_api.services.uploads import SpooledFile
+from sequoia_core.errors import ErrorCode
 
 FILES_FIELD = "files"
 _FLUSH_BYTES = 1024 * 1024  # file data buffered in memory between two writes to the spool
@@ -36,7 +37,7 @@ class UploadLimits:
 
 
 def _malformed(message: str) -> ApiError:
-    return ApiError(400, "malformed_multipart", message)
+    return ApiError(400, ErrorCode.MALFORMED_MULTIPART, message)
 
 
 class MultipartSpooler:
@@ -75,11 +76,12 @@ class MultipartSpooler:
         if b"filename" not in options:
             self._fields += 1
             if self._fields > self.limits.max_fields:
-                raise ApiError(413, "too_many_fields", f"at most {self.limits.max_fields} form fields per request")
+                raise ApiError(413, ErrorCode.TOO_MANY_FIELDS,
+                               f"at most {self.limits.max_fields} form fields per request")
             return
         self._files += 1
         if self._files > self.limits.max_files:
-            raise ApiError(413, "too_many_files", f"at most {self.limits.max_files} files per request")
+            raise ApiError(413, ErrorCode.TOO_MANY_FILES, f"at most {self.limits.max_files} files per request")
         if options[b"name"] == FILES_FIELD.encode():
             filename = options[b"filename"].decode("utf-8", errors="replace")
             spool = tempfile.TemporaryFile(dir=self.limits.spool_dir)
@@ -93,7 +95,7 @@ class MultipartSpooler:
             return
         self._field_bytes += end - start
         if self._field_bytes > _MAX_FIELD_BYTES:
-            raise ApiError(413, "field_too_large", f"a form field is over {_MAX_FIELD_BYTES} bytes")
+            raise ApiError(413, ErrorCode.FIELD_TOO_LARGE, f"a form field is over {_MAX_FIELD_BYTES} bytes")
 
     def _flush(self) -> None:
         for spooled, data in self._pending:
@@ -104,7 +106,7 @@ class MultipartSpooler:
         """Spool every file of `body`; `ApiError` (4xx) for a malformed or over-bounded body."""
         kind, params = parse_options_header(content_type)
         if kind != b"multipart/form-data" or b"boundary" not in params:
-            raise ApiError(422, "invalid_request", "a multipart/form-data body with a boundary is required")
+            raise ApiError(422, ErrorCode.INVALID_REQUEST, "a multipart/form-data body with a boundary is required")
         try:
             parser = MultipartParser(params[b"boundary"], {
                 "on_part_begin": self._on_part_begin, "on_part_data": self._on_part_data,

@@ -9,6 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from sequoia_api.http.errors import ApiError
+from sequoia_core.errors import ErrorCode
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -27,13 +28,13 @@ def _declared(route: APIRoute) -> set[str]:
 async def reject_unknown_query_params(request: Request) -> None:
     """App-wide dependency: every query parameter must be one the route declares, and none is a token."""
     if "token" in request.query_params:
-        raise ApiError(400, "token_in_url", "a token is never taken in a URL (it would reach logs and history): "
-                       "send Authorization: Bearer, or open a signed gallery link")
+        raise ApiError(400, ErrorCode.TOKEN_IN_URL, "a token is never taken in a URL (it would reach logs and "
+                       "history): send Authorization: Bearer, or open a signed gallery link")
     if any(CONTROL.search(value) for value in request.query_params.values()):
-        raise ApiError(422, "invalid_request", "query parameters may not contain control characters")
+        raise ApiError(422, ErrorCode.INVALID_REQUEST, "query parameters may not contain control characters")
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
     unknown = set(request.query_params) - _declared(route)
     if unknown:
-        raise ApiError(422, "invalid_request", f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+        raise ApiError(422, ErrorCode.INVALID_REQUEST, f"unknown query parameter(s): {', '.join(sorted(unknown))}")

@@ -1,14 +1,14 @@
-"""The seed's status endpoints under /api/async."""
+"""The status endpoints under /api/async: tasks, a voyage's progress, stats, retries and worker health."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from sequoia_api.http.deps import Reader, State, Writer
+from sequoia_api.http.deps import Reader, State, VoyageSlug, Writer
 from sequoia_api.http.responses import json_response
 from sequoia_api.schemas import (
     CancelResult,
@@ -23,13 +23,14 @@ from sequoia_api.schemas import (
     WorkerHealth,
 )
 from sequoia_api.services import retry, stats, tasks, voyages, worker_health
+from sequoia_core import lifecycle
 from sequoia_core.db.reports import ActiveFilter
+from sequoia_core.lifecycle import ACTIVE_STATES
 from sequoia_core.queues import QueueName
 
 router = APIRouter(prefix="/api/async", tags=["async"])
 
-ActiveState = Annotated[str | None, Query(pattern="^(pending|queued|processing|retrying)$")]
-VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
+ActiveState = Annotated[str | None, Query(pattern=f"^({'|'.join(lifecycle.values(ACTIVE_STATES))})$")]
 _NOT_FOUND = {404: {"model": ErrorBody}}
 
 

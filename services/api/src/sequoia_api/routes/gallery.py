@@ -10,28 +10,32 @@ from pathlib import Path as FsPath
 from urllib.parse import urlsplit
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from sequoia_api.http.auth import Access, check
-from sequoia_api.http.deps import Bearer, Reader, State, check_reader
+from sequoia_api.http.deps import Bearer, Reader, State, VoyageSlug, check_reader
 from sequoia_api.http.errors import ApiError
 from sequoia_api.http.headers import page_csp
 from sequoia_api.http.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
 from sequoia_api.schemas import GalleryLink, RetryRequest
 from sequoia_api.services import retry, voyages
 from sequoia_api.state import ApiState
+from sequoia_core import lifecycle
 from sequoia_core.db.media import MediaRow
+from sequoia_core.errors import ErrorCode
+from sequoia_core.lifecycle import FINAL_STATES, Status
 from sequoia_core.storage import Storage
 
 router = APIRouter(tags=["gallery"], include_in_schema=False)
 link_router = APIRouter(prefix="/api/voyages", tags=["gallery"])
 templates = Jinja2Templates(directory=FsPath(__file__).resolve().parents[1] / "templates")
 
-VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
-STATES = ("queued", "processing", "retrying", "completed", "failed", "cancelled")
+# The counts shown: `pending` lasts only until its publish (the total counts it).
+STATES = tuple(s.value for s in Status if s is not Status.PENDING)
+FINAL = lifecycle.values(FINAL_STATES)
 _PICTURES = ("thumbnail", "waveform")
 
 
@@ -65,7 +69,8 @@ def _open_link(request: Request, state: ApiState, voyage: str, link: str) -> Res
     """A signed link becomes a read session, then disappears from the address bar."""
     expires_at = state.signer.check_link(voyage, link)
     if expires_at is None:
-        raise ApiError(status.HTTP_401_UNAUTHORIZED, "invalid_link", "this gallery link is not valid or has expired")
+        raise ApiError(status.HTTP_401_UNAUTHORIZED, ErrorCode.INVALID_LINK,
+                       "this gallery link is not valid or has expired")
     return _start_session(request, state, voyage, Access.READ, expires_at)
 
 
@@ -77,7 +82,7 @@ def _session(request: Request, state: ApiState, voyage: str) -> Session | None:
 def _check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "cross-site form posts are refused")
+        raise ApiError(status.HTTP_403_FORBIDDEN, ErrorCode.FORBIDDEN, "cross-site form posts are refused")
 
 
 @router.get("/voyages/{voyage_slug}", response_class=HTMLResponse)
@@ -95,7 +100,7 @@ async def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: Sta
         items = [_card(row, state.storage) for row in rows]
         csrf = state.signer.csrf(request.cookies[SESSION_COOKIE]) if writable else None
         nonce = secrets.token_urlsafe(16)
-        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES, "csrf": csrf,
+        context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES, "final_states": FINAL, "csrf": csrf,
                    "nonce": nonce}
         origins = {_origin(item["picture"]) for item in items if item["picture"]}
         return templates.TemplateResponse(request, "voyage.html", context,
@@ -126,9 +131,9 @@ def retry_from_page(voyage_slug: VoyageSlug, request: Request, state: State,
     _check_origin(request)
     session = _session(request, state, voyage_slug)
     if session is None or session.access is not Access.WRITE:
-        raise ApiError(status.HTTP_401_UNAUTHORIZED, "unauthorized", "sign in with a write token to retry")
+        raise ApiError(status.HTTP_401_UNAUTHORIZED, ErrorCode.UNAUTHORIZED, "sign in with a write token to retry")
     if not hmac.compare_digest(csrf, state.signer.csrf(request.cookies[SESSION_COOKIE])):
-        raise ApiError(status.HTTP_403_FORBIDDEN, "forbidden", "the form's CSRF token is missing or wrong")
+        raise ApiError(status.HTTP_403_FORBIDDEN, ErrorCode.FORBIDDEN, "the form's CSRF token is missing or wrong")
     retry.retry_failed(state, RetryRequest(voyage_slug=voyage_slug, include_permanent=True))
     return RedirectResponse(f"/voyages/{voyage_slug}", status_code=status.HTTP_303_SEE_OTHER)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from sequoia_api.http.deps import State, Writer
+from sequoia_api.http.deps import State, VoyageSlug, Writer
 from sequoia_api.http.errors import ApiError
 from sequoia_api.http.metrics import count_ingest
 from sequoia_api.http.multipart import FILES_FIELD, MultipartSpooler, UploadLimits
@@ -22,7 +21,6 @@ from sequoia_core.queues import QueueName
 
 router = APIRouter(prefix="/api/voyages", tags=["ingest"], dependencies=[Writer])
 
-VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
 _RESPONSES = {
     201: {"model": IngestResponse, "description": "synchronous mode: every derivative made (or failed)"},
     415: {"model": ErrorBody, "description": "no file was of an allowed type"},
@@ -40,7 +38,7 @@ def _check_backpressure(state: ApiState) -> None:
     """Refuse new work while the thumbnails queue is past its limit, instead of piling up."""
     depth = broker.queue_depths(state.redis)[QueueName.THUMBNAILS.value]
     if depth > state.settings.ingest_max_queue_depth:
-        raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, "backpressure",
+        raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.BACKPRESSURE,
                        f"{depth} tasks wait in the thumbnails queue (limit {state.settings.ingest_max_queue_depth})",
                        headers={"Retry-After": "30"})
 
@@ -68,7 +66,7 @@ def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: 
         raise ApiError(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, ErrorCode.UNSUPPORTED_TYPE,
                        "no file was accepted", detail=body.model_dump(mode="json"))
     if not state.settings.async_thumbnails:
-        # The seed's synchronous mode: the work still runs on the workers, the call just waits for it.
+        # Synchronous mode (ASYNC_THUMBNAILS=false): the work still runs on the workers, the call just waits for it.
         finished = service.wait_until_final(state, [f.media_id for f in body.files if f.media_id])
         for f in body.files:
             if f.media_id in finished:
@@ -93,7 +91,7 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
     try:
         files = await spooler.parse(request.headers.get("content-type", ""), request.stream())
         if not files:
-            raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_request",
+            raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, ErrorCode.INVALID_REQUEST,
                            f"at least one file is required in the `{FILES_FIELD}` field")
         batch_id, results = await run_in_threadpool(service.ingest, state, voyage_slug, files)
         return await run_in_threadpool(_respond, state, voyage_slug, batch_id, results, response)

@@ -8,9 +8,9 @@ from uuid import UUID
 from sequoia_api.schemas import BatchItemOut, BatchOut
 from sequoia_api.state import ApiState
 from sequoia_core.db import batches, media
-from sequoia_core.db.media import FINAL_STATES
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import NotFound
+from sequoia_core.lifecycle import FINAL_STATES
 
 
 def read_batch(state: ApiState, batch_id: UUID) -> BatchOut:

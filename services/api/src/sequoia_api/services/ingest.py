@@ -16,20 +16,21 @@ from sequoia_api.services.uploads import SpooledFile
 from sequoia_api.state import ApiState
 from sequoia_core import dispatch, tasks
 from sequoia_core.db import batches, media, outbox
-from sequoia_core.db.media import FINAL_STATES, NewMedia
+from sequoia_core.db.media import NewMedia
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, SequoiaError
+from sequoia_core.lifecycle import FINAL_STATES
 from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, identify
 from sequoia_core.queues import queue_for
-from sequoia_core.storage import original_key
+from sequoia_core.storage import VOYAGE_SLUG_PATTERN, original_key
 
 # Every code a file can be refused with at ingest, one by one (sniffing, size, register's key checks):
 # the refusal counter starts with a series for each, so its dashboard panel and rates exist from zero.
 REJECTION_CODES = (ErrorCode.EMPTY_FILE, ErrorCode.UNSUPPORTED_TYPE, ErrorCode.TYPE_MISMATCH,
-                   ErrorCode.FILE_TOO_LARGE, ErrorCode.ORIGINAL_MISSING, "invalid_key")
+                   ErrorCode.FILE_TOO_LARGE, ErrorCode.ORIGINAL_MISSING, ErrorCode.INVALID_KEY)
 
-VOYAGE_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+VOYAGE_SLUG = re.compile(VOYAGE_SLUG_PATTERN)
 _POLL_SECONDS = 0.25
 
 
@@ -53,7 +54,7 @@ def check_voyage_slug(slug: str) -> None:
     """Slugs become S3 key segments: lowercase letters, digits and inner hyphens only."""
     if not VOYAGE_SLUG.match(slug):
         raise PermanentError(
-            "voyage slug must be 1-64 lowercase letters, digits or inner hyphens", code="invalid_voyage_slug"
+            "voyage slug must be 1-64 lowercase letters, digits or inner hyphens", code=ErrorCode.INVALID_VOYAGE_SLUG
         )
 
 
@@ -61,7 +62,7 @@ def check_filename(name: str) -> None:
     """Refuse (`invalid_filename`) a name Postgres would refuse or a terminal would obey: NUL, control
     characters, lone surrogates. Checked before anything is written."""
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
-        raise PermanentError("the file name contains control characters", code="invalid_filename")
+        raise PermanentError("the file name contains control characters", code=ErrorCode.INVALID_FILENAME)
 
 
 def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: SpooledFile) -> Accepted:

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sequoia_core.errors import TransientError
+from sequoia_core.errors import ErrorCode, TransientError
 from sequoia_core.settings import Settings
 
 if TYPE_CHECKING:
     from kubernetes.client import AppsV1Api
 
-KUBERNETES_UNAVAILABLE = "kubernetes_unavailable"
 _NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _TIMEOUT_SECONDS = 5
 
@@ -58,7 +57,7 @@ def _namespace(settings: Settings) -> str:
         return _NAMESPACE_FILE.read_text().strip()
     except OSError as err:
         raise TransientError(f"no K8S_NAMESPACE and no service account namespace: {err}",
-                             code=KUBERNETES_UNAVAILABLE) from err
+                             code=ErrorCode.KUBERNETES_UNAVAILABLE) from err
 
 
 def _list(apps: AppsV1Api, namespace: str, selector: str) -> list[Any]:
@@ -69,7 +68,8 @@ def _list(apps: AppsV1Api, namespace: str, selector: str) -> list[Any]:
         return apps.list_namespaced_deployment(namespace, label_selector=selector,
                                                _request_timeout=_TIMEOUT_SECONDS).items
     except (OpenApiException, HTTPError) as err:
-        raise TransientError(f"cannot list deployments in {namespace}: {err}", code=KUBERNETES_UNAVAILABLE) from err
+        raise TransientError(f"cannot list deployments in {namespace}: {err}",
+                             code=ErrorCode.KUBERNETES_UNAVAILABLE) from err
 
 
 def read_worker_replicas(settings: Settings, apps: AppsV1Api | None = None) -> list[DeploymentReplicas] | None:
@@ -86,6 +86,7 @@ def read_worker_replicas(settings: Settings, apps: AppsV1Api | None = None) -> l
     try:
         config.load_incluster_config()
     except config.ConfigException as err:
-        raise TransientError(f"not in a Kubernetes cluster: {err}", code=KUBERNETES_UNAVAILABLE) from err
+        raise TransientError(f"not in a Kubernetes cluster: {err}",
+                             code=ErrorCode.KUBERNETES_UNAVAILABLE) from err
     with client.ApiClient() as api_client:
         return replicas_of(_list(client.AppsV1Api(api_client), namespace, settings.k8s_worker_selector))

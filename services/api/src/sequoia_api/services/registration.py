@@ -7,13 +7,13 @@ leading `/`, no empty, `.` or `..` segment), so no spelling reaches another voya
 
 from __future__ import annotations
 
-from sequoia_core.errors import PermanentError
+from sequoia_core.errors import ErrorCode, PermanentError
 
 _OWN_PREFIXES = ("originals/", "derivatives/")
 
 
 def _invalid(message: str) -> PermanentError:
-    return PermanentError(message, code="invalid_key")
+    return PermanentError(message, code=ErrorCode.INVALID_KEY)
 
 
 def check_key(key: str, voyage_slug: str, prefix_templates: list[str]) -> None:

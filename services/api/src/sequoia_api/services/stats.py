@@ -11,7 +11,7 @@ from sequoia_api.state import ApiState
 from sequoia_core import broker
 from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import PermanentError
+from sequoia_core.errors import ErrorCode, PermanentError
 
 WINDOW_PATTERN = r"^[1-9]\d{0,5}[smhd]$"
 _WINDOW = re.compile(r"^(\d{1,6})([smhd])$")
@@ -23,7 +23,7 @@ def parse_window(text: str) -> timedelta:
     """`30m`, `1h`, `7d` → a timedelta, capped at 90 days (the answer's `window_seconds` shows the cap)."""
     match = _WINDOW.match(text)
     if not match or int(match.group(1)) == 0:
-        raise PermanentError("window must look like 30s, 15m, 1h or 7d", code="invalid_window")
+        raise PermanentError("window must look like 30s, 15m, 1h or 7d", code=ErrorCode.INVALID_WINDOW)
     return min(timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)]), MAX_WINDOW)
 
 

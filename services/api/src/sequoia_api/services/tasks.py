@@ -10,26 +10,30 @@ from uuid import UUID
 from sequoia_api.schemas import CancelResult, TaskPage, TaskStatus
 from sequoia_api.services.media import error_info
 from sequoia_api.state import ApiState
-from sequoia_core.db import batches, lifecycle, reports
-from sequoia_core.db.media import CLAIMABLE_STATES, MediaRow, Status
+from sequoia_core.db import lifecycle, reports
+from sequoia_core.db.media import MediaRow
 from sequoia_core.db.pool import async_transaction, transaction
 from sequoia_core.db.reports import ActiveFilter
-from sequoia_core.errors import Conflict, NotFound, PermanentError
+from sequoia_core.errors import Conflict, ErrorCode, NotFound, PermanentError
+from sequoia_core.lifecycle import CANCELLABLE_STATES, Status
 
+# What a task is while its item is in each state: a task `succeeded` when its item completed.
 _TASK_STATE = {
-    "pending": "queued",
-    "queued": "queued",
-    "processing": "processing",
-    "retrying": "retrying",
-    "completed": "succeeded",
-    "failed": "failed",
-    "cancelled": "cancelled",
+    Status.PENDING: "queued",
+    Status.QUEUED: "queued",
+    Status.PROCESSING: "processing",
+    Status.RETRYING: "retrying",
+    Status.COMPLETED: "succeeded",
+    Status.FAILED: "failed",
+    Status.CANCELLED: "cancelled",
 }
+# A task that is no longer its item's current one.
+SUPERSEDED = _TASK_STATE[Status.FAILED]
 
 
 def task_state(processing_status: str) -> str:
     """The task state a media state stands for."""
-    return _TASK_STATE[processing_status]
+    return _TASK_STATE[Status(processing_status)]
 
 
 def _seconds(later, earlier) -> float | None:
@@ -40,7 +44,7 @@ def task_status(row: MediaRow, task_id=None, current: bool = True) -> TaskStatus
     """A task's view of its media row. A replaced task reports `failed`, superseded by the current one."""
     return TaskStatus(
         task_id=task_id or row.task_id,
-        state=task_state(row.processing_status) if current else "failed",
+        state=task_state(row.processing_status) if current else SUPERSEDED,
         current=current,
         superseded_by=None if current else row.task_id,
         media_id=row.id,
@@ -80,7 +84,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         created, media_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(created), UUID(media_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as err:
-        raise PermanentError("cursor is not one this API issued", code="invalid_cursor") from err
+        raise PermanentError("cursor is not one this API issued", code=ErrorCode.INVALID_CURSOR) from err
 
 
 async def active_tasks(state: ApiState, flt: ActiveFilter, cursor: str | None, limit: int) -> TaskPage:
@@ -101,13 +105,11 @@ def cancel_task(state: ApiState, task_id: UUID) -> CancelResult:
             raise NotFound(f"no task {task_id}")
         if not found.current:
             raise Conflict(f"task {task_id} was replaced by task {found.media.task_id}; cancel that one")
-        cancelled = lifecycle.cancel_task(conn, task_id, (*CLAIMABLE_STATES, Status.RETRYING, Status.PROCESSING))
+        cancelled = lifecycle.cancel_task(conn, task_id, CANCELLABLE_STATES)
         if cancelled is None:
             raise Conflict(f"task {task_id} is already {task_state(found.media.processing_status)}")
-        if cancelled.batch_id:
-            batches.finalize_if_done(conn, cancelled.batch_id)
     terminate = cancelled.previous_status == Status.PROCESSING
     # Revoking also drops a waiting message at the worker; the guarded claim would skip it anyway.
     state.control.revoke(str(task_id), terminate=terminate)
-    return CancelResult(task_id=task_id, media_id=cancelled.media_id, state="cancelled",
+    return CancelResult(task_id=task_id, media_id=cancelled.media_id, state=task_state(Status.CANCELLED),
                         previous_state=task_state(cancelled.previous_status), terminated=terminate)

@@ -8,9 +8,10 @@ from sequoia_api.schemas import BatchSummary, ErrorInfo, FailedItemOut, VoyageSt
 from sequoia_api.services.stats import by_state_and_kind
 from sequoia_api.state import ApiState
 from sequoia_core.db import reports
-from sequoia_core.db.media import FINAL_STATES, MediaRow
+from sequoia_core.db.media import MediaRow
 from sequoia_core.db.pool import async_transaction
-from sequoia_core.errors import NotFound
+from sequoia_core.errors import ErrorCode, NotFound
+from sequoia_core.lifecycle import FINAL_STATES
 
 
 async def voyage_status(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20) -> VoyageStatus:
@@ -23,7 +24,7 @@ async def voyage_status(conn: psycopg.AsyncConnection, voyage_slug: str, failed_
     finished = sum(by_state.get(s, 0) for s in FINAL_STATES)
     failed = [
         FailedItemOut(media_id=f.id, filename=f.original_filename, media_kind=f.media_kind,
-                      error=ErrorInfo(code=f.error_code or "unknown", message=f.error_message))
+                      error=ErrorInfo(code=f.error_code or ErrorCode.UNKNOWN, message=f.error_message))
         for f in snapshot.failed
     ]
     batches = [

@@ -1,4 +1,4 @@
-"""Worker health (seed: "Health Monitoring"): who serves each queue, how much waits and for how long."""
+"""Worker health: who serves each queue, how much waits and for how long."""
 
 from __future__ import annotations
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import class_row
+
+from sequoia_core import lifecycle
+from sequoia_core.lifecycle import FINAL_STATES
 
 
 @dataclass
@@ -38,7 +42,7 @@ UPDATE async_task_batches b
   FROM (SELECT count(*) AS total,
                count(*) FILTER (WHERE processing_status = 'failed') AS failed,
                count(*) FILTER (WHERE processing_status = 'cancelled') AS cancelled,
-               count(*) FILTER (WHERE processing_status NOT IN ('completed', 'failed', 'cancelled')) AS open
+               count(*) FILTER (WHERE NOT processing_status = ANY(%(final)s)) AS open
           FROM media WHERE batch_id = %(id)s) s
  WHERE b.id = %(id)s AND b.batch_status IN ('pending', 'processing') AND s.open = 0
 RETURNING b.batch_status
@@ -59,5 +63,12 @@ def get_batch(conn: psycopg.Connection, batch_id: UUID) -> BatchRow | None:
 def finalize_if_done(conn: psycopg.Connection, batch_id: UUID) -> str | None:
     """Give the batch its final status once every item is final; exactly once. Returns it, if set now."""
     conn.execute(_LOCK, (batch_id,))
-    row = conn.execute(_FINALIZE, {"id": batch_id}).fetchone()
+    row = conn.execute(_FINALIZE, {"id": batch_id, "final": lifecycle.values(FINAL_STATES)}).fetchone()
     return row[0] if row else None
+
+
+def finalize_all(conn: psycopg.Connection, batch_ids: Iterable[UUID | None]) -> None:
+    """Finalise each batch an ending operation touched (None: an item without one). Locks are taken in
+    id order, so two transactions ending items of the same batches cannot deadlock."""
+    for batch_id in sorted({b for b in batch_ids if b is not None}):
+        finalize_if_done(conn, batch_id)

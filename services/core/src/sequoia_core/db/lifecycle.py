@@ -1,5 +1,6 @@
 """Set-based transitions that start, stop or restart items: cancel, retry of failed items, and the
-sweeper's requeue of stuck ones. Each writes its outbox rows in the caller's transaction."""
+sweeper's requeue of stuck ones. Each writes its outbox rows in the caller's transaction, and each
+that ends items finalises their batches."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from sequoia_core import tasks
-from sequoia_core.db.media import Status
+from sequoia_core import lifecycle, tasks
+from sequoia_core.db import batches
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.errors import PERMANENT_CODES, ErrorCode
+from sequoia_core.lifecycle import HELD_STATES, RETRYABLE_STATES, STUCK_STATES, Status
 
 
 @dataclass
@@ -57,7 +59,7 @@ RETURNING m.id AS media_id, m.batch_id, target.processing_status AS previous_sta
 
 _FAILED_SELECTION = """
 SELECT id, voyage_slug, media_kind, error_code FROM media
- WHERE processing_status = 'failed'
+ WHERE processing_status = ANY(%(retryable)s)
    AND (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
    AND (%(media_kind)s::text IS NULL OR media_kind = %(media_kind)s)
    AND (%(error_code)s::text IS NULL OR error_code = %(error_code)s)
@@ -137,9 +139,6 @@ SELECT id, task_id, processing_status, NULL AS worker, NULL::int AS worker_pid, 
    AND (%(task_ids)s::uuid[] IS NULL OR task_id = ANY(%(task_ids)s))
 """
 
-STUCK_STATES = (Status.QUEUED, Status.PROCESSING, Status.RETRYING)
-HELD_STATES = (Status.PROCESSING, Status.RETRYING)
-
 
 @dataclass
 class OpenItem:
@@ -155,10 +154,14 @@ class OpenItem:
 
 
 def cancel_task(conn: psycopg.Connection, task_id: UUID, from_states: tuple[Status, ...]) -> Cancelled | None:
-    """Cancel the item whose current task is `task_id` if it is in one of `from_states`."""
-    params = {"task_id": task_id, "from_states": [s.value for s in from_states]}
+    """Cancel the item whose current task is `task_id` if it is in one of `from_states` (and finalise
+    its batch if this was its last open item)."""
+    params = {"task_id": task_id, "from_states": lifecycle.values(from_states)}
     with conn.cursor(row_factory=class_row(Cancelled)) as cur:
-        return cur.execute(_CANCEL, params).fetchone()
+        cancelled = cur.execute(_CANCEL, params).fetchone()
+    if cancelled is not None:
+        batches.finalize_all(conn, [cancelled.batch_id])
+    return cancelled
 
 
 def _retry_params(flt: RetryFilter) -> dict:
@@ -168,6 +171,7 @@ def _retry_params(flt: RetryFilter) -> dict:
         "error_code": flt.error_code,
         "include_permanent": flt.include_permanent,
         "permanent": [str(c) for c in PERMANENT_CODES],
+        "retryable": lifecycle.values(RETRYABLE_STATES),
         "limit": flt.limit,
         "task_name": tasks.GENERATE_DERIVATIVES,
     }
@@ -191,7 +195,7 @@ def _sweep_params(stuck_after: timedelta, max_attempts: int, limit: int,
     return {
         "queues": list(heads),
         "next_in_line": list(heads.values()),
-        "stuck_states": [s.value for s in STUCK_STATES],
+        "stuck_states": lifecycle.values(STUCK_STATES),
         "stuck_after": stuck_after,
         "max_attempts": max_attempts,
         "limit": limit,
@@ -201,9 +205,11 @@ def _sweep_params(stuck_after: timedelta, max_attempts: int, limit: int,
 
 
 def give_up_stuck(conn: psycopg.Connection, stuck_after: timedelta, max_attempts: int) -> list[UUID | None]:
-    """Fail stuck items that used every attempt (`max_attempts`); returns their batch ids."""
-    rows = conn.execute(_SWEEP_GIVE_UP, _sweep_params(stuck_after, max_attempts, 0)).fetchall()
-    return [row[0] for row in rows]
+    """Fail stuck items that used every attempt (`max_attempts`) and finalise their batches; returns
+    their batch ids."""
+    batch_ids = [row[0] for row in conn.execute(_SWEEP_GIVE_UP, _sweep_params(stuck_after, max_attempts, 0))]
+    batches.finalize_all(conn, batch_ids)
+    return batch_ids
 
 
 def requeue_stuck(conn: psycopg.Connection, stuck_after: timedelta, max_attempts: int,
@@ -220,7 +226,7 @@ def requeue_stuck(conn: psycopg.Connection, stuck_after: timedelta, max_attempts
 
 def held_items(conn: psycopg.Connection, quiet_for: timedelta) -> list[OpenItem]:
     """Items a worker holds (`processing`, or `retrying` with the retry in its hands), untouched for `quiet_for`."""
-    params = {"states": [s.value for s in HELD_STATES], "quiet_for": quiet_for}
+    params = {"states": lifecycle.values(HELD_STATES), "quiet_for": quiet_for}
     with conn.cursor(row_factory=class_row(OpenItem)) as cur:
         return cur.execute(_HELD, params).fetchall()
 
@@ -229,7 +235,7 @@ def waiting_items(conn: psycopg.Connection, queue: str, states: tuple[Status, ..
                   task_ids: set[UUID] | None = None) -> list[OpenItem]:
     """Items of `queue` in `states` whose message should be on the broker, untouched for `quiet_for`
     (only those of `task_ids`, when given)."""
-    params = {"states": [s.value for s in states], "queue": queue, "quiet_for": quiet_for,
+    params = {"states": lifecycle.values(states), "queue": queue, "quiet_for": quiet_for,
               "task_ids": None if task_ids is None else list(task_ids)}
     with conn.cursor(row_factory=class_row(OpenItem)) as cur:
         return cur.execute(_WAITING, params).fetchall()
@@ -238,10 +244,11 @@ def waiting_items(conn: psycopg.Connection, queue: str, states: tuple[Status, ..
 def reclaim(conn: psycopg.Connection, ids: list[UUID], from_states: tuple[Status, ...],
             quiet_for: timedelta, max_attempts: int) -> tuple[list[OutboxEntry], list[UUID | None]]:
     """Give lost items a fresh task id (a late delivery of the old one then matches nothing), or fail
-    those out of attempts with `max_attempts`. Returns the outbox entries to publish and the batch ids
-    of the failed items."""
+    those out of attempts with `max_attempts` (finalising their batches). Returns the outbox entries to
+    publish and the batch ids of the failed items."""
     params = {**_sweep_params(timedelta(0), max_attempts, 0), "ids": ids,
-              "from_states": [s.value for s in from_states], "quiet_for": quiet_for}
-    given_up = [row[0] for row in conn.execute(_RECLAIM_GIVE_UP, params).fetchall()]
+              "from_states": lifecycle.values(from_states), "quiet_for": quiet_for}
+    given_up = [row[0] for row in conn.execute(_RECLAIM_GIVE_UP, params)]
+    batches.finalize_all(conn, given_up)
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
         return cur.execute(_RECLAIM, params).fetchall(), given_up

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -13,21 +12,9 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-
-class Status(StrEnum):
-    """Processing states of a media item."""
-
-    PENDING = "pending"
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    RETRYING = "retrying"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINAL_STATES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
-CLAIMABLE_STATES = (Status.PENDING, Status.QUEUED)
+from sequoia_core import lifecycle
+from sequoia_core.db import batches
+from sequoia_core.lifecycle import CLAIMABLE_STATES, HELD_STATES
 
 
 @dataclass
@@ -94,7 +81,7 @@ UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = n
 # time stops there.
 _CLAIM = """
 WITH target AS (
-    SELECT id, (run_token IS NOT DISTINCT FROM %(run)s AND processing_status IN ('processing', 'retrying')) AS continues
+    SELECT id, (run_token IS NOT DISTINCT FROM %(run)s AND processing_status = ANY(%(held)s)) AS continues
       FROM media WHERE id = %(id)s AND task_id = %(task_id)s
 )
 UPDATE media m
@@ -125,7 +112,7 @@ _FAIL = """
 UPDATE media
    SET processing_status = 'failed', error_code = %(code)s, error_message = %(message)s,
        completed_at = now(), updated_at = now()
- WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = ANY(%(from_states)s)
+ WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
 RETURNING batch_id
 """
 
@@ -139,7 +126,7 @@ UPDATE media
 _LOCK_UNFINISHED_RUN = """
 SELECT 1 FROM media
  WHERE id = %(id)s AND task_id = %(task_id)s AND processing_status <> 'completed'
-   AND NOT (processing_status IN ('processing', 'retrying') AND run_token IS DISTINCT FROM %(run)s)
+   AND NOT (processing_status = ANY(%(held)s) AND run_token IS DISTINCT FROM %(run)s)
    FOR UPDATE
 """
 
@@ -184,7 +171,8 @@ def claim_for_processing(
         **run.params(),
         "worker": worker,
         "worker_pid": worker_pid,
-        "claimable": [s.value for s in CLAIMABLE_STATES],
+        "claimable": lifecycle.values(CLAIMABLE_STATES),
+        "held": lifecycle.values(HELD_STATES),
         "stale_after": stale_after,
         "max_attempts": max_attempts,
         "dead_run": dead_run,
@@ -196,28 +184,32 @@ def claim_for_processing(
 def complete(
     conn: psycopg.Connection, run: Run, derivatives: list[dict[str, Any]], metadata: dict[str, Any],
 ) -> UUID | None | bool:
-    """`processing` → `completed`; returns the batch id (None for none), or False if not this run's."""
+    """`processing` → `completed`, finalising the batch if this was its last open item; returns the batch
+    id (None for none), or False if not this run's."""
     params = {**run.params(), "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata)}
-    row = conn.execute(_COMPLETE, params).fetchone()
-    return False if row is None else row[0]
+    return _ended(conn, conn.execute(_COMPLETE, params).fetchone())
 
 
 def lock_unfinished_run(conn: psycopg.Connection, run: Run) -> bool:
     """Whether the item is still this task's, not completed and held by no other run, its row then
     locked until the caller's transaction ends (what a refused run may remove under the item's keys
     belongs to no other run)."""
-    return conn.execute(_LOCK_UNFINISHED_RUN, run.params()).fetchone() is not None
+    params = {**run.params(), "held": lifecycle.values(HELD_STATES)}
+    return conn.execute(_LOCK_UNFINISHED_RUN, params).fetchone() is not None
 
 
-def fail(
-    conn: psycopg.Connection, run: Run, code: str, message: str,
-    from_states: tuple[Status, ...] = (Status.PROCESSING,),
-) -> UUID | None | bool:
-    """→ `failed` with a stable code; returns the batch id (None for none), or False if not moved."""
-    params = {**run.params(), "code": code, "message": message[:2000],
-              "from_states": [s.value for s in from_states]}
-    row = conn.execute(_FAIL, params).fetchone()
-    return False if row is None else row[0]
+def fail(conn: psycopg.Connection, run: Run, code: str, message: str) -> UUID | None | bool:
+    """`processing` → `failed` with a stable code, finalising the batch if this was its last open item;
+    returns the batch id (None for none), or False if not this run's."""
+    params = {**run.params(), "code": code, "message": message[:2000]}
+    return _ended(conn, conn.execute(_FAIL, params).fetchone())
+
+
+def _ended(conn: psycopg.Connection, row: tuple[UUID | None] | None) -> UUID | None | bool:
+    if row is None:
+        return False
+    batches.finalize_all(conn, [row[0]])
+    return row[0]
 
 
 def mark_retrying(conn: psycopg.Connection, run: Run, code: str, message: str) -> bool:

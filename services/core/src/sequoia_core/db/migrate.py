@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 def _order(path: Path) -> tuple[int, str]:
-    # The seed's un-numbered baseline sorts first; later files are numbered 002_, 003_, ...
+    # The un-numbered baseline (add_async_media_processing.sql) sorts first; later files are numbered 002_, 003_, ...
     number = re.match(r"(\d+)_", path.name)
     return (int(number.group(1)) if number else 0, path.name)
 

@@ -36,10 +36,11 @@ def _unavailable(err: Exception) -> TransientError:
 
 
 @contextmanager
-def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
-    """A connection in one transaction: committed on success, rolled back on error."""
+def transaction(pool: ConnectionPool, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+    """A connection in one transaction: committed on success, rolled back on error. Waits at most
+    `timeout` for a connection (the pool's own wait when None)."""
     try:
-        with pool.connection() as conn:
+        with pool.connection(timeout=timeout) as conn:
             yield conn
     except _UNAVAILABLE as err:
         raise _unavailable(err) from err

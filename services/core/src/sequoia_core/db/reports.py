@@ -13,10 +13,10 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import RowMaker, class_row
 
+from sequoia_core import lifecycle
 from sequoia_core.db.batches import BatchRow
 from sequoia_core.db.media import MediaRow
-
-ACTIVE_STATES = ("pending", "queued", "processing", "retrying")
+from sequoia_core.lifecycle import ACTIVE_STATES, CLAIMABLE_STATES
 
 
 @dataclass
@@ -93,7 +93,7 @@ SELECT * FROM media
  LIMIT %(limit)s
 """
 
-# Maintained by a trigger (migration 003): a handful of rows per voyage, whatever its size.
+# Kept by a trigger on `media` (media_state_counts_track): a handful of rows per voyage, whatever its size.
 _COUNTS = """
 SELECT processing_status, media_kind, sum(count)::int AS count FROM media_state_counts
  WHERE (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
@@ -106,6 +106,7 @@ SELECT id, original_filename, media_kind, error_code, error_message, updated_at 
  ORDER BY updated_at DESC LIMIT %s
 """
 
+BATCH_LIMIT = 100  # the latest batches a voyage's status lists
 _BATCHES = "SELECT * FROM async_task_batches WHERE voyage_slug = %s ORDER BY created_at DESC LIMIT %s"
 
 _WINDOW = """
@@ -123,7 +124,7 @@ SELECT media_kind,
 
 _OLDEST_WAITING = """
 SELECT queue, extract(epoch FROM now() - min(coalesce(queued_at, created_at)))::float AS age
-  FROM media WHERE processing_status IN ('pending', 'queued')
+  FROM media WHERE processing_status = ANY(%s)
  GROUP BY queue
 """
 
@@ -155,7 +156,7 @@ async def active_tasks(conn: psycopg.AsyncConnection, flt: ActiveFilter, after: 
                  limit: int) -> list[MediaRow]:
     """Active items newest first, after the keyset cursor `after`."""
     params = {
-        "states": [flt.state] if flt.state else list(ACTIVE_STATES),
+        "states": [flt.state] if flt.state else lifecycle.values(ACTIVE_STATES),
         "voyage_slug": flt.voyage_slug,
         "queue": flt.queue,
         "media_kind": flt.media_kind,
@@ -182,14 +183,13 @@ class VoyageSnapshot:
     batches: list[BatchRow]
 
 
-async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20,
-                          batch_limit: int = 100) -> VoyageSnapshot:
+async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20) -> VoyageSnapshot:
     """Counts, latest failures and latest batches of one voyage in a single round trip: the three
     queries go to Postgres as one pipeline, in the caller's transaction."""
     async with conn.pipeline():
         counts = await conn.cursor(row_factory=class_row(CountRow)).execute(_COUNTS, {"voyage_slug": voyage_slug})
         failed = await conn.cursor(row_factory=class_row(FailedItem)).execute(_FAILED, (voyage_slug, failed_limit))
-        batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, batch_limit))
+        batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, BATCH_LIMIT))
     return VoyageSnapshot(await counts.fetchall(), await failed.fetchall(), await batches.fetchall())
 
 
@@ -201,7 +201,7 @@ def window_stats(conn: psycopg.Connection, window: timedelta) -> list[KindWindow
 
 def oldest_waiting_seconds(conn: psycopg.Connection) -> dict[str, float]:
     """Age of the oldest item still waiting for a worker, per queue."""
-    return {queue: age for queue, age in conn.execute(_OLDEST_WAITING).fetchall()}
+    return {queue: age for queue, age in conn.execute(_OLDEST_WAITING, (lifecycle.values(CLAIMABLE_STATES),)).fetchall()}
 
 
 _VOYAGE_ITEMS = "SELECT * FROM media WHERE voyage_slug = %s ORDER BY created_at DESC, id DESC LIMIT %s"

@@ -47,11 +47,6 @@ _NEW_SUBFILE_TYPE, _REDUCED_RESOLUTION = 254, 1
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
 
 
-def vips_available() -> bool:
-    """Whether libvips can be used in this process."""
-    return pyvips is not None
-
-
 class ImageRenderer:
     """Preview (long edge 1280) and thumbnail (long edge 320) of a still image."""
 

@@ -135,7 +135,11 @@ def preview_and_thumbnail(image: Image.Image, out_dir: Path, spec: RenderSpec) -
     return [save(preview, "preview", out_dir, spec), save(thumbnail, "thumbnail", out_dir, spec)]
 
 
-def is_flat(image: Image.Image, threshold: float = 6.0) -> bool:
+# Grey levels (0-255) of standard deviation below which a picture counts as one colour.
+FLAT_STD = 6.0
+
+
+def is_flat(image: Image.Image) -> bool:
     """Whether a picture is (nearly) one colour: black, white or a fade, useless as a thumbnail."""
     grey = np.asarray(image.convert("L").reduce(max(1, min(image.size) // 64)), dtype=np.float32)
-    return float(grey.std()) < threshold
+    return float(grey.std()) < FLAT_STD
