@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterator
@@ -58,6 +60,17 @@ def _translate(err: Exception, key: str) -> Exception:
     return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
 
 
+def _remaining_bytes(stream: BinaryIO) -> float:
+    """Bytes from the stream's position to its end; infinite when it cannot seek."""
+    try:
+        position = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(position)
+    except (AttributeError, OSError, ValueError):
+        return math.inf
+    return end - position
+
+
 class Storage:
     """The one place that talks to S3."""
 
@@ -107,10 +120,14 @@ class Storage:
             raise _translate(err, self.bucket) from err
 
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
-        """Upload a file object (multipart for large ones)."""
+        """Upload a file object: one PUT from this thread when it is under the multipart threshold
+        (s3transfer would start a thread pool for it), multipart for larger or unsized streams."""
         try:
-            self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
-                                        Config=_TRANSFER)
+            if _remaining_bytes(stream) < _TRANSFER.multipart_threshold:
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type)
+            else:
+                self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
+                                            Config=_TRANSFER)
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
 
