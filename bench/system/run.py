@@ -40,6 +40,7 @@ import redis
 from bench.system import corpus
 from bench.system.cpu import Snapshot, busy_fraction, machine_ticks
 from sequoia_core.settings import get_settings
+from sequoia_thumbnails import sandbox
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 from tests.support import services
@@ -109,7 +110,8 @@ class KindResult:
 
     kind: str
     items: int
-    bare: float  # CPU seconds per item of the engine alone
+    bare: float  # CPU seconds per item of the engine alone, in-process
+    sandboxed: float  # the same through the render server's forked jobs, as sequoia-render
     cpu: dict[str, float]  # CPU seconds per item by role
     items_per_s: float
     latencies: list[float]
@@ -123,21 +125,21 @@ class KindResult:
         return sum(self.cpu[role] for role in ("api", "worker", "render", "media"))
 
 
-def bare_render(files: list[Path], warm: Path) -> float:
-    """CPU seconds per file of the engine alone (in-process, no sandbox), ffmpeg included, after
-    one warm-up render of another file of the kind."""
-    engine = Engine(RenderSpec.from_settings(get_settings()), isolate=False)
+def bare_render(files: list[Path], warm: Path, isolate: bool) -> float:
+    """CPU seconds per file of the engine alone, ffmpeg included, after one warm-up render of another
+    file of the kind: in this process (`isolate=False`), or as `sequoia-render` and the worker run
+    it, in a job forked by the render server (this process, the server and its jobs counted)."""
+    engine = Engine(RenderSpec.from_settings(get_settings()), isolate=isolate)
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
         engine.render(warm, Path(tmp) / "warm", warm.name)
-        started = _own_cpu()
+        before = Snapshot()
         for index, path in enumerate(files):
             engine.render(path, Path(tmp) / str(index), path.name)
-        return (_own_cpu() - started) / len(files)
-
-
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+        after = Snapshot()
+        spent = after.cpu(after.tree(os.getpid())) - before.cpu(before.tree(os.getpid()))
+        if isolate:
+            sandbox.server().stop()
+        return spent / len(files)
 
 
 def _upload(client: httpx.Client, voyage: str, files: list[Path], per_request: int,
@@ -153,7 +155,7 @@ def _upload(client: httpx.Client, voyage: str, files: list[Path], per_request: i
         batches.append(response.json()["batch_id"])
 
 
-def run_kind(stack: Stack, kind: str, files: list[Path], per_request: int, bare: float,
+def run_kind(stack: Stack, kind: str, files: list[Path], per_request: int, bare: tuple[float, float],
              timeout: float = 600.0) -> KindResult:
     """Upload `files` and wait until every item is final; the costs and timings of the batch."""
     voyage = f"bench-{kind}-{os.urandom(3).hex()}"
@@ -176,7 +178,7 @@ def run_kind(stack: Stack, kind: str, files: list[Path], per_request: int, bare:
     drain = last_final - first_sent
     in_slots = sum(row[3] - row[2] for row in rows if row[2] is not None)
     return KindResult(
-        kind=kind, items=len(files), bare=bare,
+        kind=kind, items=len(files), bare=bare[0], sandboxed=bare[1],
         cpu={role: (after.cpu[role] - before.cpu[role]) / len(files) for role in after.cpu},
         items_per_s=len(files) / drain,
         latencies=sorted(row[3] - sent[row[0]] for row in rows),
@@ -186,7 +188,8 @@ def run_kind(stack: Stack, kind: str, files: list[Path], per_request: int, bare:
     )
 
 
-def warm_up(stack: Stack, warm: dict[str, list[Path]], bare: dict[str, float], rounds: int = 10) -> None:
+def warm_up(stack: Stack, warm: dict[str, list[Path]], bare: dict[str, tuple[float, float]],
+            rounds: int = 10) -> None:
     """Run the warm-up files until every pool process has started its render server and built its
     context (S3 clients, database pool): a start is a cost per pool process, not per item."""
     for _ in range(rounds):
@@ -206,15 +209,17 @@ def _percentile(values: list[float], share: float) -> float:
 def report(results: list[KindResult]) -> str:
     """The two tables: CPU per item by role against the bare render, and the batch's flow."""
     ms = lambda seconds: f"{seconds * 1000:,.0f}"  # noqa: E731
-    lines = ["CPU per item, ms: ours = API + thumbnails worker (main and pool) + render server and jobs + "
-             "media worker and beat",
-             f"{'kind':<7}{'items':>6}{'bare':>7}{'API':>6}{'worker':>8}{'render':>8}{'media':>7}{'ours':>7}"
-             f"{'ours/bare':>10}{'overhead':>9}{'flower':>8}{'S3':>6}{'Redis':>7}{'Postgres':>9}"]
+    lines = ["CPU per item, ms. bare: the engine in-process; sandboxed: the same in the render server's "
+             "forked jobs (sequoia-render); ours: API + thumbnails worker (main, pool) + render server and "
+             "jobs + media worker and beat; overhead: ours - bare",
+             f"{'kind':<7}{'items':>6}{'bare':>6}{'sandboxed':>10}{'API':>5}{'worker':>7}{'render':>7}{'media':>6}"
+             f"{'ours':>6}{'ours/bare':>10}{'ours/sandboxed':>15}{'overhead':>9}{'flower':>7}{'S3':>5}{'Redis':>6}"
+             f"{'Postgres':>9}"]
     for r in results:
-        lines.append(f"{r.kind:<7}{r.items:>6}{ms(r.bare):>7}{ms(r.cpu['api']):>6}{ms(r.cpu['worker']):>8}"
-                     f"{ms(r.cpu['render']):>8}{ms(r.cpu['media']):>7}{ms(r.ours):>7}{r.ours / r.bare:>9.2f}x"
-                     f"{ms(r.ours - r.bare):>9}{ms(r.cpu['flower']):>8}{ms(r.cpu['s3']):>6}{ms(r.cpu['redis']):>7}"
-                     f"{ms(r.cpu['postgres']):>9}")
+        lines.append(f"{r.kind:<7}{r.items:>6}{ms(r.bare):>6}{ms(r.sandboxed):>10}{ms(r.cpu['api']):>5}"
+                     f"{ms(r.cpu['worker']):>7}{ms(r.cpu['render']):>7}{ms(r.cpu['media']):>6}{ms(r.ours):>6}"
+                     f"{r.ours / r.bare:>9.2f}x{r.ours / r.sandboxed:>14.2f}x{ms(r.ours - r.bare):>9}"
+                     f"{ms(r.cpu['flower']):>7}{ms(r.cpu['s3']):>5}{ms(r.cpu['redis']):>6}{ms(r.cpu['postgres']):>9}")
     lines += ["", "flow: items/s over the drain (first upload sent to last item final); upload to final, s; "
               "machine cores busy; worker pool slots holding a task",
               f"{'kind':<7}{'items/s':>8}{'p50':>7}{'p95':>7}{'cores busy':>11}{'slots busy':>11}{'failed':>7}"]
@@ -307,8 +312,10 @@ def main() -> int:
         files = {kind: corpus.make(kind, counts[kind], work / "corpus") for kind in kinds}
         # Warm-up files: numbered after the measured ones, so distinct from them.
         warm = {kind: corpus.make(kind, CONCURRENCY, work / "warm", first=counts[kind]) for kind in kinds}
-        bare = {kind: bare_render(files[kind], warm[kind][0]) for kind in kinds}
-        print("bare render, CPU ms per item: " + ", ".join(f"{k} {v * 1000:.0f}" for k, v in bare.items()), flush=True)
+        bare = {kind: (bare_render(files[kind], warm[kind][0], isolate=False),
+                       bare_render(files[kind], warm[kind][0], isolate=True)) for kind in kinds}
+        print("bare render, CPU ms per item, in-process / sandboxed: "
+              + ", ".join(f"{k} {v[0] * 1000:.0f} / {v[1] * 1000:.0f}" for k, v in bare.items()), flush=True)
         stack = start_stack(work, db, s3)
         try:
             warm_up(stack, warm, bare)
