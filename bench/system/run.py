@@ -77,7 +77,8 @@ class Stack:
         render = set().union(*(snap.tree(pid) for pid in servers)) if servers else set()
         return {
             "api": snap.tree(self.api.process.pid),
-            "worker": worker - render,
+            "worker main": {self.thumbnails.process.pid},
+            "pool": worker - render - {self.thumbnails.process.pid},
             "render": render,
             "media": snap.tree(self.media.process.pid),
             "flower": snap.tree(self.flower.process.pid),
@@ -122,7 +123,7 @@ class KindResult:
 
     @property
     def ours(self) -> float:
-        return sum(self.cpu[role] for role in ("api", "worker", "render", "media"))
+        return sum(self.cpu[role] for role in ("api", "worker main", "pool", "render", "media"))
 
 
 def bare_render(files: list[Path], warm: Path, isolate: bool) -> float:
@@ -210,14 +211,14 @@ def report(results: list[KindResult]) -> str:
     """The two tables: CPU per item by role against the bare render, and the batch's flow."""
     ms = lambda seconds: f"{seconds * 1000:,.0f}"  # noqa: E731
     lines = ["CPU per item, ms. bare: the engine in-process; sandboxed: the same in the render server's "
-             "forked jobs (sequoia-render); ours: API + thumbnails worker (main, pool) + render server and "
+             "forked jobs (sequoia-render); ours: API + thumbnails worker's main process and pool + render server and "
              "jobs + media worker and beat; overhead: ours - bare",
-             f"{'kind':<7}{'items':>6}{'bare':>6}{'sandboxed':>10}{'API':>5}{'worker':>7}{'render':>7}{'media':>6}"
+             f"{'kind':<7}{'items':>6}{'bare':>6}{'sandboxed':>10}{'API':>5}{'main':>5}{'pool':>5}{'render':>7}{'media':>6}"
              f"{'ours':>6}{'ours/bare':>10}{'ours/sandboxed':>15}{'overhead':>9}{'flower':>7}{'S3':>5}{'Redis':>6}"
              f"{'Postgres':>9}"]
     for r in results:
         lines.append(f"{r.kind:<7}{r.items:>6}{ms(r.bare):>6}{ms(r.sandboxed):>10}{ms(r.cpu['api']):>5}"
-                     f"{ms(r.cpu['worker']):>7}{ms(r.cpu['render']):>7}{ms(r.cpu['media']):>6}{ms(r.ours):>6}"
+                     f"{ms(r.cpu['worker main']):>5}{ms(r.cpu['pool']):>5}{ms(r.cpu['render']):>7}{ms(r.cpu['media']):>6}{ms(r.ours):>6}"
                      f"{r.ours / r.bare:>9.2f}x{r.ours / r.sandboxed:>14.2f}x{ms(r.ours - r.bare):>9}"
                      f"{ms(r.cpu['flower']):>7}{ms(r.cpu['s3']):>5}{ms(r.cpu['redis']):>6}{ms(r.cpu['postgres']):>9}")
     lines += ["", "flow: items/s over the drain (first upload sent to last item final); upload to final, s; "
