@@ -24,13 +24,12 @@ import argparse
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -119,7 +118,6 @@ class KindResult:
     cores_busy: float
     slots_busy: float
     failed: int
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def ours(self) -> float:
@@ -144,7 +142,15 @@ def bare_render(files: list[Path], warm: Path, isolate: bool) -> float:
 
 
 def _upload(client: httpx.Client, voyage: str, files: list[Path], per_request: int,
-            sent: dict[str, float], batches: list[str]) -> None:
+            sent: dict[str, float], batches: list[str], errors: list[Exception]) -> None:
+    try:
+        _send_all(client, voyage, files, per_request, sent, batches)
+    except Exception as err:  # noqa: BLE001 - handed to the waiting loop, which raises it
+        errors.append(err)
+
+
+def _send_all(client: httpx.Client, voyage: str, files: list[Path], per_request: int,
+              sent: dict[str, float], batches: list[str]) -> None:
     for start in range(0, len(files), per_request):
         chunk = files[start:start + per_request]
         began = time.time()
@@ -164,11 +170,14 @@ def run_kind(stack: Stack, kind: str, files: list[Path], per_request: int, bare:
     batches: list[str] = []
     client = httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {TEST_TOKEN}"}, timeout=120)
     before = Reading.take(stack)
-    uploader = threading.Thread(target=_upload, args=(client, voyage, files, per_request, sent, batches))
+    errors: list[Exception] = []
+    uploader = threading.Thread(target=_upload, args=(client, voyage, files, per_request, sent, batches, errors))
     uploader.start()
     deadline = time.monotonic() + timeout
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         while uploader.is_alive() or conn.execute(_FINAL, (batches,)).fetchone()[0] < len(files):
+            if errors:
+                raise RuntimeError(f"{kind}: an upload failed") from errors[0]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{kind}: not every item final after {timeout:.0f} s")
             time.sleep(0.05)
