@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sequoia_core.errors import PermanentError
+from sequoia_core.errors import ObjectNotFound, PermanentError
 from tests.factories import jpeg_bytes
 
 HOSTILE_KEYS = [
@@ -91,3 +91,14 @@ def test_the_worker_download_is_capped(storage, voyage, tmp_path):
 
     assert refused.value.code == "file_too_large" and not (tmp_path / "original.jpg").exists()
     assert (tmp_path / "whole.jpg").stat().st_size == 10_000
+
+
+def test_the_worker_downloads_an_empty_object_and_refuses_a_missing_one(storage, voyage, tmp_path):
+    key = f"originals/{voyage}/empty/original.jpg"
+    storage._client.put_object(Bucket=storage.bucket, Key=key, Body=b"")
+
+    storage.download(key, tmp_path / "empty.jpg", max_bytes=1000)  # no byte 0 to range over: 416
+    with pytest.raises(ObjectNotFound):
+        storage.download(f"originals/{voyage}/missing/original.jpg", tmp_path / "missing.jpg", max_bytes=1000)
+
+    assert (tmp_path / "empty.jpg").read_bytes() == b""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ VOYAGE_SLUG_MAX_LENGTH = 64
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
 _CHANGED_CODES = {"PreconditionFailed", "412"}
+# A range of an empty object is unsatisfiable: it has no byte 0.
+_EMPTY_RANGE_CODES = {"InvalidRange", "416"}
 _CHUNK = 1024 * 1024
 # A multipart upload holds one chunk in memory per thread: 4 x 8 MiB, not boto3's default 10 x 8 MiB.
 _TRANSFER = TransferConfig(max_concurrency=4)
@@ -56,6 +60,24 @@ def _translate(err: Exception, key: str) -> Exception:
         if code in _CHANGED_CODES:
             return PermanentError(f"s3 object {key} changed while it was being read", code=ErrorCode.ORIGINAL_CHANGED)
     return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
+
+
+def _remaining_bytes(stream: BinaryIO) -> float:
+    """Bytes from the stream's position to its end; infinite when it cannot seek."""
+    try:
+        position = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(position)
+    except (AttributeError, OSError, ValueError):
+        return math.inf
+    return end - position
+
+
+def _object_size(response: dict) -> int:
+    """The whole object's size from a ranged GET's answer: Content-Range's total ("bytes 0-9/10"),
+    or the body's length when the store sent the whole object (200)."""
+    total = (response.get("ContentRange") or "").rpartition("/")[2]
+    return int(total) if total.isdigit() else int(response["ContentLength"])
 
 
 class Storage:
@@ -107,10 +129,14 @@ class Storage:
             raise _translate(err, self.bucket) from err
 
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
-        """Upload a file object (multipart for large ones)."""
+        """Upload a file object: one PUT from this thread when it is under the multipart threshold
+        (s3transfer would start a thread pool for it), multipart for larger or unsized streams."""
         try:
-            self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
-                                        Config=_TRANSFER)
+            if _remaining_bytes(stream) < _TRANSFER.multipart_threshold:
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type)
+            else:
+                self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
+                                            Config=_TRANSFER)
         except (BotoCoreError, ClientError) as err:
             raise _translate(err, key) from err
 
@@ -120,18 +146,25 @@ class Storage:
             self.put_stream(key, stream, content_type)
 
     def download(self, key: str, path: Path, max_bytes: int) -> None:
-        """Fetch an object into a local file: its size is checked first, and the GET asks for at most
-        `max_bytes` + 1 bytes, so an object that grew meanwhile is still caught (`file_too_large`)."""
-        size = int(self.head(key)["ContentLength"])
-        if size > max_bytes:
+        """Fetch an object into a local file, refusing one over `max_bytes` (`file_too_large`). One
+        GET asks for at most `max_bytes` + 1 bytes; the object's size, which the answer's
+        Content-Range states, is checked before the body is read, and the bytes read are counted."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        except ClientError as err:
+            if str(err.response.get("Error", {}).get("Code")) in _EMPTY_RANGE_CODES:  # only an empty object
+                path.write_bytes(b"")
+                return
+            raise _translate(err, key) from err
+        except BotoCoreError as err:
+            raise _translate(err, key) from err
+        body = response["Body"]
+        if _object_size(response) > max_bytes:
+            body.close()
             raise PermanentError(f"s3 object {key} is over the limit of {max_bytes} bytes",
                                  code=ErrorCode.FILE_TOO_LARGE)
-        if size == 0:  # a range of an empty object is unsatisfiable (416)
-            path.write_bytes(b"")
-            return
         written = 0
         try:
-            body = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
             with path.open("wb") as out:
                 while chunk := body.read(_CHUNK):
                     written += out.write(chunk)

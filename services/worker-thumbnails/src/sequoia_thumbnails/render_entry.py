@@ -7,14 +7,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sequoia_core.mediatypes import format_named
+from sequoia_core.mediatypes import MediaKind, format_named
+from sequoia_thumbnails.renderers import pdf
 from sequoia_thumbnails.renderers.base import RenderSpec
 from sequoia_thumbnails.renderers.registry import registry
 
 
 def warm_up() -> None:
-    """Load every engine and codec plugin in the render server, so no job imports anything."""
-    registry(RenderSpec())
+    """Load every engine and codec plugin in the render server, so no job imports anything, and
+    render one PDF page made here, so no job builds MuPDF's colour transforms (lcms2) again."""
+    renderers = registry(RenderSpec())
+    with tempfile.TemporaryDirectory(prefix="sequoia-warm-up-") as folder:
+        source = Path(folder) / "warm-up.pdf"
+        source.write_bytes(pdf.colour_sample())
+        renderers[MediaKind.PDF].render(source, format_named("pdf"), Path(folder))
 
 
 def render(payload: dict[str, Any]) -> dict[str, Any]:

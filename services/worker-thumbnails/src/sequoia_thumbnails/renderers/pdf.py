@@ -75,6 +75,18 @@ class PdfRenderer:
         return RenderResult([derivative], metadata)
 
 
+def colour_sample() -> bytes:
+    """A one-page PDF with text and grey, RGB and CMYK fills. The render server renders it once
+    before forking jobs: MuPDF then holds the colour transforms to sRGB (lcms2 links, which cost a
+    fresh job about 5 ms each PDF) and every job inherits them."""
+    document = fitz.open()
+    page = document.new_page(width=200, height=200)
+    for index, colour in enumerate(((0.5,), (0.9, 0.1, 0.1), (0.1, 0.2, 0.3, 0.1))):
+        page.draw_rect(fitz.Rect(10 + 60 * index, 10, 60 + 60 * index, 60), color=None, fill=colour)
+    page.insert_text((10, 120), "Sequoia", fontsize=24)
+    return document.tobytes()
+
+
 def _walk_to_pages_only(document: fitz.Document) -> None:
     """Make MuPDF find page 1 by walking the page tree to it, not by first mapping every page.
 

@@ -1,0 +1,5 @@
+# End-to-end system bench (docs/capacity.md, "System overhead"): every media kind through a local
+# stack of its own (free ports; Redis is REDIS_URL's server, db 10), against the bare render.
+.PHONY: bench-system
+bench-system: bench-deps ## a batch of each kind through API, workers, S3, Redis, Postgres: CPU per process vs the bare render, items/s, p50/p95 (BENCH_ARGS="--photos 48 --profile")
+	$(BIN)/python -m bench.system.run $(BENCH_ARGS)
