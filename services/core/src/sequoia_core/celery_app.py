@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from sequoia_core import queue_cycle
 from sequoia_core.queues import QueueName, celery_queues, queue_for
 from sequoia_core.redis_client import celery_redis_url, celery_transport_options, redis_ssl_options
 from sequoia_core.settings import Settings
@@ -38,7 +39,9 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.task_time_limit_seconds,
         task_soft_time_limit=settings.soft_time_limit,
-        broker_transport_options=celery_transport_options(settings),
+        # Live lanes before backfill lanes, backfill never starved (docs/priorities.md).
+        broker_transport_options={**celery_transport_options(settings),
+                                  "queue_order_strategy": queue_cycle.STRATEGY},
         result_backend_transport_options=celery_transport_options(settings),
         broker_connection_retry_on_startup=True,
         # Fail a publish fast: the outbox relay republishes what did not go out.

@@ -11,7 +11,7 @@ from redis import Redis
 from sequoia_core import broker
 from sequoia_core import tasks as task_names
 from sequoia_core.errors import BrokerUnavailable
-from sequoia_core.queues import queue_for
+from sequoia_core.queues import lanes_of
 from sequoia_media.context import worker_context
 from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
@@ -57,11 +57,10 @@ def prune_outbox_entries(self: Task) -> int:
 
 
 def _next_in_line(client: Redis) -> dict[str, UUID]:
-    """The message at the head of the derivatives queue; nothing when Redis does not answer (every
-    stuck item is then requeued, as if nothing waited)."""
-    queue = queue_for(task_names.GENERATE_DERIVATIVES).value
+    """The message at the head of each lane of the derivatives queue; nothing when Redis does not
+    answer (every stuck item is then requeued, as if nothing waited)."""
     try:
-        head = broker.next_in_line(client, queue)
+        heads = {lane.value: broker.next_in_line(client, lane.value) for lane in lanes_of(task_names.GENERATE_DERIVATIVES)}
     except BrokerUnavailable:
         return {}
-    return {queue: head} if head else {}
+    return {queue: head for queue, head in heads.items() if head}

@@ -22,7 +22,7 @@ from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, SequoiaError
 from sequoia_core.lifecycle import FINAL_STATES
 from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, identify
-from sequoia_core.queues import queue_for
+from sequoia_core.queues import Priority, queue_for
 from sequoia_core.storage import VOYAGE_SLUG_PATTERN, original_key
 
 # Every code a file can be refused with at ingest, one by one (sniffing, size, register's key checks):
@@ -84,7 +84,8 @@ def record_batch(state: ApiState, voyage_slug: str, batch_id: UUID, accepted: li
         entries = []
         for a in accepted:
             media.insert_media(conn, a.item)
-            entries.append(outbox.insert_entry(conn, a.item.id, tasks.GENERATE_DERIVATIVES, a.item.task_id, a.item.queue))
+            entries.append(outbox.insert_entry(conn, a.item.id, tasks.GENERATE_DERIVATIVES, a.item.task_id,
+                                               a.item.queue, a.item.priority))
         return entries
 
 
@@ -111,6 +112,7 @@ def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaForma
         original_key=key,
         task_id=uuid4(),
         queue=queue_for(tasks.GENERATE_DERIVATIVES).value,
+        priority=Priority.LIVE.value,
     )
 
 
