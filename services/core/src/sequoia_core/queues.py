@@ -33,6 +33,8 @@ ROUTES: dict[str, QueueName] = {
     tasks.SWEEP_STUCK: QueueName.MEDIA,
     tasks.REMOVE_ORPHAN_ORIGINALS: QueueName.MEDIA,
     tasks.PRUNE_OUTBOX: QueueName.MEDIA,
+    tasks.DELIVER_WEBHOOKS: QueueName.MEDIA,
+    tasks.PRUNE_WEBHOOKS: QueueName.MEDIA,
 }
 
 
