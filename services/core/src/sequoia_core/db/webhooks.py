@@ -157,3 +157,40 @@ def replay_event(conn: psycopg.Connection, event_id: UUID) -> int | None:
 def prune_finished_batch(conn: psycopg.Connection, retention: timedelta, batch_size: int) -> int:
     """Delete up to `batch_size` events older than `retention` with no delivery still pending."""
     return conn.execute(_PRUNE, {"retention": retention, "limit": batch_size}).rowcount
+
+
+@dataclass
+class DeliveryView:
+    """One delivery of an endpoint, with its attempt log (oldest attempt first)."""
+
+    id: int
+    event_id: UUID
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    attempt_log: list[dict[str, Any]]
+
+
+_ENDPOINT_EXISTS = "SELECT 1 FROM webhook_endpoints WHERE id = %s"
+_LIST_DELIVERIES = """
+SELECT d.id, d.event_id, ev.event_type, d.status, d.attempts,
+       CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at, ev.created_at,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                            'attempted_at', a.attempted_at, 'outcome', a.outcome, 'status_code', a.status_code,
+                            'duration_ms', a.duration_ms, 'error', a.error) ORDER BY a.id)
+                   FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]'::jsonb) AS attempt_log
+  FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
+ WHERE d.endpoint_id = %s
+ ORDER BY d.id DESC
+ LIMIT %s
+"""
+
+
+def list_deliveries(conn: psycopg.Connection, endpoint_id: UUID, limit: int) -> list[DeliveryView] | None:
+    """The endpoint's latest deliveries, newest first; None if there is no such endpoint."""
+    if conn.execute(_ENDPOINT_EXISTS, (endpoint_id,)).fetchone() is None:
+        return None
+    with conn.cursor(row_factory=class_row(DeliveryView)) as cur:
+        return cur.execute(_LIST_DELIVERIES, (endpoint_id, limit)).fetchall()
