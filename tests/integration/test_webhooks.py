@@ -125,33 +125,6 @@ def test_a_500_receiver_gets_each_attempt_logged_and_the_next_scheduled(api, poo
     assert len({r.headers["webhook-id"] for r in receiver.at(path)}) == 1, "a retry keeps the event's id"
 
 
-def test_a_hanging_receiver_costs_one_timeout_and_holds_up_nothing_else(api, receiver, voyage, settings,
-                                                                       thumbnails_worker, wait_final, deliver,
-                                                                       media_worker):
-    hang, ok = f"/hang/{voyage}", f"/ok/{voyage}-beside"
-    hanging = register(api, receiver, hang, voyage, event_types=["media.completed"])
-    register(api, receiver, ok, voyage, event_types=["media.completed"])
-
-    ingest_one(api, voyage, wait_final)
-    deliver(lambda: len(receiver.at(ok)) == 1 and len(receiver.at(hang)) == 1)
-    # While the hanging attempt is open: the thumbnails worker renders, the media worker's other
-    # process runs its beat tasks.
-    second = ingest_one(api, voyage, wait_final)
-    relay = create_celery_app(settings).send_task(task_names.RELAY_OUTBOX)
-    wait_for(lambda: f"{relay.id}] succeeded" in media_worker.log(), WAIT, "the relay beside a hanging delivery")
-
-    def timed_out() -> bool:
-        deliveries = api.get(f"/api/webhooks/{hanging['id']}/deliveries").json()
-        return any(d["attempt_log"] for d in deliveries)
-    deliver(timed_out, timeout=settings.webhook_timeout_seconds + WAIT)
-
-    attempt = api.get(f"/api/webhooks/{hanging['id']}/deliveries").json()[-1]["attempt_log"][0]
-    assert attempt["outcome"] == "failed" and attempt["status_code"] is None
-    assert "Timeout" in attempt["error"]
-    assert attempt["duration_ms"] >= settings.webhook_timeout_seconds * 1000 * 0.9
-    deliver(lambda: any(json.loads(r.body)["data"]["media_id"] == second for r in receiver.at(ok)))
-
-
 def test_replay_sends_the_event_again_with_the_same_id(api, receiver, voyage, thumbnails_worker, wait_final,
                                                       deliver):
     path = f"/ok/{voyage}-replay"
@@ -189,3 +162,32 @@ def test_deleting_an_endpoint_stops_it(api, receiver, voyage):
     assert api.delete(f"/api/webhooks/{created['id']}").status_code == 204
     assert api.get("/api/webhooks", params={"voyage_slug": voyage}).json() == []
     assert api.delete(f"/api/webhooks/{created['id']}").status_code == 404
+
+
+def test_a_hanging_receiver_costs_one_timeout_and_holds_up_nothing_else(api, receiver, voyage, settings,
+                                                                       thumbnails_worker, wait_final, deliver,
+                                                                       media_worker):
+    hang, ok = f"/hang/{voyage}", f"/ok/{voyage}-beside"
+    hanging = register(api, receiver, hang, voyage, event_types=["media.completed"])
+    register(api, receiver, ok, voyage, event_types=["media.completed"])
+
+    ingest_one(api, voyage, wait_final)
+    deliver(lambda: len(receiver.at(ok)) == 1 and len(receiver.at(hang)) == 1)
+    # While the hanging attempt is open: the thumbnails worker renders, the media worker's other
+    # process runs its beat tasks.
+    second = ingest_one(api, voyage, wait_final)
+    relay = create_celery_app(settings).send_task(task_names.RELAY_OUTBOX)
+    wait_for(lambda: f"{relay.id}] succeeded" in media_worker.log(), WAIT, "the relay beside a hanging delivery")
+
+    def timed_out() -> bool:
+        deliveries = api.get(f"/api/webhooks/{hanging['id']}/deliveries").json()
+        return any(d["attempt_log"] for d in deliveries)
+    deliver(timed_out, timeout=settings.webhook_timeout_seconds + WAIT)
+
+    attempt = api.get(f"/api/webhooks/{hanging['id']}/deliveries").json()[-1]["attempt_log"][0]
+    assert attempt["outcome"] == "failed" and attempt["status_code"] is None
+    assert "Timeout" in attempt["error"]
+    assert attempt["duration_ms"] >= settings.webhook_timeout_seconds * 1000 * 0.9
+    deliver(lambda: any(json.loads(r.body)["data"]["media_id"] == second for r in receiver.at(ok)))
+    assert api.delete(f"/api/webhooks/{hanging['id']}").status_code == 204
+    receiver.release.set()  # an attempt still hanging ends now, not at the worker's shutdown
