@@ -55,6 +55,7 @@ class MediaOut(BaseModel):
     original_filename: str
     size_bytes: int
     status: str
+    priority: Literal["live", "backfill"] = Field(description="the lane its work waits on (docs/priorities.md)")
     attempts: int = Field(description="runs started: the first, and one more after each crash or requeue")
     retries: int = Field(description="retries after transient errors; the last error stays in `error`")
     error: ErrorInfo | None
@@ -237,8 +238,16 @@ class WindowStats(BaseModel):
     throughput_per_minute: float
 
 
+class PriorityLane(BaseModel):
+    """The derivatives work of one priority: its queue, what waits on it, and for how long."""
+
+    queue: str
+    depth: int = Field(description="messages waiting on the queue's Redis lists")
+    oldest_wait_seconds: float = Field(description="age of the oldest item waiting for a worker (0: none)")
+
+
 class GenerationStats(BaseModel):
-    """Totals, windowed failure rate and throughput, runtime percentiles and queue depths."""
+    """Totals, windowed failure rate and throughput, runtime percentiles, queue depths and priority lanes."""
 
     window_seconds: int
     totals_by_state: dict[str, int]
@@ -246,6 +255,8 @@ class GenerationStats(BaseModel):
     window: WindowStats
     runtime_by_kind: dict[str, KindRuntime]
     queue_depths: dict[str, int]
+    priorities: dict[Literal["live", "backfill"], PriorityLane] = Field(
+        description="depth and wait of the live and backfill lanes (docs/priorities.md)")
 
 
 class RetryRequest(BaseModel):
