@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from redis import Redis
 
 from sequoia_core import tasks as task_names
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.queues import QueueName
 from tests.factories import jpeg_bytes
 from tests.integration.helpers import upload
 from tests.support import services
@@ -37,6 +39,8 @@ def media_worker(service_env, settings, workdir) -> Iterator[services.WorkerProc
         yield worker
     finally:
         services.stop_worker(worker)
+        # Ticks sent after the last one that delivered would wait on with no consumer.
+        Redis.from_url(settings.redis_url).delete(QueueName.MEDIA.value)
 
 
 @pytest.fixture
