@@ -20,7 +20,8 @@ from sequoia_api.schemas import (
 )
 from sequoia_api.services import webhooks as service
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], dependencies=[Writer])
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], dependencies=[Writer], responses={
+    403: {"model": ErrorBody, "description": "the token is read-only or limited to some voyages"}})
 
 _NOT_FOUND = {404: {"model": ErrorBody}}
 _INVALID = {422: {"model": ErrorBody, "description": "a bad body or query (`invalid_request`), or URL "
