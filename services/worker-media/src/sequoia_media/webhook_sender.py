@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from psycopg_pool import ConnectionPool
 
-from sequoia_core import webhooks
+from sequoia_core import metrics, webhooks
 from sequoia_core.db import webhooks as webhook_db
 from sequoia_core.db.pool import transaction
 from sequoia_core.db.webhooks import Attempt, DueDelivery
@@ -70,6 +70,9 @@ def _record(pool: ConnectionPool, due: list[DueDelivery], attempts: list[Attempt
         for delivery, attempt in zip(due, attempts, strict=True):
             retry_in = None if attempt.succeeded else webhooks.retry_delay(delivery.attempts + 1)
             webhook_db.record_attempt(conn, delivery.id, attempt, retry_in)
+            result = metrics.DELIVERED if attempt.succeeded else (metrics.RETRIED_LATER if retry_in else metrics.FAILED)
+            metrics.WEBHOOK_ATTEMPTS.labels(str(delivery.payload.get("type")), result).inc()
+            metrics.WEBHOOK_DURATION.labels(result).observe(attempt.duration_ms / 1000)
             if not attempt.succeeded:
                 # The endpoint's id, never its URL (it may carry a token) nor its secret.
                 log.warning("webhook event %s to endpoint %s: attempt %d failed (%s)%s", delivery.event_id,
