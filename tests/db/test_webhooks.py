@@ -22,7 +22,8 @@ DOWN = Attempt(False, 500, 30, "HTTP 500")
 
 
 def endpoint(conn, voyage=None, types=ALL_TYPES):
-    return webhook_db.insert_endpoint(conn, uuid4(), "http://127.0.0.1:9/hook", voyage, types, "", webhooks.new_secret())
+    return webhook_db.insert_endpoint(conn, uuid4(), "http://127.0.0.1:9/hook", voyage, types, "",
+                                      webhooks.new_secret())
 
 
 def events(conn, voyage):

@@ -96,7 +96,8 @@ def _next_in_line(client: Redis) -> dict[str, UUID]:
     """The message at the head of each lane of the derivatives queue; nothing when Redis does not
     answer (every stuck item is then requeued, as if nothing waited)."""
     try:
-        heads = {lane.value: broker.next_in_line(client, lane.value) for lane in lanes_of(task_names.GENERATE_DERIVATIVES)}
+        lanes = lanes_of(task_names.GENERATE_DERIVATIVES)
+        heads = {lane.value: broker.next_in_line(client, lane.value) for lane in lanes}
     except BrokerUnavailable:
         return {}
     return {queue: head for queue, head in heads.items() if head}
