@@ -168,3 +168,14 @@ def test_deleting_an_endpoint_removes_its_deliveries(conn):
     assert webhook_db.delete_endpoint(conn, hook.id) is True
     assert deliveries(conn, hook.id) == []
     assert webhook_db.delete_endpoint(conn, hook.id) is False
+
+
+def test_an_attempt_whose_endpoint_was_deleted_meanwhile_records_nothing(conn):
+    hook = endpoint(conn, "wh-gone")
+    complete(conn, new_item(conn, Status.PROCESSING, voyage="wh-gone"))
+    [due] = [d for d in webhook_db.lease_due(conn, 100, LEASE) if d.endpoint_id == hook.id]
+    webhook_db.delete_endpoint(conn, hook.id)
+
+    webhook_db.record_attempt(conn, due.id, OK, None)
+
+    assert conn.execute("SELECT count(*) FROM webhook_attempts WHERE delivery_id = %s", (due.id,)).fetchone()[0] == 0

@@ -82,9 +82,10 @@ SELECT leased.id, leased.event_id, leased.endpoint_id, leased.attempts, e.url, e
   JOIN webhook_events ev ON ev.id = leased.event_id
  ORDER BY leased.id
 """
+# Nothing to log when the endpoint (and so the delivery) was deleted while the attempt was in flight.
 _LOG_ATTEMPT = """
 INSERT INTO webhook_attempts (delivery_id, outcome, status_code, duration_ms, error)
-VALUES (%(id)s, %(outcome)s, %(status_code)s, %(duration_ms)s, %(error)s)
+SELECT id, %(outcome)s, %(status_code)s, %(duration_ms)s, %(error)s FROM webhook_deliveries WHERE id = %(id)s
 """
 _RECORD = """
 UPDATE webhook_deliveries
