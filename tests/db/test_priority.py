@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sequoia_core.db import lifecycle
 from sequoia_core.db.lifecycle import RetryFilter
-from sequoia_core.db.media import Status
+from sequoia_core.lifecycle import Status
 from sequoia_core.queues import Priority, QueueName
 from tests.db.factories import new_item
 

@@ -10,7 +10,8 @@ from uuid import uuid4
 from sequoia_core import webhooks
 from sequoia_core.db import batches, lifecycle, media
 from sequoia_core.db import webhooks as webhook_db
-from sequoia_core.db.media import Run, Status
+from sequoia_core.db.media import Run
+from sequoia_core.lifecycle import Status
 from sequoia_core.db.webhooks import Attempt
 from sequoia_core.webhooks import EventType
 from tests.db.factories import new_batch, new_item

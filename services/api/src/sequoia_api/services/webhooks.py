@@ -18,7 +18,7 @@ from sequoia_api.state import ApiState
 from sequoia_core import webhooks
 from sequoia_core.db import webhooks as webhook_db
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import NotFound, PermanentError
+from sequoia_core.errors import ErrorCode, NotFound, PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def check_url(url: str) -> None:
     if (parts is None or not port_ok or parts.scheme not in ("http", "https") or not parts.hostname
             or parts.username is not None or parts.password is not None):
         raise PermanentError("the URL must be http:// or https:// with a host and no user or password",
-                             code="invalid_webhook_url")
+                             code=ErrorCode.INVALID_WEBHOOK_URL)
 
 
 def create_endpoint(state: ApiState, request: WebhookCreate) -> WebhookCreated:
