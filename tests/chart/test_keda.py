@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sequoia_core.queues import ROUTES, QueueName
+from sequoia_core.queues import BACKFILL_LANES, ROUTES, QueueName
 from tests.chart.conftest import ALL_VALUES, NAMESPACE, ROOT, by_kind
 
 KOMBU_PRIORITY_SEP = "\x06\x16"
@@ -15,10 +15,12 @@ STANDALONE = ROOT / "k8s" / "keda"
 
 
 def _task_routed_to(queue: str) -> str:
-    """A task name the app's routing table sends to `queue` (unlisted names go to `default`)."""
+    """A task name the app's routing table sends to `queue` (unlisted names go to `default`), or to
+    the queue whose backfill lane `queue` is."""
     if queue == QueueName.DEFAULT:
         return "sequoia.chart_test.unrouted"
-    return next(name for name, routed in ROUTES.items() if routed == queue)
+    live = next((live for live, lane in BACKFILL_LANES.items() if lane == queue), queue)
+    return next(name for name, routed in ROUTES.items() if routed == live)
 
 
 def _list_names(objects: list[dict]) -> list[tuple[str, str]]:
@@ -35,8 +37,10 @@ def test_each_list_name_is_the_key_celery_fills(rendered, broker, values):
         queue, _, priority = list_name.partition(KOMBU_PRIORITY_SEP)
         client.delete(list_name)
         try:
+            # A backfill lane is named at publish (sequoia_core.dispatch sends each entry to its queue).
+            lane = {"queue": queue} if queue in BACKFILL_LANES.values() else {}
             app.send_task(_task_routed_to(queue), args=["00000000-0000-0000-0000-000000000000"],
-                          priority=int(priority) if priority else None)
+                          priority=int(priority) if priority else None, **lane)
             assert client.llen(list_name) == 1, f"{scaled_object}: nothing arrived in {list_name!r}"
         finally:
             client.delete(list_name)
@@ -47,9 +51,11 @@ def test_each_worker_watches_exactly_its_queues(rendered):
     with_priorities = _list_names(rendered["keda-priorities-values.yaml"])
 
     assert {s: [l for n, l in _list_names(rendered["default-values.yaml"]) if n == s] for s in plain} == {
-        "sequoia-worker-media": ["media", "default"], "sequoia-worker-thumbnails": ["thumbnails"]}
+        "sequoia-worker-media": ["media", "default"],
+        "sequoia-worker-thumbnails": ["thumbnails", "thumbnails.backfill"]}
     thumbs = [l for n, l in with_priorities if n == "sequoia-worker-thumbnails"]
-    assert thumbs == ["thumbnails"] + [f"thumbnails{KOMBU_PRIORITY_SEP}{p}" for p in (3, 6, 9)]
+    assert thumbs == [f"{lane}{step}" for lane in ("thumbnails", "thumbnails.backfill")
+                      for step in ["", *(f"{KOMBU_PRIORITY_SEP}{p}" for p in (3, 6, 9))]]
 
 
 def test_redis_password_reaches_keda_through_a_trigger_authentication(rendered):

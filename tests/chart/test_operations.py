@@ -124,3 +124,15 @@ def test_egress_to_cloud_credential_endpoints_is_opt_in(render, rendered):
     objects = render(None, "networkPolicy.cloudCredentials.enabled=true")
     for policy in ("sequoia-workers", "sequoia-api"):
         assert {"169.254.169.254/32", "169.254.170.23/32"} <= _egress_cidrs(objects, policy), policy
+
+
+def test_only_the_media_worker_reaches_webhook_receivers_and_never_private_ranges(rendered):
+    objects = rendered["default-values.yaml"]
+    policy = next(p for p in by_kind(objects, "NetworkPolicy") if p["metadata"]["name"] == "sequoia-webhooks")["spec"]
+
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "worker-media"
+    [rule] = policy["egress"]
+    [peer] = rule["to"]
+    assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "169.254.0.0/16", "127.0.0.0/8"} <= set(peer["ipBlock"]["except"])
+    assert [p["port"] for p in rule["ports"]] == [443, 80]

@@ -109,7 +109,8 @@ def test_paused_replicas_annotation_and_scale_to_zero(rendered):
     assert scaled["sequoia-worker-media"]["metadata"]["annotations"] == {"autoscaling.keda.sh/paused-replicas": "2"}
     thumbs = scaled["sequoia-worker-thumbnails"]["spec"]
     assert thumbs["minReplicaCount"] == 0 and thumbs["maxReplicaCount"] == 20
-    assert thumbs["advanced"]["scalingModifiers"]["formula"] == "list0 + list1 + list2 + list3"
+    # Each lane (live, backfill) and its three priority sub-lists.
+    assert thumbs["advanced"]["scalingModifiers"]["formula"] == " + ".join(f"list{i}" for i in range(8))
     assert {t["metadata"]["activationListLength"] for t in thumbs["triggers"]} == {"0"}
 
 

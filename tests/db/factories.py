@@ -10,7 +10,7 @@ import psycopg
 from sequoia_core.db import batches, media, outbox
 from sequoia_core.db.media import MediaRow, NewMedia
 from sequoia_core.lifecycle import Status
-from sequoia_core.queues import QueueName
+from sequoia_core.queues import Priority, queue_for
 from sequoia_core.tasks import GENERATE_DERIVATIVES
 
 # Timestamps a state sets, so a row looks as if it really passed through that state.
@@ -33,13 +33,14 @@ def new_batch(conn: psycopg.Connection, total_items: int = 1, voyage: str = "db-
 
 
 def new_item(conn: psycopg.Connection, status: Status = Status.PENDING, *, age: timedelta = timedelta(0),
-             batch_id: UUID | None = None, voyage: str = "db-tier", queue: str = QueueName.THUMBNAILS,
+             batch_id: UUID | None = None, voyage: str = "db-tier", priority: Priority = Priority.LIVE,
              **columns: object) -> MediaRow:
     """An item in `status`, last changed `age` before now(), under a run token of its own (as an item
     that has run, or been requeued after a run, keeps); `columns` force any other column."""
     item = NewMedia(id=uuid4(), voyage_slug=voyage, batch_id=batch_id, media_kind="image", media_format="jpeg",
                     original_filename="a.jpg", content_type="image/jpeg", size_bytes=1, checksum_sha256=None,
-                    original_key=f"originals/{voyage}/a.jpg", task_id=uuid4(), queue=str(queue))
+                    original_key=f"originals/{voyage}/a.jpg", task_id=uuid4(),
+                    queue=queue_for(GENERATE_DERIVATIVES, priority).value, priority=priority.value)
     media.insert_media(conn, item)
     values = {"processing_status": str(status), "attempts": int(status not in (Status.PENDING, Status.QUEUED)),
               "run_token": uuid4(), **{stamp: None for stamp in _STAMPS[status]}, **columns}
@@ -55,7 +56,7 @@ def new_item(conn: psycopg.Connection, status: Status = Status.PENDING, *, age: 
 def new_entry(conn: psycopg.Connection, item: MediaRow, *, age: timedelta = timedelta(0),
               published: bool = False) -> outbox.OutboxEntry:
     """The outbox entry of `item`'s task, written `age` before now(), published then if asked."""
-    entry = outbox.insert_entry(conn, item.id, GENERATE_DERIVATIVES, item.task_id, item.queue)
+    entry = outbox.insert_entry(conn, item.id, GENERATE_DERIVATIVES, item.task_id, item.queue, item.priority)
     conn.execute("UPDATE task_outbox SET created_at = now() - %(age)s, "
                  "published_at = CASE WHEN %(published)s THEN now() - %(age)s END WHERE id = %(id)s",
                  {"age": age, "published": published, "id": entry.id})

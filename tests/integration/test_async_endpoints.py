@@ -125,7 +125,9 @@ def test_generation_stats_window(api, finished_voyage):
     assert stats["window"]["completed"] >= 2 and stats["window"]["failed"] >= 1
     assert 0 < stats["window"]["failure_rate"] < 1
     assert stats["runtime_by_kind"]["image"]["p50_seconds"] > 0
-    assert set(stats["queue_depths"]) == {"thumbnails", "media", "default"}
+    assert set(stats["queue_depths"]) == {"thumbnails", "thumbnails.backfill", "media", "default"}
+    assert {p: lane["queue"] for p, lane in stats["priorities"].items()} == {
+        "live": "thumbnails", "backfill": "thumbnails.backfill"}
 
 
 @pytest.mark.parametrize("window", ["1y", "0h", "abc", "-1h"])

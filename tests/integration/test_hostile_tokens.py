@@ -60,3 +60,12 @@ def test_a_token_without_the_scope_is_refused_before_the_body(scoped_api, token)
     exchange = rawhttp.post(scoped_api.url, "/api/voyages/beta/media", rawhttp.multipart_file(1024**3), headers)
 
     assert exchange.status == 403 and exchange.seconds < 1.0 and exchange.sent < 16 * 1024**2
+
+
+@pytest.mark.parametrize("token", [READER, ALPHA_WRITER], ids=["read-token", "voyage-limited-writer"])
+def test_webhooks_need_a_writer_of_every_voyage(scoped_api, token):
+    endpoint = {"url": "https://example.com/hook", "voyage_slug": "alpha"}
+    created = call(scoped_api, "POST", "/api/webhooks", token, json=endpoint)
+
+    assert created.status_code == 403 and created.json()["code"] == "forbidden"
+    assert call(scoped_api, "GET", "/api/webhooks", token).status_code == 403

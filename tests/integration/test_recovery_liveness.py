@@ -16,7 +16,7 @@ import pytest
 
 from sequoia_core import broker, liveness
 from sequoia_core.db import media
-from sequoia_media.recovery import QUEUE, reclaim_from_lost_workers, recover, republish_lost_messages
+from sequoia_media.recovery import QUEUES, reclaim_from_lost_workers, recover, republish_lost_messages
 from tests.factories import png_bytes
 from tests.integration.helpers import ingest_unpublished, set_row
 
@@ -99,7 +99,7 @@ def test_a_message_taken_by_a_dead_consumer_and_never_claimed_is_republished(api
         conn.execute(f"UPDATE media SET updated_at = {LONG_AGO} WHERE id = %s", (entry.media_id,))
     tag, client = f"test-{secrets.token_hex(4)}", api_state.redis
     message = {"body": "", "headers": {"id": str(entry.task_id)}, "properties": {}}
-    client.hset(broker.UNACKED, tag, json.dumps([message, "", QUEUE]))
+    client.hset(broker.UNACKED, tag, json.dumps([message, "", QUEUES[0]]))
     client.zadd(broker.UNACKED_INDEX, {tag: time.time() - 600})
     try:
         assert entry.task_id in broker.reserved_before(client, settings.worker_lost_after_seconds)
@@ -119,11 +119,11 @@ def test_a_new_broker_gets_back_what_it_lost_and_nothing_else(api_state, pool, s
     _hold(pool, retrying, "thumbs@test", 1, status="retrying")
     client = api_state.redis  # `lost` was queued a moment ago: the restart came right after its publish
     marker = json.dumps({"body": "", "headers": {"id": str(in_line.task_id)}, "properties": {}})
-    client.lpush(QUEUE, marker)
+    client.lpush(QUEUES[0], marker)
     try:
         result = republish_lost_messages(pool, api_state.celery, client, settings.max_attempts)
     finally:
-        client.lrem(QUEUE, 0, marker)
+        client.lrem(QUEUES[0], 0, marker)
 
     assert result.republished >= 2
     assert _row(pool, lost).task_id != lost.task_id

@@ -57,7 +57,7 @@ def test_old_waiting_work_with_a_worker_online_is_degraded_200(api, pool, thumbn
         with pool.connection() as conn:
             conn.execute("DELETE FROM media WHERE id = %s", (media_id,))
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.json()
     health = response.json()
     assert health["status"] == "degraded" and health["queues"]["thumbnails"]["workers_online"] >= 1
     assert any("limit 900s" in reason for reason in health["reasons"])

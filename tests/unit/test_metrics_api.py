@@ -93,7 +93,7 @@ def test_metrics_endpoint_serves_the_exposition_and_is_not_counted(client):
 def _accepted(kind: str, size: int) -> Accepted:
     item = NewMedia(id=uuid4(), voyage_slug="v", batch_id=None, media_kind=kind, media_format="x",
                     original_filename="f", content_type="x/y", size_bytes=size, checksum_sha256=None,
-                    original_key="k", task_id=uuid4(), queue="thumbnails")
+                    original_key="k", task_id=uuid4(), queue="thumbnails", priority="live")
     return Accepted(filename="f", item=item)
 
 

@@ -55,6 +55,7 @@ class MediaOut(BaseModel):
     original_filename: str
     size_bytes: int
     status: str
+    priority: Literal["live", "backfill"] = Field(description="the lane its work waits on (docs/priorities.md)")
     attempts: int = Field(description="runs started: the first, and one more after each crash or requeue")
     retries: int = Field(description="retries after transient errors; the last error stays in `error`")
     error: ErrorInfo | None
@@ -237,8 +238,16 @@ class WindowStats(BaseModel):
     throughput_per_minute: float
 
 
+class PriorityLane(BaseModel):
+    """The derivatives work of one priority: its queue, what waits on it, and for how long."""
+
+    queue: str
+    depth: int = Field(description="messages waiting on the queue's Redis lists")
+    oldest_wait_seconds: float = Field(description="age of the oldest item waiting for a worker (0: none)")
+
+
 class GenerationStats(BaseModel):
-    """Totals, windowed failure rate and throughput, runtime percentiles and queue depths."""
+    """Totals, windowed failure rate and throughput, runtime percentiles, queue depths and priority lanes."""
 
     window_seconds: int
     totals_by_state: dict[str, int]
@@ -246,6 +255,8 @@ class GenerationStats(BaseModel):
     window: WindowStats
     runtime_by_kind: dict[str, KindRuntime]
     queue_depths: dict[str, int]
+    priorities: dict[Literal["live", "backfill"], PriorityLane] = Field(
+        description="depth and wait of the live and backfill lanes (docs/priorities.md)")
 
 
 class RetryRequest(BaseModel):
@@ -295,3 +306,66 @@ class WorkerHealth(BaseModel):
     deployments: dict[str, dict[str, int | None]] | None = Field(
         default=None, description="desired and ready replicas per worker deployment, when run in Kubernetes"
     )
+
+
+WebhookEventType = Literal["media.completed", "media.failed", "batch.completed"]
+VOYAGE_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+
+
+class WebhookCreate(BaseModel):
+    """An endpoint to register: where to POST, for which voyage (none: every voyage), which events."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2048, pattern=NO_CONTROL_CHARACTERS,
+                     examples=["https://ingest.example.com/sequoia-events"])
+    voyage_slug: str | None = Field(default=None, max_length=64, pattern=VOYAGE_SLUG_PATTERN)
+    event_types: list[WebhookEventType] = Field(
+        default_factory=lambda: ["media.completed", "media.failed", "batch.completed"], min_length=1, max_length=3)
+    description: str = Field(default="", max_length=500, pattern=NO_CONTROL_CHARACTERS)
+
+
+class WebhookEndpoint(BaseModel):
+    """A registered endpoint; its secret is never shown again."""
+
+    id: UUID
+    url: str
+    voyage_slug: str | None
+    event_types: list[str]
+    description: str
+    created_at: datetime
+
+
+class WebhookCreated(WebhookEndpoint):
+    """A new endpoint and its signing secret, shown this once."""
+
+    secret: str = Field(description="`whsec_` and base64: verify each delivery's `webhook-signature` with it")
+
+
+class WebhookAttemptOut(BaseModel):
+    """One attempt to deliver an event."""
+
+    attempted_at: datetime
+    outcome: Literal["succeeded", "failed"]
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+
+
+class WebhookDeliveryOut(BaseModel):
+    """One event to one endpoint, with every attempt made."""
+
+    event_id: UUID
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    attempt_log: list[WebhookAttemptOut]
+
+
+class WebhookReplay(BaseModel):
+    """A replayed event: how many endpoints get it again."""
+
+    event_id: UUID
+    deliveries: int

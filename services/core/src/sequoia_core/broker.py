@@ -129,11 +129,11 @@ def next_in_line(client: Redis, queue: str) -> UUID | None:
 
 
 @translates_errors
-def task_ids_on_broker(client: Redis, queue: str) -> set[UUID]:
-    """Every task id with a message on `queue` (all its sub-lists) or taken by a consumer and not
-    acked (any queue). Reads whole lists: for the rare moments the broker may have lost messages."""
+def task_ids_on_broker(client: Redis, queues: tuple[str, ...]) -> set[UUID]:
+    """Every task id with a message on one of `queues` (all their sub-lists) or taken by a consumer
+    and not acked (any queue). Reads whole lists: for the rare moments the broker may have lost messages."""
     pipe = client.pipeline(transaction=False)
-    for key in queue_keys(queue):
+    for key in (key for queue in queues for key in queue_keys(queue)):
         pipe.lrange(key, 0, -1)
     pipe.hvals(UNACKED)
     *lists, unacked = pipe.execute()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import celeryd_after_setup
 
-from sequoia_core.queues import QueueName, celery_queues, queue_for
+from sequoia_core import queue_cycle
+from sequoia_core.queues import BACKFILL_LANES, QueueName, celery_queues, queue_for
 from sequoia_core.redis_client import celery_redis_url, celery_transport_options, redis_ssl_options
 from sequoia_core.settings import Settings
 from sequoia_core.task_timing import install_enqueue_stamp
@@ -12,6 +14,16 @@ from sequoia_core.task_timing import install_enqueue_stamp
 
 def _route(name: str, args: object, kwargs: object, options: object, task: object = None, **kw: object) -> dict:
     return {"queue": queue_for(name).value}
+
+
+def _consume_backfill_lanes(sender: str, instance: object, **kwargs: object) -> None:
+    """A worker told to consume a queue (`-Q thumbnails`) also consumes its backfill lane."""
+    queues = instance.app.amqp.queues  # type: ignore[attr-defined]
+    if queues.consume_from is None:  # no -Q: every queue already
+        return
+    for queue, lane in BACKFILL_LANES.items():
+        if queue.value in queues.consume_from and lane.value not in queues.consume_from:
+            queues.select_add(lane.value)
 
 
 def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
@@ -38,7 +50,9 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.task_time_limit_seconds,
         task_soft_time_limit=settings.soft_time_limit,
-        broker_transport_options=celery_transport_options(settings),
+        # Live lanes before backfill lanes, backfill never starved (docs/priorities.md).
+        broker_transport_options={**celery_transport_options(settings),
+                                  "queue_order_strategy": queue_cycle.STRATEGY},
         result_backend_transport_options=celery_transport_options(settings),
         broker_connection_retry_on_startup=True,
         # Fail a publish fast: the outbox relay republishes what did not go out.
@@ -58,5 +72,6 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         worker_hijack_root_logger=False,
         enable_utc=True,
     )
+    celeryd_after_setup.connect(_consume_backfill_lanes, weak=False)
     install_enqueue_stamp()  # every publisher stamps its messages: queue wait and oldest-age metrics
     return app

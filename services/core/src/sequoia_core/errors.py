@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     INVALID_WINDOW = "invalid_window"
     INVALID_CURSOR = "invalid_cursor"
     INVALID_LINK = "invalid_link"
+    INVALID_WEBHOOK_URL = "invalid_webhook_url"
     TOKEN_IN_URL = "token_in_url"
     MALFORMED_MULTIPART = "malformed_multipart"
     TOO_MANY_FILES = "too_many_files"

@@ -13,6 +13,7 @@ from pathlib import Path
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from sequoia_core.multiprocess import CompactingCollector
+from sequoia_core.webhooks import EventType
 
 # -- label values
 SUCCEEDED, FAILED, RETRIED, CANCELLED, SKIPPED = "succeeded", "failed", "retried", "cancelled", "skipped"
@@ -84,6 +85,25 @@ for _fault in (WORKER_LOST, BROKER_LOST):
     RECOVERY_LAG.labels(_fault)
     for _action in (REQUEUED, GAVE_UP):
         RECOVERED.labels(_fault, _action)
+
+
+# -- webhooks (sequoia_media/webhook_sender.py, on the media worker)
+WEBHOOK_ATTEMPTS = Counter(
+    "sequoia_webhook_attempts_total",
+    "Webhook delivery attempts by event type and result: delivered, retried (tried again later) or failed "
+    "(the retry schedule is spent).",
+    ["event_type", "result"],
+)
+WEBHOOK_DURATION = Histogram(
+    "sequoia_webhook_attempt_duration_seconds", "Time one webhook attempt took, to the answer's headers or the error.",
+    ["result"], buckets=_FAST,
+)
+DELIVERED, RETRIED_LATER = "delivered", "retried"
+WEBHOOK_RESULTS = (DELIVERED, RETRIED_LATER, FAILED)
+for _result in WEBHOOK_RESULTS:
+    WEBHOOK_DURATION.labels(_result)
+    for _event_type in EventType:
+        WEBHOOK_ATTEMPTS.labels(_event_type.value, _result)
 
 
 def exposition_registry(multiproc_dir: Path | None) -> CollectorRegistry:

@@ -113,6 +113,16 @@ class Settings(BaseSettings):
     outbox_prune_interval_seconds: float = Field(default=300.0, gt=0)
     outbox_prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
 
+    # -- webhooks (docs/webhooks.md): the media worker sends due deliveries on beat, this many at once,
+    # each bounded by the timeouts, so a receiver that hangs costs one timeout and never a worker.
+    webhook_delivery_interval_seconds: float = Field(default=5.0, gt=0)
+    webhook_delivery_concurrency: int = Field(default=8, ge=1, le=64)
+    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Events whose deliveries are all finished are pruned past this age, with their attempt log; at
+    # least the retry schedule's 28 hours, so a pending delivery's event is never pruned under it.
+    webhook_retention_hours: float = Field(default=168.0, ge=28)
+
     # -- metrics (docs/monitoring.md): worker /metrics port, beat's queue exporter port (0: off)
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     queue_metrics_port: int = Field(default=9101, ge=0, le=65535)

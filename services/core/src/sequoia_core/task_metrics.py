@@ -23,7 +23,7 @@ from sequoia_core import metrics
 from sequoia_core.db.metrics import ItemFacts
 from sequoia_core.errors import ErrorCode, SequoiaError
 from sequoia_core.mediatypes import MediaKind
-from sequoia_core.queues import queue_for
+from sequoia_core.queues import lanes_of, queue_for
 from sequoia_core.task_timing import ENQUEUED_AT_HEADER, queue_wait_seconds
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def initialise(queues: Iterable[str], tasks: Iterable[str], spec: TaskMetricsSpe
     """Create every known series at zero, so rates and ratios are exact from the first delivery."""
     for queue in queues:
         for task in tasks:
-            if queue_for(task).value != queue:
+            if queue not in lanes_of(task):
                 continue
             # `unknown` too: a delivery whose item could not be read still counts, from zero.
             kinds = [*MediaKind, metrics.UNKNOWN] if task in spec.lookups else [metrics.NO_MEDIA]

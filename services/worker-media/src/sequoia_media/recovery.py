@@ -29,12 +29,13 @@ from sequoia_core.db.lifecycle import OpenItem
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.lifecycle import HELD_STATES, ON_BROKER_STATES, Status
-from sequoia_core.queues import queue_for
+from sequoia_core.queues import lanes_of
 from sequoia_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-QUEUE = queue_for(task_names.GENERATE_DERIVATIVES).value
+# Every lane of the derivatives task (live and backfill): an item waits on the one of its priority.
+QUEUES = tuple(lane.value for lane in lanes_of(task_names.GENERATE_DERIVATIVES))
 NOW = timedelta(0)
 
 
@@ -54,7 +55,7 @@ def recover(pool: ConnectionPool, celery: Celery, client: Redis, settings: Setti
         if epoch.changed:
             result = republish_lost_messages(pool, celery, client, settings.max_attempts)
             broker.record_epoch(client, epoch)
-            metrics.BROKER_RESETS.labels(QUEUE).inc()
+            metrics.BROKER_RESETS.labels(QUEUES[0]).inc()
             return result
         if epoch.known_for < settings.worker_lost_after_seconds:
             return RecoveryResult()
@@ -72,7 +73,7 @@ def reclaim_from_lost_workers(pool: ConnectionPool, celery: Celery, client: Redi
     reserved = broker.reserved_before(client, grace)
     with transaction(pool) as conn:
         held = lifecycle.held_items(conn, quiet)
-        stranded = lifecycle.waiting_items(conn, QUEUE, (Status.QUEUED,), quiet, reserved) if reserved else []
+        stranded = lifecycle.waiting_items(conn, QUEUES, (Status.QUEUED,), quiet, reserved) if reserved else []
     beats = liveness.read(client, sorted({item.worker for item in held if item.worker}))
     lost = [item for item in held if not _holder_alive(item, beats, settings.worker_liveness_seconds)]
     if not lost and not stranded:
@@ -92,8 +93,8 @@ def republish_lost_messages(pool: ConnectionPool, celery: Celery, client: Redis,
     The items are read before the broker: an item queued then was published before, so a message
     missing afterwards is lost (or its item moved on meanwhile, which the guarded requeue sees)."""
     with transaction(pool) as conn:
-        waiting = lifecycle.waiting_items(conn, QUEUE, ON_BROKER_STATES, NOW)
-    on_broker = broker.task_ids_on_broker(client, QUEUE)
+        waiting = lifecycle.waiting_items(conn, QUEUES, ON_BROKER_STATES, NOW)
+    on_broker = broker.task_ids_on_broker(client, QUEUES)
     # A worker drops the retries it holds when its connection breaks: their messages are gone too.
     lost = [item for item in waiting if item.processing_status == Status.RETRYING or item.task_id not in on_broker]
     requeued, gave_up = _take_back(pool, celery, lost, ON_BROKER_STATES, NOW,

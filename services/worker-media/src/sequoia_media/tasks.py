@@ -1,23 +1,30 @@
-"""Celery tasks of the `media` queue: the outbox relay, the sweeper and the orphan janitor, run by beat."""
+"""Celery tasks of the `media` queue, run by beat: the outbox relay, the sweeper, the orphan janitor,
+the pruners and the webhook sender."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from uuid import UUID
 
 from celery import Task, shared_task
 from redis import Redis
+from redis.exceptions import LockError
 
 from sequoia_core import broker
 from sequoia_core import tasks as task_names
 from sequoia_core.errors import BrokerUnavailable
-from sequoia_core.queues import queue_for
+from sequoia_core.queues import lanes_of
 from sequoia_media.context import worker_context
 from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
-from sequoia_media.pruner import prune_outbox
+from sequoia_media.pruner import prune_outbox, prune_webhook_events
 from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
+from sequoia_media.webhook_sender import deliver_due
+
+
+WEBHOOK_SENDER_LOCK = "sequoia:webhooks:sender"
 
 
 @shared_task(name=task_names.RELAY_OUTBOX, bind=True, ignore_result=True)
@@ -56,12 +63,41 @@ def prune_outbox_entries(self: Task) -> int:
                         settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
 
 
-def _next_in_line(client: Redis) -> dict[str, UUID]:
-    """The message at the head of the derivatives queue; nothing when Redis does not answer (every
-    stuck item is then requeued, as if nothing waited)."""
-    queue = queue_for(task_names.GENERATE_DERIVATIVES).value
+@shared_task(name=task_names.DELIVER_WEBHOOKS, bind=True, ignore_result=True)
+def deliver_webhooks(self: Task) -> int:
+    """Send the webhook deliveries that are due (docs/webhooks.md). One sender at a time in the whole
+    deployment: a tick that finds another still sending leaves, so slow receivers never hold more
+    than one media worker process (the others relay and sweep)."""
+    ctx = worker_context()
+    settings = ctx.settings
+    budget = settings.webhook_delivery_interval_seconds
+    hold = budget + 2 * (settings.webhook_connect_timeout_seconds + settings.webhook_timeout_seconds)
+    sender = ctx.redis.lock(WEBHOOK_SENDER_LOCK, timeout=hold, blocking=False)
+    if not sender.acquire():
+        return 0
     try:
-        head = broker.next_in_line(client, queue)
+        # Within the interval, so ticks do not pile up; an attempt in flight at the end finishes first.
+        return deliver_due(ctx.pool, ctx.webhooks, settings, budget)
+    finally:
+        with contextlib.suppress(LockError):  # it expired under a sender slower than `hold`
+            sender.release()
+
+
+@shared_task(name=task_names.PRUNE_WEBHOOKS, bind=True, ignore_result=True)
+def prune_webhooks(self: Task) -> int:
+    """Delete finished webhook events and their attempt log past WEBHOOK_RETENTION_HOURS, in batches."""
+    ctx = worker_context()
+    settings = ctx.settings
+    return prune_webhook_events(ctx.pool, timedelta(hours=settings.webhook_retention_hours),
+                                settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
+
+
+def _next_in_line(client: Redis) -> dict[str, UUID]:
+    """The message at the head of each lane of the derivatives queue; nothing when Redis does not
+    answer (every stuck item is then requeued, as if nothing waited)."""
+    try:
+        lanes = lanes_of(task_names.GENERATE_DERIVATIVES)
+        heads = {lane.value: broker.next_in_line(client, lane.value) for lane in lanes}
     except BrokerUnavailable:
         return {}
-    return {queue: head} if head else {}
+    return {queue: head for queue, head in heads.items() if head}

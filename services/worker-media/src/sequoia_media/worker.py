@@ -22,6 +22,8 @@ app.conf.beat_schedule = {
     "sweep-stuck": _every(task_names.SWEEP_STUCK, settings.sweep_interval_seconds),
     "remove-orphan-originals": _every(task_names.REMOVE_ORPHAN_ORIGINALS, settings.orphan_sweep_interval_seconds),
     "prune-outbox": _every(task_names.PRUNE_OUTBOX, settings.outbox_prune_interval_seconds),
+    "deliver-webhooks": _every(task_names.DELIVER_WEBHOOKS, settings.webhook_delivery_interval_seconds),
+    "prune-webhooks": _every(task_names.PRUNE_WEBHOOKS, settings.outbox_prune_interval_seconds),
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)

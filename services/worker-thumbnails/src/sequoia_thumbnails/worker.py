@@ -1,4 +1,5 @@
-"""Celery entry point of the thumbnails worker: `celery -A sequoia_thumbnails.worker worker -Q thumbnails`."""
+"""Celery entry point of the thumbnails worker: `celery -A sequoia_thumbnails.worker worker -Q thumbnails`
+(which also consumes the backfill lane, `thumbnails.backfill`: docs/priorities.md)."""
 
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.liveness import install_liveness

@@ -4,6 +4,7 @@ one handler) and the framework's (request validation, Starlette's 404/405)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -87,6 +88,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(err.status_code, ErrorCode.HTTP_ERROR)
-        return JSONResponse(
-            error_body(code, str(err.detail)), status_code=err.status_code, headers=getattr(err, "headers", None)
-        )
+        headers = getattr(err, "headers", None)
+        if err.status_code == 405:
+            headers = {**(headers or {}), **_documented_allow(request)}
+        return JSONResponse(error_body(code, str(err.detail)), status_code=err.status_code, headers=headers)
+
+
+def _documented_allow(request: Request) -> dict[str, str]:
+    """`Allow` with every documented method of the path: Starlette's 405 names only the first
+    matching route's (a path with GET and POST handlers would answer `Allow: POST`)."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            return {"Allow": ", ".join(sorted(method.upper() for method in operations))}
+    return {}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from sequoia_api.http.deps import State, VoyageSlug, Writer
@@ -15,12 +16,14 @@ from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestRespon
 from sequoia_api.services import ingest as service
 from sequoia_api.services.ingest import Accepted, Rejected
 from sequoia_api.state import ApiState
-from sequoia_core import broker
+from sequoia_core import broker, tasks
 from sequoia_core.errors import ErrorCode
-from sequoia_core.queues import QueueName
+from sequoia_core.queues import Priority, queue_for
 
 router = APIRouter(prefix="/api/voyages", tags=["ingest"], dependencies=[Writer])
 
+IngestPriority = Annotated[Priority, Query(description="`live` (fresh work, served first) or `backfill` (history, "
+                                                       "re-renders: a share of the workers while live work waits)")]
 _RESPONSES = {
     201: {"model": IngestResponse, "description": "synchronous mode: every derivative made (or failed)"},
     415: {"model": ErrorBody, "description": "no file was of an allowed type"},
@@ -34,12 +37,14 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
 }}}}}
 
 
-def _check_backpressure(state: ApiState) -> None:
-    """Refuse new work while the thumbnails queue is past its limit, instead of piling up."""
-    depth = broker.queue_depths(state.redis)[QueueName.THUMBNAILS.value]
+def _check_backpressure(state: ApiState, priority: Priority) -> None:
+    """Refuse new work while the lane it would join is past its limit, instead of piling up (a deep
+    backfill backlog never refuses live work)."""
+    queue = queue_for(tasks.GENERATE_DERIVATIVES, priority).value
+    depth = broker.queue_depths(state.redis)[queue]
     if depth > state.settings.ingest_max_queue_depth:
         raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.BACKPRESSURE,
-                       f"{depth} tasks wait in the thumbnails queue (limit {state.settings.ingest_max_queue_depth})",
+                       f"{depth} tasks wait in the {queue} queue (limit {state.settings.ingest_max_queue_depth})",
                        headers={"Retry-After": "30"})
 
 
@@ -78,13 +83,14 @@ def _respond(state: ApiState, voyage_slug: str, batch_id: UUID | None, results: 
 
 @router.post("/{voyage_slug}/media", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,
              responses=_RESPONSES, openapi_extra=_UPLOAD_BODY)
-async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, response: Response) -> IngestResponse:
+async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, response: Response,
+                       priority: IngestPriority = Priority.LIVE) -> IngestResponse:
     """Upload one or many originals (multipart field `files`); each is stored and its derivatives queued (202).
 
     A file of a type that is not allowed is refused on its own (`rejected` with a code); the rest go on.
     With `ASYNC_THUMBNAILS=false` the call waits for the derivatives and answers 201.
     """
-    await run_in_threadpool(_check_backpressure, state)
+    await run_in_threadpool(_check_backpressure, state, priority)
     settings = state.settings
     spooler = MultipartSpooler(UploadLimits(settings.max_upload_files, settings.max_upload_fields,
                                             settings.upload_spool_dir))
@@ -93,7 +99,7 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
         if not files:
             raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, ErrorCode.INVALID_REQUEST,
                            f"at least one file is required in the `{FILES_FIELD}` field")
-        batch_id, results = await run_in_threadpool(service.ingest, state, voyage_slug, files)
+        batch_id, results = await run_in_threadpool(service.ingest, state, voyage_slug, files, priority)
         return await run_in_threadpool(_respond, state, voyage_slug, batch_id, results, response)
     finally:
         spooler.close()
@@ -101,10 +107,10 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
 
 @router.post("/{voyage_slug}/media/register", response_model=IngestResponse, status_code=status.HTTP_202_ACCEPTED,
              responses=_RESPONSES)
-def register_media(voyage_slug: VoyageSlug, request: RegisterRequest, state: State,
-                   response: Response) -> IngestResponse:
+def register_media(voyage_slug: VoyageSlug, request: RegisterRequest, state: State, response: Response,
+                   priority: IngestPriority = Priority.LIVE) -> IngestResponse:
     """Register originals a pipeline already put in the bucket (each must exist); derivatives are queued."""
-    _check_backpressure(state)
+    _check_backpressure(state, priority)
     originals = [(item.key, item.filename) for item in request.items]
-    batch_id, results = service.register(state, voyage_slug, originals)
+    batch_id, results = service.register(state, voyage_slug, originals, priority)
     return _respond(state, voyage_slug, batch_id, results, response)

@@ -22,7 +22,7 @@ from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, SequoiaError
 from sequoia_core.lifecycle import FINAL_STATES
 from sequoia_core.mediatypes import SNIFF_BYTES, MediaFormat, identify
-from sequoia_core.queues import queue_for
+from sequoia_core.queues import Priority, queue_for
 from sequoia_core.storage import VOYAGE_SLUG_PATTERN, original_key
 
 # Every code a file can be refused with at ingest, one by one (sniffing, size, register's key checks):
@@ -65,14 +65,15 @@ def check_filename(name: str) -> None:
         raise PermanentError("the file name contains control characters", code=ErrorCode.INVALID_FILENAME)
 
 
-def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: SpooledFile) -> Accepted:
+def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: SpooledFile,
+                   priority: Priority = Priority.LIVE) -> Accepted:
     """Sniff and upload one spooled file (hashed while it arrived); `PermanentError` if it is refused."""
     check_filename(upload.filename)
     fmt: MediaFormat = identify(upload.head, upload.filename)
     media_id = uuid4()
     key = original_key(voyage_slug, media_id, fmt.extension)
     item = _new_item(state, voyage_slug, batch_id, fmt, upload.filename, upload.size, upload.digest.hexdigest(),
-                     key, media_id)
+                     key, media_id, priority)
     state.storage.put_stream(key, upload.file, fmt.mime)
     return Accepted(filename=upload.filename, item=item)
 
@@ -84,7 +85,8 @@ def record_batch(state: ApiState, voyage_slug: str, batch_id: UUID, accepted: li
         entries = []
         for a in accepted:
             media.insert_media(conn, a.item)
-            entries.append(outbox.insert_entry(conn, a.item.id, tasks.GENERATE_DERIVATIVES, a.item.task_id, a.item.queue))
+            entries.append(outbox.insert_entry(conn, a.item.id, tasks.GENERATE_DERIVATIVES, a.item.task_id,
+                                               a.item.queue, a.item.priority))
         return entries
 
 
@@ -97,7 +99,7 @@ def check_size(state: ApiState, size: int) -> None:
 
 
 def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaFormat, filename: str,
-              size: int, checksum: str | None, key: str, media_id: UUID) -> NewMedia:
+              size: int, checksum: str | None, key: str, media_id: UUID, priority: Priority) -> NewMedia:
     return NewMedia(
         id=media_id,
         voyage_slug=voyage_slug,
@@ -110,11 +112,13 @@ def _new_item(state: ApiState, voyage_slug: str, batch_id: UUID, fmt: MediaForma
         checksum_sha256=checksum,
         original_key=key,
         task_id=uuid4(),
-        queue=queue_for(tasks.GENERATE_DERIVATIVES).value,
+        queue=queue_for(tasks.GENERATE_DERIVATIVES, priority).value,
+        priority=priority.value,
     )
 
 
-def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: str, filename: str | None) -> Accepted:
+def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: str, filename: str | None,
+                      priority: Priority = Priority.LIVE) -> Accepted:
     """Accept an object a pipeline put in the bucket: an allowed key, HEADed and size-checked first, sniffed,
     then copied to the item's own key only if its ETag is still the one checked (what renders is what was
     checked; later changes to the pipeline's object change nothing)."""
@@ -127,7 +131,7 @@ def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: st
     fmt = identify(state.storage.read_prefix(key, SNIFF_BYTES, if_match=etag) if size else b"", name)
     media_id = uuid4()
     own_key = original_key(voyage_slug, media_id, fmt.extension)
-    item = _new_item(state, voyage_slug, batch_id, fmt, name, size, None, own_key, media_id)
+    item = _new_item(state, voyage_slug, batch_id, fmt, name, size, None, own_key, media_id, priority)
     state.storage.copy(key, own_key, etag, fmt.mime)
     return Accepted(filename=name, item=item)
 
@@ -143,28 +147,29 @@ def accept_all(state: ApiState, voyage_slug: str, results: list[Accepted | Rejec
     return batch_id
 
 
-def ingest(state: ApiState, voyage_slug: str, uploads: list[SpooledFile]) -> tuple[UUID | None, list[Accepted | Rejected]]:
-    """Store, record and publish every acceptable upload; refuse the rest one by one."""
+def ingest(state: ApiState, voyage_slug: str, uploads: list[SpooledFile], priority: Priority = Priority.LIVE,
+           ) -> tuple[UUID | None, list[Accepted | Rejected]]:
+    """Store, record and publish every acceptable upload on the lane of `priority`; refuse the rest one by one."""
     check_voyage_slug(voyage_slug)
     batch_id = uuid4()
     results: list[Accepted | Rejected] = []
     for upload in uploads:
         try:
-            results.append(store_original(state, voyage_slug, batch_id, upload))
+            results.append(store_original(state, voyage_slug, batch_id, upload, priority))
         except PermanentError as err:
             results.append(Rejected(filename=upload.filename, error=err))
     return accept_all(state, voyage_slug, results, batch_id), results
 
 
-def register(state: ApiState, voyage_slug: str, originals: list[tuple[str, str | None]]
-             ) -> tuple[UUID | None, list[Accepted | Rejected]]:
+def register(state: ApiState, voyage_slug: str, originals: list[tuple[str, str | None]],
+             priority: Priority = Priority.LIVE) -> tuple[UUID | None, list[Accepted | Rejected]]:
     """Accept originals already in S3 (key, optional file name); refuse missing or disallowed ones one by one."""
     check_voyage_slug(voyage_slug)
     batch_id = uuid4()
     results: list[Accepted | Rejected] = []
     for key, filename in originals:
         try:
-            results.append(register_original(state, voyage_slug, batch_id, key, filename))
+            results.append(register_original(state, voyage_slug, batch_id, key, filename, priority))
         except (PermanentError, ObjectNotFound) as err:
             results.append(Rejected(filename=filename or key, error=err))
     return accept_all(state, voyage_slug, results, batch_id), results

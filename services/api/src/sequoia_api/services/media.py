@@ -41,6 +41,7 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
         original_filename=row.original_filename,
         size_bytes=row.size_bytes,
         status=row.processing_status,
+        priority=row.priority,
         attempts=row.attempts,
         retries=row.retries,
         error=error_info(row),

@@ -6,12 +6,13 @@ import re
 from collections import defaultdict
 from datetime import timedelta
 
-from sequoia_api.schemas import GenerationStats, KindRuntime, WindowStats
+from sequoia_api.schemas import GenerationStats, KindRuntime, PriorityLane, WindowStats
 from sequoia_api.state import ApiState
-from sequoia_core import broker
+from sequoia_core import broker, tasks
 from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.queues import Priority, queue_for
 
 WINDOW_PATTERN = r"^[1-9]\d{0,5}[smhd]$"
 _WINDOW = re.compile(r"^(\d{1,6})([smhd])$")
@@ -44,6 +45,7 @@ def generation_stats(state: ApiState, window: str) -> GenerationStats:
     with transaction(state.pool) as conn:
         by_state, by_kind = by_state_and_kind(reports.counts(conn))
         per_kind = reports.window_stats(conn, span)
+        waits = reports.oldest_waiting_seconds(conn)
     completed = sum(k.completed for k in per_kind)
     failed = sum(k.failed for k in per_kind)
     finished = completed + failed
@@ -63,4 +65,12 @@ def generation_stats(state: ApiState, window: str) -> GenerationStats:
             for k in per_kind
         },
         queue_depths=depths,
+        priorities=priority_lanes(depths, waits),
     )
+
+
+def priority_lanes(depths: dict[str, int], waits: dict[str, float]) -> dict[str, PriorityLane]:
+    """Each priority's lane of the derivatives task with its depth and oldest wait."""
+    lanes = {p.value: queue_for(tasks.GENERATE_DERIVATIVES, p).value for p in Priority}
+    return {p: PriorityLane(queue=q, depth=depths.get(q, 0), oldest_wait_seconds=round(waits.get(q, 0.0), 3))
+            for p, q in lanes.items()}

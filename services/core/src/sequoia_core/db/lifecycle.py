@@ -16,6 +16,7 @@ from sequoia_core.db import batches
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.errors import PERMANENT_CODES, ErrorCode
 from sequoia_core.lifecycle import HELD_STATES, RETRYABLE_STATES, STUCK_STATES, Status
+from sequoia_core.queues import Priority, queue_for
 
 
 @dataclass
@@ -77,19 +78,21 @@ requeued AS (
        SET processing_status = 'pending', task_id = gen_random_uuid(), {reset}
            queued_at = NULL, started_at = NULL, completed_at = NULL, worker = NULL, updated_at = now()
       FROM picked WHERE m.id = picked.id
-    RETURNING m.id, m.task_id, m.queue, m.batch_id
+    RETURNING m.id, m.task_id, m.queue, m.priority, m.batch_id
 ),
 reopened AS (
     UPDATE async_task_batches SET batch_status = 'processing', completed_at = NULL
      WHERE id IN (SELECT batch_id FROM requeued) AND batch_status <> 'processing'
 )
-INSERT INTO task_outbox (media_id, task_name, task_id, queue)
-SELECT id, %(task_name)s, task_id, queue FROM requeued
+INSERT INTO task_outbox (media_id, task_name, task_id, queue, priority)
+SELECT id, %(task_name)s, task_id, queue, priority FROM requeued
 RETURNING *
 """
 
+# A bulk retry is backfill work: it waits behind fresh ingest (docs/priorities.md).
 _RETRY = _REQUEUE.format(selection=_FAILED_SELECTION,
-                         reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL,")
+                         reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL, "
+                               "priority = %(priority)s, queue = %(queue)s,")
 
 # Queues are FIFO: a queued item published no earlier than the message next in line on its queue
 # still waits in that queue. A long backlog is not a loss, so such an item is not published again.
@@ -135,7 +138,7 @@ SELECT id, task_id, processing_status, worker, worker_pid, extract(epoch FROM st
 _WAITING = """
 SELECT id, task_id, processing_status, NULL AS worker, NULL::int AS worker_pid, 0::float8 AS claimed_at,
        extract(epoch FROM now() - updated_at)::float8 AS quiet_seconds FROM media
- WHERE processing_status = ANY(%(states)s) AND updated_at < now() - %(quiet_for)s AND queue = %(queue)s
+ WHERE processing_status = ANY(%(states)s) AND updated_at < now() - %(quiet_for)s AND queue = ANY(%(queues)s)
    AND (%(task_ids)s::uuid[] IS NULL OR task_id = ANY(%(task_ids)s))
 """
 
@@ -174,6 +177,8 @@ def _retry_params(flt: RetryFilter) -> dict:
         "retryable": lifecycle.values(RETRYABLE_STATES),
         "limit": flt.limit,
         "task_name": tasks.GENERATE_DERIVATIVES,
+        "priority": Priority.BACKFILL.value,
+        "queue": queue_for(tasks.GENERATE_DERIVATIVES, Priority.BACKFILL).value,
     }
 
 
@@ -184,7 +189,8 @@ def retry_candidates(conn: psycopg.Connection, flt: RetryFilter) -> list[RetryCa
 
 
 def retry_failed(conn: psycopg.Connection, flt: RetryFilter) -> list[OutboxEntry]:
-    """Requeue failed items matching `flt` under new task ids; returns the outbox entries to publish."""
+    """Requeue failed items matching `flt` under new task ids, as backfill; returns the outbox entries
+    to publish."""
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
         return cur.execute(_RETRY, _retry_params(flt)).fetchall()
 
@@ -231,11 +237,11 @@ def held_items(conn: psycopg.Connection, quiet_for: timedelta) -> list[OpenItem]
         return cur.execute(_HELD, params).fetchall()
 
 
-def waiting_items(conn: psycopg.Connection, queue: str, states: tuple[Status, ...], quiet_for: timedelta,
-                  task_ids: set[UUID] | None = None) -> list[OpenItem]:
-    """Items of `queue` in `states` whose message should be on the broker, untouched for `quiet_for`
+def waiting_items(conn: psycopg.Connection, queues: tuple[str, ...], states: tuple[Status, ...],
+                  quiet_for: timedelta, task_ids: set[UUID] | None = None) -> list[OpenItem]:
+    """Items of `queues` in `states` whose message should be on the broker, untouched for `quiet_for`
     (only those of `task_ids`, when given)."""
-    params = {"states": lifecycle.values(states), "queue": queue, "quiet_for": quiet_for,
+    params = {"states": lifecycle.values(states), "queues": list(queues), "quiet_for": quiet_for,
               "task_ids": None if task_ids is None else list(task_ids)}
     with conn.cursor(row_factory=class_row(OpenItem)) as cur:
         return cur.execute(_WAITING, params).fetchall()

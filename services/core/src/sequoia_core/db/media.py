@@ -33,6 +33,7 @@ class NewMedia:
     original_key: str
     task_id: UUID
     queue: str
+    priority: str
 
 
 @dataclass
@@ -58,9 +59,10 @@ class MediaRow(NewMedia):
 
 _INSERT = """
 INSERT INTO media (id, voyage_slug, batch_id, media_kind, media_format, original_filename, content_type,
-                   size_bytes, checksum_sha256, original_key, task_id, queue)
+                   size_bytes, checksum_sha256, original_key, task_id, queue, priority)
 VALUES (%(id)s, %(voyage_slug)s, %(batch_id)s, %(media_kind)s, %(media_format)s, %(original_filename)s,
-        %(content_type)s, %(size_bytes)s, %(checksum_sha256)s, %(original_key)s, %(task_id)s, %(queue)s)
+        %(content_type)s, %(size_bytes)s, %(checksum_sha256)s, %(original_key)s, %(task_id)s, %(queue)s,
+        %(priority)s)
 """
 
 _GET = "SELECT * FROM media WHERE id = %s"

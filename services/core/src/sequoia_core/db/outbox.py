@@ -19,12 +19,13 @@ class OutboxEntry:
     task_name: str
     task_id: UUID
     queue: str
+    priority: str
     created_at: datetime
     published_at: datetime | None
 
 
 _INSERT = """
-INSERT INTO task_outbox (media_id, task_name, task_id, queue) VALUES (%s, %s, %s, %s) RETURNING *
+INSERT INTO task_outbox (media_id, task_name, task_id, queue, priority) VALUES (%s, %s, %s, %s, %s) RETURNING *
 """
 _MARK_PUBLISHED = "UPDATE task_outbox SET published_at = now() WHERE id = %s AND published_at IS NULL"
 # SKIP LOCKED lets several relays run without publishing the same entry twice at once.
@@ -47,10 +48,12 @@ DELETE FROM task_outbox
 """
 
 
-def insert_entry(conn: psycopg.Connection, media_id: UUID, task_name: str, task_id: UUID, queue: str) -> OutboxEntry:
-    """Write a task to publish; in the same transaction as the change that asks for it."""
+def insert_entry(conn: psycopg.Connection, media_id: UUID, task_name: str, task_id: UUID, queue: str,
+                 priority: str) -> OutboxEntry:
+    """Write a task to publish on `queue` (the lane of its `priority`); in the same transaction as the
+    change that asks for it."""
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
-        entry = cur.execute(_INSERT, (media_id, task_name, task_id, queue)).fetchone()
+        entry = cur.execute(_INSERT, (media_id, task_name, task_id, queue, priority)).fetchone()
     assert entry is not None
     return entry
 
