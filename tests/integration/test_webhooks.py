@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from uuid import uuid4
 
 import pytest
 from redis import Redis
 
 from sequoia_core import tasks as task_names
+from sequoia_core import webhooks
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.db.webhooks import DueDelivery
 from sequoia_core.queues import QueueName
+from sequoia_core.settings import Settings
+from sequoia_media import webhook_sender
 from tests.factories import jpeg_bytes
 from tests.integration.helpers import upload
 from tests.support import services
@@ -31,8 +36,10 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def media_worker(service_env, settings, workdir) -> Iterator[services.WorkerProcess]:
-    """A real media worker (concurrency 2, as deployed), without beat: the tests send its ticks."""
-    worker = services.start_worker(service_env, "sequoia_media.worker", "media", "media-hooks", workdir,
+    """A real media worker (concurrency 2, as deployed), without beat: the tests send its ticks. Its
+    receivers listen on loopback, which the sender refuses by default (the last test here)."""
+    env = {**service_env, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true"}
+    worker = services.start_worker(env, "sequoia_media.worker", "media", "media-hooks", workdir,
                                    concurrency=2)
     try:
         services.wait_for_ping(settings, worker)
@@ -195,3 +202,17 @@ def test_a_hanging_receiver_costs_one_timeout_and_holds_up_nothing_else(api, rec
     deliver(lambda: any(json.loads(r.body)["data"]["media_id"] == second for r in receiver.at(ok)))
     assert api.delete(f"/api/webhooks/{hanging['id']}").status_code == 204
     receiver.release.set()  # an attempt still hanging ends now, not at the worker's shutdown
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "169.254.169.254", "10.0.0.8", "[::1]"])
+def test_by_default_the_sender_reaches_no_internal_address(receiver, host):
+    """Loopback, private networks and the cloud metadata address are refused before any connection:
+    the loopback receiver hears nothing, and the attempt says why."""
+    port = receiver.base_url.rsplit(":", 1)[1]
+    delivery = DueDelivery(1, uuid4(), uuid4(), 0, f"http://{host}:{port}/internal", webhooks.new_secret(),
+                           {"type": "media.completed"})
+    with webhook_sender.http_client(Settings()) as client:
+        attempt = webhook_sender.send(client, delivery)
+    assert not attempt.succeeded and attempt.status_code is None
+    assert attempt.error.startswith("AddressRefused"), attempt.error
+    assert receiver.at("/internal") == []

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     webhook_delivery_concurrency: int = Field(default=8, ge=1, le=64)
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Receivers are reached only at globally routable addresses (never loopback, private networks,
+    # link-local cloud metadata): an endpoint's URL cannot point the sender at internal services.
+    webhook_allow_private_addresses: bool = False
     # Events whose deliveries are all finished are pruned past this age, with their attempt log; at
     # least the retry schedule's 28 hours, so a pending delivery's event is never pruned under it.
     webhook_retention_hours: float = Field(default=168.0, ge=28)

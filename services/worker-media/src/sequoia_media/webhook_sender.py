@@ -5,7 +5,9 @@ the media worker: never a thumbnails worker, never a lock held across HTTP."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,36 @@ from sequoia_core.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 500
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class AddressRefused(Exception):
+    """The receiver's host resolves to no public address (loopback, private, link-local, metadata ...)."""
+
+
+def pinned(url: str, allow_private: bool) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """The URL to connect to, with the headers and TLS name that keep the request addressed to its host.
+    The host is resolved here, once, and the request goes to the public address found, so a name that
+    resolves to an internal service (now or after the check: DNS rebinding) is never reached."""
+    target = httpx.URL(url)
+    if allow_private:
+        return target, {}, {}
+    address = public_address(target.host, target.port or DEFAULT_PORTS[target.scheme])
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return target.copy_with(host=address), {"host": target.netloc.decode("ascii")}, extensions
+
+
+def public_address(host: str, port: int) -> str:
+    """The first globally routable address `host` resolves to; AddressRefused when it has none."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        raise AddressRefused(f"cannot resolve the host: {err}") from err
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(sockaddr[0])
+        if address.is_global and not address.is_multicast:
+            return str(address)
+    raise AddressRefused("the host resolves to no public address (WEBHOOK_ALLOW_PRIVATE_ADDRESSES)")
 
 
 def http_client(settings: Settings) -> httpx.Client:
@@ -31,14 +63,19 @@ def http_client(settings: Settings) -> httpx.Client:
                         headers={"user-agent": "sequoia-webhooks"})
 
 
-def send(client: httpx.Client, delivery: DueDelivery) -> Attempt:
-    """One signed POST; any 2xx is success. Only the status line and headers are waited for."""
+def send(client: httpx.Client, delivery: DueDelivery, allow_private: bool = False) -> Attempt:
+    """One signed POST to a public address (unless `allow_private`); any 2xx is success. Only the
+    status line and headers are waited for."""
     body = webhooks.body_of(delivery.payload)
     headers = webhooks.signed_headers(delivery.secret, str(delivery.event_id), datetime.now(UTC), body)
     started = time.perf_counter()
     try:
-        with client.stream("POST", delivery.url, content=body.encode(), headers=headers) as response:
+        url, host_header, extensions = pinned(delivery.url, allow_private)
+        with client.stream("POST", url, content=body.encode(), headers=headers | host_header,
+                           extensions=extensions) as response:
             code = response.status_code
+    except AddressRefused as err:
+        return Attempt(False, None, _ms_since(started), f"AddressRefused: {err}"[:MAX_ERROR_CHARS])
     except httpx.HTTPError as err:
         return Attempt(False, None, _ms_since(started), f"{type(err).__name__}: {err}"[:MAX_ERROR_CHARS])
     ok = 200 <= code < 300
@@ -52,6 +89,7 @@ def deliver_due(pool: ConnectionPool, client: httpx.Client, settings: Settings, 
     # Longer than any attempt can take, so a lease never runs out under a live sender.
     lease = timedelta(seconds=2 * (settings.webhook_connect_timeout_seconds + settings.webhook_timeout_seconds))
     deadline = time.monotonic() + budget_seconds
+    allow_private = settings.webhook_allow_private_addresses
     made = 0
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook") as threads:
         while time.monotonic() < deadline:
@@ -59,7 +97,7 @@ def deliver_due(pool: ConnectionPool, client: httpx.Client, settings: Settings, 
                 due = webhook_db.lease_due(conn, concurrency, lease)
             if not due:
                 break
-            attempts = list(threads.map(lambda d: send(client, d), due))
+            attempts = list(threads.map(lambda d: send(client, d, allow_private), due))
             _record(pool, due, attempts)
             made += len(due)
     return made
