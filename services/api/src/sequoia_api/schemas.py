@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sequoia_core.lifecycle import BatchStatus
 from sequoia_core.mediatypes import MediaKind
 
 MediaKindName = Literal[tuple(kind.value for kind in MediaKind)]  # type: ignore[misc]  # a literal of the enum's values
@@ -140,7 +141,7 @@ class BatchOut(BaseModel):
 
     id: UUID
     voyage_slug: str
-    batch_status: str
+    batch_status: BatchStatus
     total_items: int
     counts: dict[str, int]
     finished: int
@@ -202,7 +203,7 @@ class BatchSummary(BaseModel):
     """A batch of a voyage."""
 
     id: UUID
-    batch_status: str
+    batch_status: BatchStatus
     total_items: int
     created_at: datetime
     completed_at: datetime | None

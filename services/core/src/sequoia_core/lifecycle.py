@@ -48,6 +48,20 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
-def values(states: tuple[Status, ...]) -> list[str]:
+class BatchStatus(StrEnum):
+    """States of an ingest batch: open while any of its items is, then final by how its items ended."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    CANCELLED = "cancelled"
+
+
+OPEN_BATCH_STATES = (BatchStatus.PENDING, BatchStatus.PROCESSING)
+FINAL_BATCH_STATES = tuple(s for s in BatchStatus if s not in OPEN_BATCH_STATES)
+
+
+def values(states: tuple[Status, ...] | tuple[BatchStatus, ...]) -> list[str]:
     """A group as an SQL parameter (`processing_status = ANY(%(states)s)`)."""
     return [s.value for s in states]

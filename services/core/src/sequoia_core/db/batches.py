@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from sequoia_core import lifecycle
-from sequoia_core.lifecycle import FINAL_STATES
+from sequoia_core.lifecycle import FINAL_STATES, OPEN_BATCH_STATES, BatchStatus, Status
 
 
 @dataclass
@@ -20,7 +20,7 @@ class BatchRow:
 
     id: UUID
     voyage_slug: str
-    batch_status: str
+    batch_status: BatchStatus
     total_items: int
     created_at: datetime
     completed_at: datetime | None
@@ -32,19 +32,19 @@ _LOCK = "SELECT 1 FROM async_task_batches WHERE id = %s FOR UPDATE"
 
 # Runs after the batch row is locked, so two workers finishing the last two items cannot both
 # miss each other's commit: the second waits for the lock and then sees the first's item.
-_FINALIZE = """
+_FINALIZE = f"""
 UPDATE async_task_batches b
    SET batch_status = CASE
-         WHEN s.cancelled = s.total THEN 'cancelled'
-         WHEN s.failed > 0 OR s.cancelled > 0 THEN 'completed_with_errors'
-         ELSE 'completed' END,
+         WHEN s.cancelled = s.total THEN '{BatchStatus.CANCELLED}'
+         WHEN s.failed > 0 OR s.cancelled > 0 THEN '{BatchStatus.COMPLETED_WITH_ERRORS}'
+         ELSE '{BatchStatus.COMPLETED}' END,
        completed_at = now()
   FROM (SELECT count(*) AS total,
-               count(*) FILTER (WHERE processing_status = 'failed') AS failed,
-               count(*) FILTER (WHERE processing_status = 'cancelled') AS cancelled,
+               count(*) FILTER (WHERE processing_status = '{Status.FAILED}') AS failed,
+               count(*) FILTER (WHERE processing_status = '{Status.CANCELLED}') AS cancelled,
                count(*) FILTER (WHERE NOT processing_status = ANY(%(final)s)) AS open
           FROM media WHERE batch_id = %(id)s) s
- WHERE b.id = %(id)s AND b.batch_status IN ('pending', 'processing') AND s.open = 0
+ WHERE b.id = %(id)s AND b.batch_status = ANY(%(open_batch)s) AND s.open = 0
 RETURNING b.batch_status
 """
 
@@ -60,11 +60,12 @@ def get_batch(conn: psycopg.Connection, batch_id: UUID) -> BatchRow | None:
         return cur.execute(_GET, (batch_id,)).fetchone()
 
 
-def finalize_if_done(conn: psycopg.Connection, batch_id: UUID) -> str | None:
+def finalize_if_done(conn: psycopg.Connection, batch_id: UUID) -> BatchStatus | None:
     """Give the batch its final status once every item is final; exactly once. Returns it, if set now."""
     conn.execute(_LOCK, (batch_id,))
-    row = conn.execute(_FINALIZE, {"id": batch_id, "final": lifecycle.values(FINAL_STATES)}).fetchone()
-    return row[0] if row else None
+    row = conn.execute(_FINALIZE, {"id": batch_id, "final": lifecycle.values(FINAL_STATES),
+                                   "open_batch": lifecycle.values(OPEN_BATCH_STATES)}).fetchone()
+    return BatchStatus(row[0]) if row else None
 
 
 def finalize_all(conn: psycopg.Connection, batch_ids: Iterable[UUID | None]) -> None:

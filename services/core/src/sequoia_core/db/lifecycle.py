@@ -15,7 +15,7 @@ from sequoia_core import lifecycle, tasks
 from sequoia_core.db import batches
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.errors import PERMANENT_CODES, ErrorCode
-from sequoia_core.lifecycle import HELD_STATES, RETRYABLE_STATES, STUCK_STATES, Status
+from sequoia_core.lifecycle import HELD_STATES, RETRYABLE_STATES, STUCK_STATES, BatchStatus, Status
 from sequoia_core.queues import Priority, queue_for
 
 
@@ -81,18 +81,23 @@ requeued AS (
     RETURNING m.id, m.task_id, m.queue, m.priority, m.batch_id
 ),
 reopened AS (
-    UPDATE async_task_batches SET batch_status = 'processing', completed_at = NULL
-     WHERE id IN (SELECT batch_id FROM requeued) AND batch_status <> 'processing'
+    UPDATE async_task_batches SET batch_status = '{processing}', completed_at = NULL
+     WHERE id IN (SELECT batch_id FROM requeued) AND batch_status <> '{processing}'
 )
 INSERT INTO task_outbox (media_id, task_name, task_id, queue, priority)
 SELECT id, %(task_name)s, task_id, queue, priority FROM requeued
 RETURNING *
 """
 
+
+def _requeue(selection: str, reset: str) -> str:
+    return _REQUEUE.format(selection=selection, reset=reset, processing=BatchStatus.PROCESSING)
+
+
 # A bulk retry is backfill work: it waits behind fresh ingest (docs/priorities.md).
-_RETRY = _REQUEUE.format(selection=_FAILED_SELECTION,
-                         reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL, "
-                               "priority = %(priority)s, queue = %(queue)s,")
+_RETRY = _requeue(selection=_FAILED_SELECTION,
+                  reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL, "
+                        "priority = %(priority)s, queue = %(queue)s,")
 
 # Queues are FIFO: a queued item published no earlier than the message next in line on its queue
 # still waits in that queue. A long backlog is not a loss, so such an item is not published again.
@@ -109,7 +114,7 @@ SELECT id FROM media
  LIMIT %(limit)s
 """
 
-_SWEEP_REQUEUE = _REQUEUE.format(selection=_STUCK_SELECTION, reset="")
+_SWEEP_REQUEUE = _requeue(selection=_STUCK_SELECTION, reset="")
 
 _GIVE_UP = """
 UPDATE media
@@ -125,8 +130,8 @@ _SWEEP_GIVE_UP = _GIVE_UP.format(where="processing_status = ANY(%(stuck_states)s
 # Recovery (sequoia_media/recovery.py) names the items whose run or message is lost; each is taken
 # only if it is still in a state it was seen in and untouched since (it did not move on meanwhile).
 _STILL_LOST = "id = ANY(%(ids)s) AND processing_status = ANY(%(from_states)s) AND updated_at < now() - %(quiet_for)s"
-_RECLAIM = _REQUEUE.format(selection=f"SELECT id FROM media WHERE {_STILL_LOST} AND attempts < %(max_attempts)s",
-                           reset="")
+_RECLAIM = _requeue(selection=f"SELECT id FROM media WHERE {_STILL_LOST} AND attempts < %(max_attempts)s",
+                    reset="")
 _RECLAIM_GIVE_UP = _GIVE_UP.format(where=_STILL_LOST)
 
 _HELD = """
