@@ -37,7 +37,7 @@ FROM ${BASE_IMAGE}
 # (already there through apt) filters the renderer's system calls.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libdav1d6 libseccomp2 \
- && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc /usr/share/man \
  && groupadd --system --gid 10001 sequoia \
  && useradd --system --uid 10001 --gid sequoia --home-dir /tmp --shell /usr/sbin/nologin sequoia
 COPY --from=ffmpeg /opt/ffmpeg/ /usr/local/

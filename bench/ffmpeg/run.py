@@ -4,9 +4,9 @@ The image's ffmpeg and ffprobe (built by docker/build-ffmpeg.sh) are copied out 
 run here beside Debian's (/usr/bin), in the same run:
 - coverage: a short clip of each codec, in a container we accept, goes through our own video or
   audio renderer with each ffmpeg first on PATH: `ok`, or the error the renderer gave;
-- speed: on longer clips (720p video, minutes of audio), the renderer's median wall time and a
-  full decode (`ffmpeg -i FILE -f null -`), each the median of `--repeat` runs; the ratio is the
-  image's time over Debian's.
+- speed: on longer clips (720p video, minutes of audio), the renderer's wall time and the CPU time
+  of a full decode (`ffmpeg -threads 1 -i FILE -f null -`), each the median of `--repeat` runs;
+  the ratio is the image's over Debian's.
 
     python -m bench.ffmpeg.run [--image IMAGE] [--repeat 3]     (the image is built when missing)
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -125,11 +126,13 @@ def render(bin_dir: Path, source: Path, fmt: MediaFormat, out: Path) -> float:
 
 
 def decode(bin_dir: Path, source: Path) -> float:
-    """Seconds of a full single-threaded decode of `source`'s first video or audio stream."""
-    start = time.perf_counter()
+    """CPU seconds (user + system) of a full single-threaded decode of `source`'s first stream: CPU,
+    not wall time, so other work on the machine does not blur the comparison."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([str(bin_dir / "ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
                     "-i", str(source), "-map", "0:0", "-f", "null", "-"], check=True, timeout=900)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def main() -> None:
@@ -154,7 +157,7 @@ def main() -> None:
                 except PermanentError as err:
                     verdicts.append(f"FAILED ({err.code}: {err.message[:60]})")
             print(f"{codec:16} {verdicts[0]:10} {verdicts[1]}")
-        print(f"\n{'clip':18} {'render debian':>14} {'image':>8} {'ratio':>6}   {'decode debian':>14} {'image':>8} "
+        print(f"\n{'clip':18} {'render debian':>14} {'image':>8} {'ratio':>6}   {'decode CPU deb.':>15} {'image':>8} "
               f"{'ratio':>6}   (median of {args.repeat}, s)")
         for label, (name, fmt, options) in SPEED.items():
             source = clip(name, options)
@@ -163,7 +166,7 @@ def main() -> None:
             decoded = {c: statistics.median(decode(d, source) for _ in range(args.repeat))
                        for c, d in candidates.items()}
             print(f"{label:18} {rendered['debian']:14.3f} {rendered['image']:8.3f} "
-                  f"{rendered['image'] / rendered['debian']:6.2f}   {decoded['debian']:14.3f} {decoded['image']:8.3f} "
+                  f"{rendered['image'] / rendered['debian']:6.2f}   {decoded['debian']:15.3f} {decoded['image']:8.3f} "
                   f"{decoded['image'] / decoded['debian']:6.2f}")
     print(f"command: python -m bench.ffmpeg.run --image {args.image} --repeat {args.repeat}")
 
