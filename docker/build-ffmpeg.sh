@@ -28,8 +28,10 @@ list() { echo "$2" | tr -s ' \n' '\n' | sed "/^$/d; s/^/--enable-$1=/"; }
   --disable-everything --disable-autodetect --disable-doc --disable-debug --disable-network \
   --disable-ffplay --disable-avdevice --disable-postproc --enable-zlib --enable-libdav1d \
   --enable-protocol=file,pipe --enable-demuxer=mov,avi,matroska,mp3,wav,aac,ogg \
-  --enable-encoder=rawvideo,pcm_s16le --enable-muxer=rawvideo,s16le \
-  $(list decoder "$video $audio") $(list parser "$parsers") $(list filter "$filters") >/dev/null
+  --enable-encoder=rawvideo,pcm_s16le --enable-muxer=rawvideo,pcm_s16le \
+  $(list decoder "$video $audio") $(list parser "$parsers") $(list filter "$filters") 2>&1 >/dev/null | tee warnings
+# configure only warns about a component name that matches nothing: a misspelt one must fail here.
+if grep -q "did not match anything" warnings; then exit 1; fi
 make -j"$(nproc)" ffmpeg ffprobe >/dev/null
 install -D -m 0755 -t "$prefix/bin" ffmpeg ffprobe
 install -D -m 0644 -t "$prefix/share/doc/ffmpeg" COPYING.LGPLv2.1 LICENSE.md

@@ -8,8 +8,10 @@ runs it (non-root, read-only root, no capabilities, host network) and measures, 
 - taken: the task left the queue (the worker fetched it), Redis polled every 10 ms.
 Printed: the median and the slowest of `--runs` runs, the image's size and its gzip-compressed layers
 (what a node pulls), and the modules that take longest to import in the image (`python -X importtime`).
+`--reference` runs another image (an older build) in turn with the first, for a comparison in one run.
 
-    python -m bench.coldstart.run [--image IMAGE] [--build] [--runs 5]     (the image is built when missing)
+    python -m bench.coldstart.run [--image IMAGE] [--reference IMAGE] [--build] [--runs 5]
+    (the image is built when missing)
 
 REDIS_URL names the Redis (db 10 is used), DATABASE_URL the Postgres server (a fresh database).
 """
@@ -100,13 +102,24 @@ def import_times(image: str, env: dict[str, str], top: int = 12) -> list[tuple[f
     return sorted(rows, reverse=True)[:top]
 
 
+def report(image: str, runs: list[tuple[float, float]]) -> None:
+    """Size, pull size and the start figures of `image`."""
+    ready, taken = zip(*runs)
+    size = podman.image_size(image)
+    print(f"image {image}: {size / 1000**2:.0f} MB, {pull_bytes(image) / 1000**2:.0f} MB to pull (gzip)")
+    print(f"  podman run -> ready: median {statistics.median(ready):.2f} s (max {max(ready):.2f} s); "
+          f"-> first task taken: median {statistics.median(taken):.2f} s (max {max(taken):.2f} s), "
+          f"{len(runs)} runs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", default=DEFAULT_IMAGE)
+    parser.add_argument("--reference", help="another image (an older build) run in turn with --image")
     parser.add_argument("--build", action="store_true", help="build the image first (else it must exist)")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    ensure_image(args.image, args.build)
+    images = [ensure_image(args.image, args.build), *([args.reference] if args.reference else [])]
     redis_url = services.redis_db_url(10)
     client = redis.Redis.from_url(redis_url)
     with services.fresh_database() as database_url, tempfile.TemporaryDirectory() as tmp, \
@@ -115,18 +128,18 @@ def main() -> None:
                "LOG_LEVEL": "info"}
         env.pop("MIGRATIONS_DIR")
         services.purge_queues(redis_url)
-        runs = [one_run(args.image, env, client) for _ in range(args.runs)]
+        runs: dict[str, list[tuple[float, float]]] = {image: [] for image in images}
+        for _ in range(args.runs):  # in turn, so the machine's load weighs on each image alike
+            for image in images:
+                runs[image].append(one_run(image, env, client))
         imports = import_times(args.image, env)
-    ready, taken = zip(*runs)
-    size = podman.image_size(args.image)
-    print(f"image {args.image}: {size / 1000**2:.0f} MB, {pull_bytes(args.image) / 1000**2:.0f} MB to pull (gzip)")
-    print(f"cold start over {args.runs} runs (podman run -> ...): ready median {statistics.median(ready):.2f} s "
-          f"(max {max(ready):.2f} s), first task taken median {statistics.median(taken):.2f} s "
-          f"(max {max(taken):.2f} s)")
-    print("slowest imports of sequoia_thumbnails.worker in the image (cumulative s):")
+    for image in images:
+        report(image, runs[image])
+    print(f"slowest imports of sequoia_thumbnails.worker in {args.image} (cumulative s):")
     for seconds, name in imports:
         print(f"  {seconds:6.3f}  {name}")
-    print(f"command: python -m bench.coldstart.run --image {args.image} --runs {args.runs} "
+    reference = f" --reference {args.reference}" if args.reference else ""
+    print(f"command: python -m bench.coldstart.run --image {args.image}{reference} --runs {args.runs} "
           f"(REDIS_URL={os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')})")
 
 

@@ -5,7 +5,7 @@ run here beside Debian's (/usr/bin), in the same run:
 - coverage: a short clip of each codec, in a container we accept, goes through our own video or
   audio renderer with each ffmpeg first on PATH: `ok`, or the error the renderer gave;
 - speed: on longer clips (720p video, minutes of audio), the renderer's wall time and the CPU time
-  of a full decode (`ffmpeg -threads 1 -i FILE -f null -`), each the median of `--repeat` runs;
+  of a full decode (`ffmpeg -threads 1 -i FILE` to raw frames or PCM), each the median of `--repeat` runs;
   the ratio is the image's over Debian's.
 
     python -m bench.ffmpeg.run [--image IMAGE] [--repeat 3]     (the image is built when missing)
@@ -125,12 +125,14 @@ def render(bin_dir: Path, source: Path, fmt: MediaFormat, out: Path) -> float:
         os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
 
 
-def decode(bin_dir: Path, source: Path) -> float:
-    """CPU seconds (user + system) of a full single-threaded decode of `source`'s first stream: CPU,
-    not wall time, so other work on the machine does not blur the comparison."""
+def decode(bin_dir: Path, source: Path, kind: MediaKind) -> float:
+    """CPU seconds (user + system) of a full single-threaded decode of `source`'s first stream, raw
+    frames or PCM to /dev/null (the image's ffmpeg has only those outputs): CPU, not wall time, so
+    other work on the machine does not blur the comparison."""
+    out = ("-f", "rawvideo") if kind is MediaKind.VIDEO else ("-f", "s16le", "-acodec", "pcm_s16le")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([str(bin_dir / "ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-                    "-i", str(source), "-map", "0:0", "-f", "null", "-"], check=True, timeout=900)
+                    "-i", str(source), "-map", "0:0", *out, "-y", "/dev/null"], check=True, timeout=900)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
@@ -163,7 +165,7 @@ def main() -> None:
             source = clip(name, options)
             rendered = {c: statistics.median(render(d, source, formats[fmt], Path(tmp, "out", c, name))
                                              for _ in range(args.repeat)) for c, d in candidates.items()}
-            decoded = {c: statistics.median(decode(d, source) for _ in range(args.repeat))
+            decoded = {c: statistics.median(decode(d, source, formats[fmt].kind) for _ in range(args.repeat))
                        for c, d in candidates.items()}
             print(f"{label:18} {rendered['debian']:14.3f} {rendered['image']:8.3f} "
                   f"{rendered['image'] / rendered['debian']:6.2f}   {decoded['debian']:15.3f} {decoded['image']:8.3f} "
