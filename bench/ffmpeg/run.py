@@ -2,6 +2,7 @@
 
 The image's ffmpeg and ffprobe (built by docker/build-ffmpeg.sh) are copied out of `--image` and
 run here beside Debian's (/usr/bin), in the same run:
+- start: the CPU one `ffprobe -version` costs (every render runs ffprobe once, ffmpeg once or more);
 - coverage: a short clip of each codec, in a container we accept, goes through our own video or
   audio renderer with each ffmpeg first on PATH: `ok`, or the error the renderer gave;
 - speed: on longer clips (720p video, minutes of audio), the renderer's wall time and the CPU time
@@ -137,6 +138,16 @@ def decode(bin_dir: Path, source: Path, kind: MediaKind) -> float:
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
+def start_cost(bin_dir: Path, runs: int = 20) -> float:
+    """CPU seconds of one `ffprobe -version`: what each run pays before it reads a byte (Debian's
+    binaries load some 200 shared libraries)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for _ in range(runs):
+        subprocess.run([str(bin_dir / "ffprobe"), "-version"], capture_output=True, check=True, timeout=60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="built when missing")
@@ -148,6 +159,8 @@ def main() -> None:
         version = subprocess.run([str(candidates["image"] / "ffmpeg"), "-version"], capture_output=True,
                                  text=True, check=True).stdout.splitlines()[0]
         print(f"image {args.image}: {version}")
+        starts = {c: start_cost(d) for c, d in candidates.items()}
+        print(f"CPU to start one ffprobe: debian {starts['debian'] * 1000:.0f} ms, image {starts['image'] * 1000:.0f} ms")
         print(f"{'codec':16} {'debian':10} image")
         for codec, (name, fmt, options) in COVERAGE.items():
             source = clip(name, options)
