@@ -37,12 +37,13 @@ from tests.containers import podman
 ROOT = Path(__file__).resolve().parents[2]
 CLIPS = ROOT / "var" / "bench" / "codecs"
 DEBIAN = Path("/usr/bin")
+_X265 = ("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1")
 _V = ("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "2", "-pix_fmt", "yuv420p")
 _A = ("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3", "-ac", "2")
 # name: (file name, format name of sequoia_core.mediatypes, ffmpeg output options)
 COVERAGE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "H.264": ("h264.mp4", "mp4", (*_V, "-c:v", "libx264", "-preset", "ultrafast")),
-    "HEVC": ("hevc.mp4", "mp4", (*_V, "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1")),
+    "HEVC": ("hevc.mp4", "mp4", (*_V, *_X265)),
     "VP8": ("vp8.webm", "mkv", (*_V, "-c:v", "libvpx", "-b:v", "300k")),
     "VP9": ("vp9.webm", "mkv", (*_V, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8")),
     "AV1": ("av1.mkv", "mkv", (*_V, "-c:v", "libaom-av1", "-cpu-used", "8", "-row-mt", "1")),
@@ -78,7 +79,7 @@ _HD = ("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "30", "-pix_
 _LONG_AUDIO = ("-f", "lavfi", "-i", "anoisesrc=sample_rate=44100:amplitude=0.3:duration=300", "-ac", "2")
 SPEED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "H.264 720p 30 s": ("h264_720p.mp4", "mp4", (*_HD, "-c:v", "libx264", "-preset", "veryfast")),
-    "HEVC 720p 30 s": ("hevc_720p.mp4", "mp4", (*_HD, "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1")),
+    "HEVC 720p 30 s": ("hevc_720p.mp4", "mp4", (*_HD, *_X265)),
     "VP9 720p 30 s": ("vp9_720p.webm", "mkv", (*_HD, "-c:v", "libvpx-vp9", "-deadline", "realtime",
                                                "-cpu-used", "8", "-b:v", "2M")),
     "AV1 720p 30 s": ("av1_720p.mkv", "mkv", (*_HD, "-c:v", "libsvtav1", "-preset", "12")),
@@ -160,7 +161,8 @@ def main() -> None:
                                  text=True, check=True).stdout.splitlines()[0]
         print(f"image {args.image}: {version}")
         starts = {c: start_cost(d) for c, d in candidates.items()}
-        print(f"CPU to start one ffprobe: debian {starts['debian'] * 1000:.0f} ms, image {starts['image'] * 1000:.0f} ms")
+        print(f"CPU to start one ffprobe: debian {starts['debian'] * 1000:.0f} ms, "
+              f"image {starts['image'] * 1000:.0f} ms")
         print(f"{'codec':16} {'debian':10} image")
         for codec, (name, fmt, options) in COVERAGE.items():
             source = clip(name, options)

@@ -15,7 +15,8 @@ _VIDEO = ("-f", "lavfi", "-i", "testsrc2=duration=1:size=320x240:rate=10", "-pix
 _AUDIO = ("-f", "lavfi", "-i", "sine=frequency=440:duration=2")
 # name (its kind first): file name and encoder options; H.264, MP3 are in sample_files already.
 CODECS = {
-    "video_hevc": ("hevc.mp4", (*_VIDEO, "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1")),
+    "video_hevc": ("hevc.mp4", (*_VIDEO, "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+                               "-tag:v", "hvc1")),
     "video_vp9": ("vp9.webm", (*_VIDEO, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8")),
     "video_av1": ("av1.mkv", (*_VIDEO, "-c:v", "libaom-av1", "-cpu-used", "8")),
     "video_mpeg2": ("mpeg2.mkv", (*_VIDEO, "-c:v", "mpeg2video")),

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -123,8 +124,8 @@ def test_thumbnails_image_renders_every_media_kind_and_codec(images, env, tmp_pa
     for path in samples.iterdir():
         path.chmod(0o644)
 
-    done = podman.run(images["worker-thumbnails"], f"sequoia-ct-kinds-{secrets.token_hex(3)}", env,
-                      ["sequoia-render", "--json", "--out", "/tmp/out", *(f"/samples/{p.name}" for p in files.values())],
+    command = ["sequoia-render", "--json", "--out", "/tmp/out", *(f"/samples/{p.name}" for p in files.values())]
+    done = podman.run(images["worker-thumbnails"], f"sequoia-ct-kinds-{secrets.token_hex(3)}", env, command,
                       detach=False, read_only={samples: "/samples"})
 
     lines = {Path(line["source"]).name: line for line in map(json.loads, done.stdout.splitlines())}
