@@ -59,15 +59,15 @@ def build_images(tag: str) -> dict[str, str]:
     return {name: f"localhost/sequoia-{name}:{tag}" for name in IMAGES}
 
 
-def build_file(dockerfile: Path, image: str) -> str:
-    """Build one more image from `dockerfile` (its folder the context) on the local base, as
-    build-images.sh builds (chroot, host network)."""
+def build_file(dockerfile: Path, image: str, context: Path | None = None) -> str:
+    """Build one more image from `dockerfile` (`context` the build context, by default the
+    Dockerfile's folder) on the local base, as build-images.sh builds (chroot, host network)."""
     args = ["build", "--isolation=chroot", "--network", "host", "--build-arg", f"BASE_IMAGE={ensure_base_image()}",
             "-f", str(dockerfile), "-t", image]
     ca = Path("/etc/ssl/certs/ca-certificates.crt")
     if ca.exists():
         args += ["--volume", f"{ca}:{ca}:ro"]
-    done = podman(*args, str(dockerfile.parent), check=False, timeout=1800)
+    done = podman(*args, str(context or dockerfile.parent), check=False, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"building {image} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return image
@@ -105,11 +105,14 @@ class Container:
 
 
 def run(image: str, name: str, env: dict[str, str], command: list[str] | None = None,
-        detach: bool = True) -> Container | subprocess.CompletedProcess:
-    """Run `image` as the cluster does: non-root, read-only root filesystem, a tmpfs /tmp, host network."""
+        detach: bool = True, read_only: dict[Path, str] | None = None) -> Container | subprocess.CompletedProcess:
+    """Run `image` as the cluster does: non-root, read-only root filesystem, a tmpfs /tmp, host network;
+    `read_only` mounts host folders (read-only) at the paths it names."""
     args = ["run", "--name", name, "--network", "host", "--ulimit", "host", "--read-only",
             "--tmpfs", "/tmp:rw,size=512m", "--user", "10001:10001", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges"]
+    for folder, target in (read_only or {}).items():
+        args += ["--volume", f"{folder}:{target}:ro"]
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
     if detach:

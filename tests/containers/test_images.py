@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -16,12 +17,14 @@ import pytest
 from scripts.devstack.seaweed import free_port
 from sequoia_core.db.migrate import ensure_database
 from tests.containers import podman
-from tests.containers.media import sample_files
+from tests.containers.media import codec_samples, sample_files
 from tests.support import services
 from tests.support.tools import require_binary
 
 pytestmark = pytest.mark.timeout(3600)
 API_IMAGE_LIMIT = 250 * 1000**2
+# KEDA starts thumbnails workers from zero: the pull is latency a user waits for (docs/kubernetes.md).
+THUMBNAILS_IMAGE_LIMIT = 450 * 1000**2
 TOKEN = "container-test-" + secrets.token_hex(8)
 
 
@@ -102,6 +105,35 @@ def test_api_image_has_no_ffmpeg_or_renderer_libraries(images, env):
         "shutil.which('ffmpeg'))"], detach=False)
 
     assert probe.stdout.strip() == "[] None", probe.stdout + probe.stderr
+
+
+def test_thumbnails_image_stays_within_its_size_budget(images):
+    size = podman.image_size(images["worker-thumbnails"])
+
+    assert size <= THUMBNAILS_IMAGE_LIMIT, f"thumbnails worker image is {size / 1000**2:.0f} MB"
+
+
+def test_thumbnails_image_renders_every_media_kind_and_codec(images, env, tmp_path):
+    """The image's own ffmpeg, libvips, Pillow (pi-heif for HEIC) and PyMuPDF, through the sandbox
+    as the worker renders: a JPEG, a HEIC, a PDF, and video and audio in each codec family we take."""
+    require_binary("heif-enc", "libheif-examples")
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    files = {**sample_files(samples), **codec_samples(samples)}
+    samples.chmod(0o755)
+    for path in samples.iterdir():
+        path.chmod(0o644)
+
+    command = ["sequoia-render", "--json", "--out", "/tmp/out", *(f"/samples/{p.name}" for p in files.values())]
+    done = podman.run(images["worker-thumbnails"], f"sequoia-ct-kinds-{secrets.token_hex(3)}", env, command,
+                      detach=False, read_only={samples: "/samples"})
+
+    lines = {Path(line["source"]).name: line for line in map(json.loads, done.stdout.splitlines())}
+    rendered = {name: (lines[path.name]["kind"], lines[path.name]["error"], bool(lines[path.name]["derivatives"]))
+                for name, path in files.items()}
+    expected_kind = {"heic": "image"}
+    assert rendered == {name: (expected_kind.get(name, name.split("_")[0]), None, True) for name in files}, \
+        done.stdout + done.stderr
 
 
 def test_thumbnails_image_renders_webp_png_and_tiff_with_libvips(images, env):
