@@ -18,6 +18,11 @@ def error_info(row: MediaRow) -> ErrorInfo | None:
     return ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None
 
 
+def derivative_link(media_id: UUID, name: str) -> str:
+    """The stable link of a derivative: it redirects to a fresh presigned URL each time."""
+    return f"/api/media/{media_id}/derivatives/{name}"
+
+
 def media_out(row: MediaRow, storage: Storage) -> MediaOut:
     """A media row with presigned derivative URLs."""
     derivatives = [
@@ -28,6 +33,7 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
             height=d.get("height"),
             size_bytes=d.get("size_bytes"),
             url=storage.presigned_url(d["key"]),
+            link=derivative_link(row.id, d["name"]),
         )
         for d in row.derivatives
     ]
