@@ -221,6 +221,7 @@ def wait_for_items(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOu
                 if row is not None:
                     latest[media_id] = media_out(row, state.storage)
         done = len(latest) == len(set(media_ids)) and all(m.status in FINAL_STATES for m in latest.values())
-        if done or time.monotonic() > deadline:
+        remaining = deadline - time.monotonic()
+        if done or remaining <= 0:
             return latest
-        time.sleep(_POLL_SECONDS)
+        time.sleep(min(_POLL_SECONDS, remaining))  # the last look is at the deadline, not a poll past it
