@@ -34,7 +34,10 @@ def test_the_link_redirects_to_a_fresh_presigned_url_with_private_caching(api, d
 def test_a_link_needs_a_reader_of_the_items_voyage(api, done_item, voyage):
     link = f"/api/media/{done_item['id']}/derivatives/thumbnail"
     anonymous = TestClient(api.app, follow_redirects=False)
-    assert anonymous.get(link).status_code == 401
+    missing = "/api/media/00000000-0000-4000-8000-000000000000/derivatives/thumbnail"
+    for path in (link, missing):  # refused before the lookup: a caller learns nothing of which items exist
+        assert anonymous.get(path).status_code == 401
+        assert anonymous.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
 
     def session_of(slug: str) -> TestClient:
         browser = TestClient(api.app, follow_redirects=False)

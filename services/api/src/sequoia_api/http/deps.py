@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sequoia_api.http.auth import Access, check
+from sequoia_api.http.auth import Access, check, find_grant
 from sequoia_api.http.errors import ApiError
 from sequoia_api.http.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
@@ -61,11 +61,13 @@ def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizati
 
 
 def check_anyone_reads(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
-    """401 for a caller presenting neither a token nor a gallery session, before anything is looked up
-    (a call that names an item by id learns its voyage only from the item)."""
-    session = state.signer.read_session(request.cookies.get(SESSION_COOKIE))
-    if not state.settings.public_reads and credentials is None and session is None:
-        require(request, state, None, Access.READ)
+    """401 for a caller with neither a valid token nor a gallery session, before anything is looked up (a
+    call that names an item by id learns its voyage, hence the full check, only from the item)."""
+    if state.settings.public_reads or state.signer.read_session(request.cookies.get(SESSION_COOKIE)) is not None:
+        return
+    presented = credentials.credentials if credentials else None
+    if find_grant(state.grants, presented) is None:
+        require(request, state, presented, Access.READ)
 
 
 async def require_reader(request: Request, state: State, credentials: Bearer) -> None:
