@@ -4,8 +4,10 @@ the pruner runs on a real media worker."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from sequoia_api.http.idempotency import body_hash
@@ -161,3 +163,20 @@ def test_keys_are_pruned_past_their_retention_on_beat(api, pool, voyage, service
         services.stop_worker(worker)
     assert [_key_row(pool, f"old-{i}-{voyage}") for i in range(3)] == [None] * 3
     assert _key_row(pool, f"new-{voyage}").status_code == 202
+
+
+def test_concurrent_duplicates_make_one_item(api_server, pool, voyage):
+    image = jpeg_bytes(320, 240)
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(f"{api_server}/api/voyages/{voyage}/media", files=[("files", ("a.jpg", image))],
+                          headers={"Authorization": f"Bearer {TEST_TOKEN}", "Idempotency-Key": f"k-{voyage}"},
+                          timeout=60)
+
+    with ThreadPoolExecutor(6) as threads:
+        answers = list(threads.map(send, range(6)))
+
+    done = [a for a in answers if a.status_code == 202]
+    assert all(a.status_code == 202 or a.json()["code"] == "idempotency_key_in_flight" for a in answers)
+    assert done and all(a.json() == done[0].json() for a in done)
+    assert _items(pool, voyage) == 1
