@@ -10,7 +10,10 @@ import hmac
 import httpx
 import pytest
 
+from datetime import UTC, datetime
+
 from sequoia_client import Client, ResponseError, RetryPolicy, WebhookVerificationError, verify_webhook
+from sequoia_core import webhooks
 
 SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes!!!!").decode()
 
@@ -115,6 +118,16 @@ def test_the_standard_webhooks_example_verifies():
     headers = {"Webhook-Id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "Webhook-Timestamp": "1614265330",
                "Webhook-Signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
     verify_webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", headers, b'{"test": 2432232314}', now=1614265330)
+
+
+def test_what_sequoia_sends_verifies_with_its_secret_only():
+    secret, sent_at = webhooks.new_secret(), datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    body = webhooks.body_of({"type": "media.completed", "data": {"filename": "café.jpg"}})
+    headers = webhooks.signed_headers(secret, "evt_1", sent_at, body)
+
+    verify_webhook(secret, headers, body.encode(), now=sent_at.timestamp())
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(webhooks.new_secret(), headers, body.encode(), now=sent_at.timestamp())
 
 
 def test_a_webhook_verifies_only_with_its_secret_body_and_a_fresh_timestamp():
