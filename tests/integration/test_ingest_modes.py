@@ -6,6 +6,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from sequoia_api.main import create_app
+from tests.corpus import ffmpeg
 from tests.factories import html_page, jpeg_bytes
 from tests.support.services import TEST_TOKEN
 
@@ -73,3 +74,22 @@ def test_synchronous_mode_answers_201_with_the_derivatives(settings, storage, th
     item = response.json()["files"][0]
     assert item["status"] == "completed"
     assert {(d["name"], d["width"]) for d in item["media"]["derivatives"]} == {("preview", 1000), ("thumbnail", 320)}
+
+
+def test_synchronous_mode_past_its_timeout_answers_202_with_what_still_runs(settings, storage, thumbnails_worker,
+                                                                           voyage, wait_final, tmp_path):
+    # No item goes from publish to stored derivatives within this test's 10 ms wait (the default is
+    # 120 s; a video takes a worker hundreds of ms): the answer must say what still runs, never 201.
+    video = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "4", "-c:v", "libx264", "-preset",
+           "ultrafast", "-pix_fmt", "yuv420p", str(video))
+    app = create_app(settings.model_copy(update={"async_thumbnails": False, "sync_wait_timeout_seconds": 0.01}))
+    with TestClient(app, headers=AUTH) as api:
+        response = api.post(f"/api/voyages/{voyage}/media", files=[("files", ("clip.mp4", video.read_bytes()))])
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    item = body["files"][0]
+    assert body["running"] == [item["media_id"]]
+    assert item["status"] in ("pending", "queued", "processing", "retrying") and item["media"]["status"] == item["status"]
+    assert wait_final(item["media_id"], 120)["status"] == "completed"

@@ -143,11 +143,21 @@ def test_the_broker_epoch_changes_when_redis_forgets_and_liveness_waits_a_grace(
     assert recover(pool, api_state.celery, client, settings).reclaimed == 0, "no verdict before the grace"
 
 
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_a_running_worker_beats_with_its_pool_processes(thumbnails_worker, api_state, settings):
     node = f"{thumbnails_worker.name}@{socket.gethostname()}"
     deadline = time.monotonic() + 30
-    while (beat := liveness.read(api_state.redis, [node])[node]) is None:
-        assert time.monotonic() < deadline, f"no heartbeat from {node}"
+    # A beat names the pool as it was up to WORKER_LIVENESS_SECONDS ago: a child recycled since (after
+    # its WORKER_MAX_TASKS_PER_CHILD tasks, or terminated by a cancel) is gone until the next beat.
+    while (beat := liveness.read(api_state.redis, [node])[node]) is None or not all(map(_exists, beat.pids)):
+        assert time.monotonic() < deadline, f"no heartbeat naming live processes from {node}: {beat}"
         time.sleep(0.2)
 
     assert beat.pids, "the pool processes are named"

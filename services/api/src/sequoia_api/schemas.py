@@ -41,7 +41,9 @@ class DerivativeOut(BaseModel):
     width: int | None
     height: int | None
     size_bytes: int | None = None
-    url: str
+    url: str = Field(description="presigned S3 URL, valid `PRESIGN_EXPIRY_SECONDS` from this answer")
+    link: str = Field(description="stable link (`GET /api/media/{id}/derivatives/{name}`): never expires, "
+                                  "redirects to a fresh presigned URL", examples=["/api/media/…/derivatives/thumbnail"])
 
 
 class MediaOut(BaseModel):
@@ -72,8 +74,11 @@ class IngestedFile(BaseModel):
     """What happened to one uploaded file."""
 
     filename: str
-    status: str = Field(description="`accepted`, `completed`/`failed` (synchronous mode) or `rejected`")
+    status: str = Field(description="`accepted`, `rejected`, `duplicate` (`dedupe=sha256`: `duplicate_of` "
+                                    "holds this content), or in synchronous mode the item's state")
     media_id: UUID | None = None
+    duplicate_of: UUID | None = Field(default=None, description="`dedupe=sha256`: the item that already has "
+                                                                "this content (also `media_id`); no new item")
     task_id: UUID | None = None
     media_kind: str | None = None
     error: ErrorInfo | None = None
@@ -109,7 +114,10 @@ class IngestResponse(BaseModel):
     voyage_slug: str
     accepted: int
     rejected: int
+    duplicates: int = 0
     files: list[IngestedFile]
+    running: list[UUID] = Field(default_factory=list, description="synchronous mode: items not final when "
+                                "`SYNC_WAIT_TIMEOUT_SECONDS` passed (the answer is then 202, never 201)")
 
 
 class GalleryLink(BaseModel):

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TransferSpeedColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -27,7 +28,7 @@ console = Console(stderr=True)
 # media kinds; tests/unit/test_client_vocabulary.py holds them equal to sequoia_core's.
 STATES = ("pending", "queued", "processing", "retrying", "completed", "failed", "cancelled")
 KINDS = ("image", "pdf", "video", "audio")
-UPLOAD_CHUNK = 20  # files per request: keeps each request small and the progress bar moving
+UPLOAD_CHUNK = 20  # files per request: keeps each request small (a retry resends one chunk, never all)
 
 
 def _files(paths: list[Path]) -> Iterator[Path]:
@@ -102,25 +103,31 @@ def cmd_ingest(client: Client, args: argparse.Namespace) -> int:
     if not paths:
         raise SystemExit("nothing to ingest")
     results, batch_ids = [], []
-    with Progress(TextColumn("[bold]uploading"), BarColumn(), MofNCompleteColumn(), console=console) as progress:
-        bar = progress.add_task("upload", total=len(paths))
+    with Progress(TextColumn("[bold]uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("upload", total=sum(p.stat().st_size for p in paths))
+        done = 0
         for start in range(0, len(paths), UPLOAD_CHUNK):
             chunk = paths[start:start + UPLOAD_CHUNK]
-            answer = client.ingest(args.voyage, chunk)
+            answer = client.ingest(args.voyage, chunk, dedupe=args.dedupe,
+                                   on_progress=lambda sent, _total: progress.update(bar, completed=done + sent))
+            done += sum(p.stat().st_size for p in chunk)
             results.extend(answer["files"])
             if answer.get("batch_id"):
                 batch_ids.append(answer["batch_id"])
-            progress.advance(bar, len(chunk))
-    accepted = sum(1 for r in results if r.get("media_id"))
+    accepted = sum(1 for r in results if r["status"] == "accepted")
+    known = sum(1 for r in results if r.get("media_id"))  # accepted, and duplicates of items already there
     if args.wait and accepted:
         _wait(client, batch_ids, accepted, args.timeout)
     if not args.wait:
         if args.json:
             print(json.dumps(results, indent=2))
         else:
-            console.print(f"accepted {accepted} of {len(results)} file(s) in {len(batch_ids)} batch(es)")
+            duplicates = known - accepted
+            console.print(f"accepted {accepted} of {len(results)} file(s) in {len(batch_ids)} batch(es)"
+                          + (f", {duplicates} already in the voyage" if duplicates else ""))
             _print_gallery_link(client, args.voyage)
-        return 0 if accepted == len(results) else 1
+        return 0 if known == len(results) else 1
     table, rows, ok = _summary(client, results)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -222,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--voyage", required=True, help="voyage slug")
     ingest.add_argument("--wait", action="store_true", help="wait until every item is final")
+    ingest.add_argument("--dedupe", action="store_true",
+                        help="a file whose content the voyage already has is answered with that item, not stored")
     ingest.add_argument("--timeout", type=float, default=600.0)
     ingest.set_defaults(handler=cmd_ingest)
     status = sub.add_parser("status", help="processing status of a voyage")

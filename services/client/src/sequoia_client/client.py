@@ -1,25 +1,71 @@
-"""The client of Sequoia's REST API: one method per call, JSON in and out, `ResponseError` for a
-non-2xx answer. The `sequoia` CLI is a thin user of it; so can scripts be."""
+"""The client of Sequoia's REST API: one method per call, typed answers (`sequoia_client.types`),
+`ResponseError` for a non-2xx answer. Writes carry an Idempotency-Key, drawn once per call and sent
+with each of its retries (`sequoia_client.retries`), so a retried ingest never makes a second item.
+The `sequoia` CLI is a thin user of it; so is any ingest pipeline (docs/client.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import httpx
 
 from sequoia_client.config import ClientConfig
 from sequoia_client.errors import ResponseError
+from sequoia_client.retries import RetryPolicy, retry_after, should_retry
+from sequoia_client.types import (
+    Batch,
+    CancelResult,
+    GalleryLink,
+    GenerationStats,
+    IngestResult,
+    Media,
+    RetryResult,
+    VoyageStatus,
+    WorkerHealth,
+)
+
+# Called with (bytes sent, bytes in all) as an upload's files are read onto the wire; a retry starts over.
+Progress = Callable[[int, int], None]
+
+
+class _CountedFile:
+    """A file httpx reads for a multipart body, counting what it read for the progress callback."""
+
+    def __init__(self, file: BinaryIO, report: Callable[[], None]) -> None:
+        self._file, self._report, self.position = file, report, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self.position += len(data)
+        self._report()
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.position = self._file.seek(offset, whence)
+        return self.position
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def fileno(self) -> int:  # lets httpx size the body (Content-Length) instead of chunking it
+        return self._file.fileno()
 
 
 class Client:
     """Calls the API with a bearer token; use it as a context manager, or `close()` it."""
 
-    def __init__(self, base_url: str, token: str | None, timeout: float = 120.0) -> None:
+    def __init__(self, base_url: str, token: str | None, timeout: float = 120.0,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
 
     @classmethod
     def from_config(cls, config: ClientConfig, timeout: float = 120.0) -> Client:
@@ -36,7 +82,30 @@ class Client:
         """Close the connection pool."""
         self._http.close()
 
-    def _json(self, response: httpx.Response) -> Any:
+    # -- one call, with its retries
+    def _send(self, method: str, url: str, *, write: bool, idempotency_key: str | None = None,
+              files: Callable[[ExitStack], list] | None = None, **kwargs: Any) -> httpx.Response:
+        """Send a call, retrying what `retries.should_retry` says (and connection errors); a write sends
+        one Idempotency-Key with every try. `files` builds the multipart files afresh for each try."""
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())} if write else {}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with ExitStack() as stack:
+                    parts = {"files": files(stack)} if files else {}
+                    response = self._http.request(method, url, headers=headers, **parts, **kwargs)
+            except httpx.TransportError:
+                if attempt >= self.retry.max_attempts:
+                    raise
+                self._sleep(self.retry.delay(attempt, None))
+                continue
+            if not should_retry(response) or attempt >= self.retry.max_attempts:
+                return response
+            self._sleep(self.retry.delay(attempt, retry_after(response)))
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
         if response.status_code >= 400:
             try:
                 body = response.json()
@@ -45,47 +114,86 @@ class Client:
             raise ResponseError(response.status_code, body if isinstance(body, dict) else {"detail": body})
         return response.json()
 
-    def ingest(self, voyage_slug: str, paths: Iterable[Path]) -> dict[str, Any]:
-        """Upload files in one request; returns the batch and per-file results."""
-        with ExitStack() as stack:
-            files = [("files", (p.name, stack.enter_context(p.open("rb")))) for p in paths]
-            response = self._http.post(f"/api/voyages/{voyage_slug}/media", files=files)
-        if response.status_code == 415:
-            return response.json().get("detail") or self._json(response)
-        return self._json(response)
+    def _get(self, url: str, **params: Any) -> Any:
+        return self._json(self._send("GET", url, write=False, params=params or None))
 
-    def gallery_link(self, voyage_slug: str) -> dict[str, Any]:
-        """A signed, read-only, expiring link to the voyage's gallery."""
-        return self._json(self._http.get(f"/api/voyages/{voyage_slug}/gallery-link"))
+    # -- writes
+    def ingest(self, voyage_slug: str, paths: Iterable[Path], *, dedupe: bool = False,
+               on_progress: Progress | None = None, idempotency_key: str | None = None) -> IngestResult:
+        """Upload files in one request; the batch and per-file results (a 415, where no file was
+        acceptable, is answered as its per-file results too). `dedupe`: a file whose content the voyage
+        already has comes back `duplicate`, with `duplicate_of`."""
+        paths = list(paths)
+        total = sum(p.stat().st_size for p in paths)
 
-    def batch(self, batch_id: str) -> dict[str, Any]:
-        """A batch's status and items."""
-        return self._json(self._http.get(f"/api/batches/{batch_id}"))
+        def files(stack: ExitStack) -> list:
+            counted: list[_CountedFile] = []
 
-    def media(self, media_id: str) -> dict[str, Any]:
-        """One media item in full."""
-        return self._json(self._http.get(f"/api/media/{media_id}"))
+            def report() -> None:
+                if on_progress is not None:
+                    on_progress(sum(c.position for c in counted), total)
 
-    def voyage_status(self, voyage_slug: str) -> dict[str, Any]:
-        """Counts, progress, failures and batches of a voyage."""
-        return self._json(self._http.get(f"/api/async/media-processing-status/{voyage_slug}"))
+            counted.extend(_CountedFile(stack.enter_context(p.open("rb")), report) for p in paths)
+            return [("files", (p.name, c)) for p, c in zip(paths, counted)]
 
-    def stats(self, window: str) -> dict[str, Any]:
-        """Generation statistics over a window."""
-        return self._json(self._http.get("/api/async/thumbnail-generation-stats", params={"window": window}))
+        response = self._send("POST", f"/api/voyages/{voyage_slug}/media", write=True, files=files,
+                              idempotency_key=idempotency_key, params={"dedupe": "sha256"} if dedupe else None)
+        if response.status_code == 415 and isinstance(response.json().get("detail"), dict):
+            return cast(IngestResult, response.json()["detail"])
+        return cast(IngestResult, self._json(response))
 
-    def retry_failed(self, **filters: Any) -> dict[str, Any]:
-        """Requeue failed items."""
+    def register(self, voyage_slug: str, keys: Iterable[str | tuple[str, str | None]], *,
+                 idempotency_key: str | None = None) -> IngestResult:
+        """Register originals already in the bucket (keys under `REGISTER_PREFIXES`, each optionally with a
+        file name)."""
+        items = [{"key": k} if isinstance(k, str) else {"key": k[0], "filename": k[1]} for k in keys]
+        return cast(IngestResult, self._json(self._send(
+            "POST", f"/api/voyages/{voyage_slug}/media/register", write=True, json={"items": items},
+            idempotency_key=idempotency_key)))
+
+    def retry_failed(self, *, idempotency_key: str | None = None, **filters: Any) -> RetryResult:
+        """Requeue failed items (filters: voyage_slug, media_kind, error_code, limit, dry_run, include_permanent)."""
         body = {k: v for k, v in filters.items() if v is not None}
-        return self._json(self._http.post("/api/async/retry-failed-thumbnails", json=body))
+        return cast(RetryResult, self._json(self._send(
+            "POST", "/api/async/retry-failed-thumbnails", write=True, json=body, idempotency_key=idempotency_key)))
 
-    def cancel(self, task_id: str) -> dict[str, Any]:
+    def cancel(self, task_id: str, *, idempotency_key: str | None = None) -> CancelResult:
         """Cancel a task."""
-        return self._json(self._http.post(f"/api/async/async-tasks/{task_id}/cancel"))
+        return cast(CancelResult, self._json(self._send(
+            "POST", f"/api/async/async-tasks/{task_id}/cancel", write=True, idempotency_key=idempotency_key)))
 
-    def worker_health(self) -> tuple[int, dict[str, Any]]:
-        """Worker health and its HTTP status (503 means unhealthy, and still has a body)."""
+    # -- reads
+    def gallery_link(self, voyage_slug: str) -> GalleryLink:
+        """A signed, read-only, expiring link to the voyage's gallery."""
+        return cast(GalleryLink, self._get(f"/api/voyages/{voyage_slug}/gallery-link"))
+
+    def batch(self, batch_id: str) -> Batch:
+        """A batch's status and items."""
+        return cast(Batch, self._get(f"/api/batches/{batch_id}"))
+
+    def media(self, media_id: str) -> Media:
+        """One media item in full."""
+        return cast(Media, self._get(f"/api/media/{media_id}"))
+
+    def derivative_url(self, media_id: str, name: str) -> str:
+        """A fresh presigned URL of one derivative (where its stable link redirects)."""
+        response = self._send("GET", f"/api/media/{media_id}/derivatives/{name}", write=False)
+        if response.status_code != 302:
+            self._json(response)
+            raise ResponseError(response.status_code, {"code": "unexpected_answer", "message": "no redirect"})
+        return response.headers["location"]
+
+    def voyage_status(self, voyage_slug: str) -> VoyageStatus:
+        """Counts, progress, failures and batches of a voyage."""
+        return cast(VoyageStatus, self._get(f"/api/async/media-processing-status/{voyage_slug}"))
+
+    def stats(self, window: str) -> GenerationStats:
+        """Generation statistics over a window."""
+        return cast(GenerationStats, self._get("/api/async/thumbnail-generation-stats", window=window))
+
+    def worker_health(self) -> tuple[int, WorkerHealth]:
+        """Worker health and its HTTP status (503 means unhealthy, and still has a body, so it is not retried)."""
         response = self._http.get("/api/async/worker-health")
         if response.status_code == 503:
-            return 503, response.json()
-        return response.status_code, self._json(response)
+            return 503, cast(WorkerHealth, response.json())
+        return response.status_code, cast(WorkerHealth, self._json(response))

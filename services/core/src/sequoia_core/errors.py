@@ -60,6 +60,10 @@ class ErrorCode(StrEnum):
     FIELD_TOO_LARGE = "field_too_large"
     BODY_TIMEOUT = "body_timeout"
     BACKPRESSURE = "backpressure"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
+    DERIVATIVE_NOT_FOUND = "derivative_not_found"
 
 
 # Codes that no retry can cure: `retry-failed-thumbnails` skips them unless asked (`include_permanent`).

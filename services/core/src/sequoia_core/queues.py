@@ -35,6 +35,7 @@ ROUTES: dict[str, QueueName] = {
     tasks.PRUNE_OUTBOX: QueueName.MEDIA,
     tasks.DELIVER_WEBHOOKS: QueueName.MEDIA,
     tasks.PRUNE_WEBHOOKS: QueueName.MEDIA,
+    tasks.PRUNE_IDEMPOTENCY_KEYS: QueueName.MEDIA,
 }
 
 

@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     # -- behaviour
     async_thumbnails: bool = True
-    sync_wait_timeout_seconds: float = 120.0
+    sync_wait_timeout_seconds: float = Field(default=120.0, gt=0)
 
     # -- services
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     outbox_retention_hours: float = Field(default=24.0, gt=0)
     outbox_prune_interval_seconds: float = Field(default=300.0, gt=0)
     outbox_prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # The first answer to each Idempotency-Key is kept at least this long (pruned on beat like the
+    # outbox, same interval and batch size); a claim whose call died with its API process is taken
+    # over after the lease, which must outlast the longest call (the synchronous wait included).
+    idempotency_key_hours: float = Field(default=24.0, ge=24)
+    idempotency_lease_seconds: float = Field(default=900.0, gt=0)
 
     # -- webhooks (docs/webhooks.md): the media worker sends due deliveries on beat, this many at once,
     # each bounded by the timeouts, so a receiver that hangs costs one timeout and never a worker.
@@ -184,6 +189,9 @@ class Settings(BaseSettings):
         if self.worker_lost_after_seconds < 2 * self.worker_liveness_seconds:
             # One late heartbeat must not make a live worker look dead.
             raise ValueError("WORKER_LOST_AFTER_SECONDS must be at least twice WORKER_LIVENESS_SECONDS")
+        if self.idempotency_lease_seconds <= self.sync_wait_timeout_seconds:
+            # A synchronous call still waiting would see its key taken over by its own retry.
+            raise ValueError("IDEMPOTENCY_LEASE_SECONDS must exceed SYNC_WAIT_TIMEOUT_SECONDS")
         if self.stuck_after <= self.task_time_limit_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed TASK_TIME_LIMIT_SECONDS")
         if self.stuck_after <= self.task_retry_backoff_max_seconds:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import BinaryIO
 from uuid import UUID
 
@@ -217,6 +218,12 @@ class Storage:
                 self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             except (BotoCoreError, ClientError) as err:
                 raise _translate(err, batch[0]["Key"]) from err
+
+    @property
+    def public_origin(self) -> str:
+        """The scheme and host of presigned URLs (what browsers fetch derivatives from)."""
+        parts = urlsplit(self._presigner.meta.endpoint_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def presigned_url(self, key: str) -> str:
         """A time-limited GET URL for one object."""

@@ -1,6 +1,6 @@
 """The pruner: what is done and past its retention leaves Postgres in small batches, so no table
 grows without bound (published `task_outbox` rows: one or more per item; finished webhook events
-with their deliveries and attempt log)."""
+with their deliveries and attempt log; `idempotency_keys`: one per keyed write)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from psycopg_pool import ConnectionPool
 
 import psycopg
 
-from sequoia_core.db import outbox, webhooks
+from sequoia_core.db import idempotency, outbox, webhooks
 from sequoia_core.db.pool import transaction
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,15 @@ def prune_webhook_events(pool: ConnectionPool, retention: timedelta, batch_size:
     pruned = _in_batches(pool, webhooks.prune_finished_batch, retention, batch_size, budget_seconds)
     if pruned:
         log.info("pruned %d finished webhook events older than %s", pruned, retention)
+    return pruned
+
+
+def prune_idempotency_keys(pool: ConnectionPool, retention: timedelta, batch_size: int, budget_seconds: float) -> int:
+    """Delete Idempotency-Keys (and their kept answers) created more than `retention` ago, the same
+    way; returns how many."""
+    pruned = _in_batches(pool, idempotency.prune_batch, retention, batch_size, budget_seconds)
+    if pruned:
+        log.info("pruned %d idempotency keys older than %s", pruned, retention)
     return pruned
 
 

@@ -18,7 +18,7 @@ from sequoia_core.queues import lanes_of
 from sequoia_media.context import worker_context
 from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
-from sequoia_media.pruner import prune_outbox, prune_webhook_events
+from sequoia_media.pruner import prune_idempotency_keys, prune_outbox, prune_webhook_events
 from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
 from sequoia_media.webhook_sender import deliver_due
@@ -90,6 +90,15 @@ def prune_webhooks(self: Task) -> int:
     settings = ctx.settings
     return prune_webhook_events(ctx.pool, timedelta(hours=settings.webhook_retention_hours),
                                 settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
+
+
+@shared_task(name=task_names.PRUNE_IDEMPOTENCY_KEYS, bind=True, ignore_result=True)
+def prune_idempotency(self: Task) -> int:
+    """Delete Idempotency-Keys past IDEMPOTENCY_KEY_HOURS, in batches (the outbox pruner's interval and size)."""
+    ctx = worker_context()
+    settings = ctx.settings
+    return prune_idempotency_keys(ctx.pool, timedelta(hours=settings.idempotency_key_hours),
+                                  settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
 
 
 def _next_in_line(client: Redis) -> dict[str, UUID]:

@@ -24,6 +24,7 @@ app.conf.beat_schedule = {
     "prune-outbox": _every(task_names.PRUNE_OUTBOX, settings.outbox_prune_interval_seconds),
     "deliver-webhooks": _every(task_names.DELIVER_WEBHOOKS, settings.webhook_delivery_interval_seconds),
     "prune-webhooks": _every(task_names.PRUNE_WEBHOOKS, settings.outbox_prune_interval_seconds),
+    "prune-idempotency-keys": _every(task_names.PRUNE_IDEMPOTENCY_KEYS, settings.outbox_prune_interval_seconds),
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)

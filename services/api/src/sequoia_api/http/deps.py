@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sequoia_api.http.auth import Access, check
+from sequoia_api.http.auth import Access, check, find_grant
 from sequoia_api.http.errors import ApiError
 from sequoia_api.http.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
@@ -34,9 +34,9 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 VoyageSlug = Annotated[str, Path(min_length=1, max_length=VOYAGE_SLUG_MAX_LENGTH, pattern=VOYAGE_SLUG_PATTERN)]
 
 
-def require(request: Request, state: ApiState, presented: str | None, access: Access) -> None:
-    """Refuse (401/403) unless `presented` grants `access` on the voyage the path names, if any."""
-    denied = check(state.grants, presented, access, request.path_params.get("voyage_slug"))
+def require(request: Request, state: ApiState, presented: str | None, access: Access, voyage: str | None = None) -> None:
+    """Refuse (401/403) unless `presented` grants `access` on `voyage` (default: the one the path names, if any)."""
+    denied = check(state.grants, presented, access, voyage or request.path_params.get("voyage_slug"))
     if denied is not None:
         raise ApiError(denied.status, denied.code, denied.message, headers=denied.headers or None)
 
@@ -46,15 +46,28 @@ async def require_writer(request: Request, state: State, credentials: Bearer) ->
     require(request, state, credentials.credentials if credentials else None, Access.WRITE)
 
 
-def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
-    """Reads need a read or write token, unless `PUBLIC_READS` is set; a gallery session reads its own voyage."""
+def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None,
+                 voyage: str | None = None) -> None:
+    """Reads need a read or write token, unless `PUBLIC_READS` is set; a gallery session reads its own voyage.
+    `voyage`: the voyage read, when the path names an item of it rather than the voyage."""
     if state.settings.public_reads:
         return
+    voyage = voyage or request.path_params.get("voyage_slug")
     if credentials is None:
         session = state.signer.read_session(request.cookies.get(SESSION_COOKIE))
-        if session is not None and session.voyage == request.path_params.get("voyage_slug"):
+        if session is not None and session.voyage == voyage:
             return
-    require(request, state, credentials.credentials if credentials else None, Access.READ)
+    require(request, state, credentials.credentials if credentials else None, Access.READ, voyage)
+
+
+def check_anyone_reads(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None) -> None:
+    """401 for a caller with neither a valid token nor a gallery session, before anything is looked up (a
+    call that names an item by id learns its voyage, hence the full check, only from the item)."""
+    if state.settings.public_reads or state.signer.read_session(request.cookies.get(SESSION_COOKIE)) is not None:
+        return
+    presented = credentials.credentials if credentials else None
+    if find_grant(state.grants, presented) is None:
+        require(request, state, presented, Access.READ)
 
 
 async def require_reader(request: Request, state: State, credentials: Bearer) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sequoia_api.services.ingest import REJECTION_CODES, Accepted, Rejected
+from sequoia_api.services.ingest import REJECTION_CODES, Accepted, FileResult, Rejected
 from sequoia_core import metrics
 from sequoia_core.mediatypes import MediaKind
 
@@ -54,13 +54,13 @@ class MetricsMiddleware:
             metrics.API_LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
 
-def count_ingest(results: Iterable[Accepted | Rejected]) -> None:
-    """Count accepted files (and bytes) by media kind and refused files by error code."""
+def count_ingest(results: Iterable[FileResult]) -> None:
+    """Count accepted files (and bytes) by media kind and refused files by error code (a duplicate is neither)."""
     for result in results:
         if isinstance(result, Accepted):
             metrics.INGEST_FILES.labels(result.item.media_kind).inc()
             metrics.INGEST_BYTES.labels(result.item.media_kind).inc(result.item.size_bytes)
-        else:
+        elif isinstance(result, Rejected):
             metrics.INGEST_REJECTED.labels(str(result.error.code)).inc()
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from sequoia_api.http.deps import Reader, State, VoyageSlug, Writer
+from sequoia_api.http.idempotency import IDEMPOTENT_OPENAPI, IDEMPOTENT_RESPONSES, IdempotencyKey, body_hash, idempotent
 from sequoia_api.http.responses import json_response
 from sequoia_api.schemas import (
     CancelResult,
@@ -56,10 +57,13 @@ async def list_active_tasks(
 
 
 @router.post("/async-tasks/{task_id}/cancel", response_model=CancelResult,
-             responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}}, dependencies=[Writer])
-def cancel_task(task_id: UUID, state: State) -> CancelResult:
+             responses={**IDEMPOTENT_RESPONSES, 404: {"model": ErrorBody},
+                        409: {"model": ErrorBody, "description": "the task is finished or was replaced; or "
+                                                                 + IDEMPOTENT_RESPONSES[409]["description"]}},
+             openapi_extra=IDEMPOTENT_OPENAPI, dependencies=[Writer])
+def cancel_task(task_id: UUID, state: State, request: Request, key: IdempotencyKey) -> Response:
     """Cancel a task: a waiting one at once, a running one by revoking it with terminate."""
-    return tasks.cancel_task(state, task_id)
+    return idempotent(state, request, key, body_hash(), lambda: json_response(tasks.cancel_task(state, task_id)))
 
 
 @router.get("/media-processing-status/{voyage_slug}", response_model=VoyageStatus, responses=_NOT_FOUND,
@@ -82,11 +86,14 @@ def read_generation_stats(
     return stats.generation_stats(state, window)
 
 
-@router.post("/retry-failed-thumbnails", response_model=RetryResult, responses={422: {"model": ErrorBody}},
+@router.post("/retry-failed-thumbnails", response_model=RetryResult,
+             responses={422: {"model": ErrorBody}, **IDEMPOTENT_RESPONSES}, openapi_extra=IDEMPOTENT_OPENAPI,
              dependencies=[Writer])
-def retry_failed_thumbnails(state: State, request: RetryRequest | None = None) -> RetryResult:
+def retry_failed_thumbnails(state: State, request: Request, key: IdempotencyKey,
+                            body: RetryRequest | None = None) -> Response:
     """Requeue failed items (filters, limit, dry run); permanent errors only with `include_permanent`."""
-    return retry.retry_failed(state, request or RetryRequest())
+    body = body or RetryRequest()
+    return idempotent(state, request, key, body_hash(body), lambda: json_response(retry.retry_failed(state, body)))
 
 
 @router.get("/worker-health", response_model=WorkerHealth, responses={503: {"model": WorkerHealth}},

@@ -7,7 +7,6 @@ import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
-from urllib.parse import urlsplit
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, status
@@ -22,12 +21,12 @@ from sequoia_api.http.headers import page_csp
 from sequoia_api.http.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
 from sequoia_api.schemas import GalleryLink, RetryRequest
 from sequoia_api.services import retry, voyages
+from sequoia_api.services.media import derivative_link
 from sequoia_api.state import ApiState
 from sequoia_core import lifecycle
 from sequoia_core.db.media import MediaRow
 from sequoia_core.errors import ErrorCode
 from sequoia_core.lifecycle import FINAL_STATES, Status
-from sequoia_core.storage import Storage
 
 router = APIRouter(tags=["gallery"], include_in_schema=False)
 link_router = APIRouter(prefix="/api/voyages", tags=["gallery"])
@@ -39,7 +38,7 @@ FINAL = lifecycle.values(FINAL_STATES)
 _PICTURES = ("thumbnail", "waveform")
 
 
-def _card(row: MediaRow, storage: Storage) -> dict:
+def _card(row: MediaRow) -> dict:
     picture = next((d for name in _PICTURES for d in row.derivatives if d["name"] == name), None)
     return {
         "id": row.id,
@@ -47,13 +46,9 @@ def _card(row: MediaRow, storage: Storage) -> dict:
         "kind": row.media_kind,
         "status": row.processing_status,
         "error": f"{row.error_code}: {row.error_message}" if row.error_code else None,
-        "picture": storage.presigned_url(picture["key"]) if picture else None,
+        # The stable link (the session cookie reads it): a page left open never shows expired pictures.
+        "picture": derivative_link(row.id, picture["name"]) if picture else None,
     }
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _start_session(request: Request, state: ApiState, voyage: str, access: Access, expires_at: int) -> Response:
@@ -97,16 +92,16 @@ async def read_voyage_page(voyage_slug: VoyageSlug, request: Request, state: Sta
     summary, rows = await voyages.gallery_view(state, voyage_slug)
 
     def render() -> Response:
-        items = [_card(row, state.storage) for row in rows]
+        items = [_card(row) for row in rows]
         csrf = state.signer.csrf(request.cookies[SESSION_COOKIE]) if writable else None
         nonce = secrets.token_urlsafe(16)
         context = {"voyage": voyage_slug, "status": summary, "items": items, "states": STATES, "final_states": FINAL, "csrf": csrf,
                    "nonce": nonce}
-        origins = {_origin(item["picture"]) for item in items if item["picture"]}
+        origins = {state.storage.public_origin}  # the links redirect there
         return templates.TemplateResponse(request, "voyage.html", context,
                                           headers={"Content-Security-Policy": page_csp(nonce, origins)})
 
-    # Presigning and rendering hundreds of cards is CPU work: keep it off the event loop.
+    # Rendering hundreds of cards is CPU work: keep it off the event loop.
     return await run_in_threadpool(render)
 
 

@@ -50,6 +50,19 @@ class Rejected:
     error: SequoiaError
 
 
+@dataclass
+class Duplicate:
+    """A file (`dedupe=sha256`) whose content the voyage already has: the item that holds it."""
+
+    filename: str
+    media_id: UUID
+    task_id: UUID
+    media_kind: str
+
+
+FileResult = Accepted | Rejected | Duplicate
+
+
 def check_voyage_slug(slug: str) -> None:
     """Slugs become S3 key segments: lowercase letters, digits and inner hyphens only."""
     if not VOYAGE_SLUG.match(slug):
@@ -136,7 +149,7 @@ def register_original(state: ApiState, voyage_slug: str, batch_id: UUID, key: st
     return Accepted(filename=name, item=item)
 
 
-def accept_all(state: ApiState, voyage_slug: str, results: list[Accepted | Rejected],
+def accept_all(state: ApiState, voyage_slug: str, results: list[FileResult],
                batch_id: UUID) -> UUID | None:
     """Record and publish the accepted files as one batch; None when nothing was accepted."""
     accepted = [r for r in results if isinstance(r, Accepted)]
@@ -147,26 +160,47 @@ def accept_all(state: ApiState, voyage_slug: str, results: list[Accepted | Rejec
     return batch_id
 
 
+def _duplicate(state: ApiState, voyage_slug: str, upload: SpooledFile, seen: dict[str, Accepted]) -> Duplicate | None:
+    """The item (stored earlier, or earlier in this request) whose original has this upload's SHA-256."""
+    checksum = upload.digest.hexdigest()
+    if checksum in seen:
+        item = seen[checksum].item
+        return Duplicate(upload.filename, item.id, item.task_id, item.media_kind)
+    with transaction(state.pool) as conn:
+        row = media.find_by_checksum(conn, voyage_slug, checksum)
+    return Duplicate(upload.filename, row.id, row.task_id, row.media_kind) if row else None
+
+
 def ingest(state: ApiState, voyage_slug: str, uploads: list[SpooledFile], priority: Priority = Priority.LIVE,
-           ) -> tuple[UUID | None, list[Accepted | Rejected]]:
-    """Store, record and publish every acceptable upload on the lane of `priority`; refuse the rest one by one."""
+           dedupe: bool = False) -> tuple[UUID | None, list[FileResult]]:
+    """Store, record and publish every acceptable upload on the lane of `priority`; refuse the rest one by
+    one. With `dedupe`, an upload whose SHA-256 the voyage already has is answered with that item and
+    stored nowhere (a lookup, not a constraint: two calls racing with the same content may both store it)."""
     check_voyage_slug(voyage_slug)
     batch_id = uuid4()
-    results: list[Accepted | Rejected] = []
+    results: list[FileResult] = []
+    seen: dict[str, Accepted] = {}
     for upload in uploads:
+        duplicate = _duplicate(state, voyage_slug, upload, seen) if dedupe else None
+        if duplicate is not None:
+            results.append(duplicate)
+            continue
         try:
-            results.append(store_original(state, voyage_slug, batch_id, upload, priority))
+            accepted = store_original(state, voyage_slug, batch_id, upload, priority)
         except PermanentError as err:
             results.append(Rejected(filename=upload.filename, error=err))
+            continue
+        seen[upload.digest.hexdigest()] = accepted
+        results.append(accepted)
     return accept_all(state, voyage_slug, results, batch_id), results
 
 
 def register(state: ApiState, voyage_slug: str, originals: list[tuple[str, str | None]],
-             priority: Priority = Priority.LIVE) -> tuple[UUID | None, list[Accepted | Rejected]]:
+             priority: Priority = Priority.LIVE) -> tuple[UUID | None, list[FileResult]]:
     """Accept originals already in S3 (key, optional file name); refuse missing or disallowed ones one by one."""
     check_voyage_slug(voyage_slug)
     batch_id = uuid4()
-    results: list[Accepted | Rejected] = []
+    results: list[FileResult] = []
     for key, filename in originals:
         try:
             results.append(register_original(state, voyage_slug, batch_id, key, filename, priority))
@@ -175,16 +209,19 @@ def register(state: ApiState, voyage_slug: str, originals: list[tuple[str, str |
     return accept_all(state, voyage_slug, results, batch_id), results
 
 
-def wait_until_final(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOut]:
-    """Synchronous mode: poll until every item is final or the timeout passes."""
+def wait_for_items(state: ApiState, media_ids: list[UUID]) -> dict[UUID, MediaOut]:
+    """Synchronous mode: poll until every item is final or `SYNC_WAIT_TIMEOUT_SECONDS` passes; the
+    latest view of every item, final or not (the caller tells which)."""
     deadline = time.monotonic() + state.settings.sync_wait_timeout_seconds
-    finished: dict[UUID, MediaOut] = {}
+    latest: dict[UUID, MediaOut] = {}
     while True:
         with transaction(state.pool) as conn:
-            for media_id in set(media_ids) - finished.keys():
+            for media_id in set(media_ids) - {i for i, m in latest.items() if m.status in FINAL_STATES}:
                 row = media.get_media(conn, media_id)
-                if row is not None and row.processing_status in FINAL_STATES:
-                    finished[media_id] = media_out(row, state.storage)
-        if len(finished) == len(media_ids) or time.monotonic() > deadline:
-            return finished
-        time.sleep(_POLL_SECONDS)
+                if row is not None:
+                    latest[media_id] = media_out(row, state.storage)
+        done = len(latest) == len(set(media_ids)) and all(m.status in FINAL_STATES for m in latest.values())
+        remaining = deadline - time.monotonic()
+        if done or remaining <= 0:
+            return latest
+        time.sleep(min(_POLL_SECONDS, remaining))  # the last look is at the deadline, not a poll past it

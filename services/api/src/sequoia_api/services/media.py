@@ -9,13 +9,18 @@ from sequoia_api.state import ApiState
 from sequoia_core.db import media
 from sequoia_core.db.media import MediaRow
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import NotFound
+from sequoia_core.errors import ErrorCode, NotFound
 from sequoia_core.storage import Storage
 
 
 def error_info(row: MediaRow) -> ErrorInfo | None:
     """The item's last error, if it has one."""
     return ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None
+
+
+def derivative_link(media_id: UUID, name: str) -> str:
+    """The stable link of a derivative: it redirects to a fresh presigned URL each time."""
+    return f"/api/media/{media_id}/derivatives/{name}"
 
 
 def media_out(row: MediaRow, storage: Storage) -> MediaOut:
@@ -28,6 +33,7 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
             height=d.get("height"),
             size_bytes=d.get("size_bytes"),
             url=storage.presigned_url(d["key"]),
+            link=derivative_link(row.id, d["name"]),
         )
         for d in row.derivatives
     ]
@@ -61,3 +67,15 @@ def read_media(state: ApiState, media_id: UUID) -> MediaOut:
     if row is None:
         raise NotFound(f"no media item {media_id}")
     return media_out(row, state.storage)
+
+
+def derivative_url(state: ApiState, media_id: UUID, name: str) -> tuple[str, str]:
+    """The voyage of an item and a fresh presigned URL of its derivative `name`; `NotFound` if either is missing."""
+    with transaction(state.pool) as conn:
+        row = media.get_media(conn, media_id)
+    if row is None:
+        raise NotFound(f"no media item {media_id}")
+    derivative = next((d for d in row.derivatives if d["name"] == name), None)
+    if derivative is None:
+        raise NotFound(f"media item {media_id} has no derivative {name!r} (yet)", code=ErrorCode.DERIVATIVE_NOT_FOUND)
+    return row.voyage_slug, state.storage.presigned_url(derivative["key"])

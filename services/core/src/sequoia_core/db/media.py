@@ -66,6 +66,12 @@ VALUES (%(id)s, %(voyage_slug)s, %(batch_id)s, %(media_kind)s, %(media_format)s,
 """
 
 _GET = "SELECT * FROM media WHERE id = %s"
+# `dedupe=sha256` at ingest (media_voyage_checksum_idx): a live item first, the oldest of those.
+_FIND_BY_CHECKSUM = """
+SELECT * FROM media WHERE voyage_slug = %s AND checksum_sha256 = %s
+ ORDER BY processing_status = 'cancelled', created_at
+ LIMIT 1
+"""
 
 _MARK_QUEUED = """
 UPDATE media SET processing_status = 'queued', queued_at = now(), updated_at = now()
@@ -142,6 +148,12 @@ def get_media(conn: psycopg.Connection, media_id: UUID) -> MediaRow | None:
     """One item, or None."""
     with conn.cursor(row_factory=class_row(MediaRow)) as cur:
         return cur.execute(_GET, (media_id,)).fetchone()
+
+
+def find_by_checksum(conn: psycopg.Connection, voyage_slug: str, checksum_sha256: str) -> MediaRow | None:
+    """An item of the voyage whose original has this SHA-256 (an uncancelled one first), or None."""
+    with conn.cursor(row_factory=class_row(MediaRow)) as cur:
+        return cur.execute(_FIND_BY_CHECKSUM, (voyage_slug, checksum_sha256)).fetchone()
 
 
 def mark_queued(conn: psycopg.Connection, media_id: UUID, task_id: UUID) -> bool:
