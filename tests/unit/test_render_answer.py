@@ -9,6 +9,9 @@ import pytest
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_thumbnails.render_job import result_from_json
+from sequoia_thumbnails.renderers.base import RenderSpec
+
+SPEC = RenderSpec()
 
 
 def _answer(path: Path, name: str = "thumbnail", fmt: str = "jpeg", size=(320, 240)) -> dict:
@@ -27,7 +30,7 @@ def test_a_file_of_the_job_is_accepted(out_dir):
     made = out_dir / "thumbnail.jpg"
     made.write_bytes(b"\xff\xd8")
 
-    result = result_from_json(_answer(made), out_dir)
+    result = result_from_json(_answer(made), out_dir, SPEC)
 
     assert result.derivatives[0].path == made.resolve()
     assert (result.derivatives[0].width, result.metadata) == (320, {"width": 640})
@@ -35,7 +38,7 @@ def test_a_file_of_the_job_is_accepted(out_dir):
 
 def _refused(answer, out_dir) -> str:
     with pytest.raises(PermanentError) as caught:
-        result_from_json(answer, out_dir)
+        result_from_json(answer, out_dir, SPEC)
     assert caught.value.code == ErrorCode.RENDER_CRASHED
     return caught.value.message
 
