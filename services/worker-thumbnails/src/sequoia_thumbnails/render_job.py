@@ -27,8 +27,10 @@ THUMBHASH_BYTES = range(5, 33)
 
 
 def request(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec) -> dict[str, Any]:
-    """The JSON payload asking for `source` (sniffed as `fmt`) to be rendered into `out_dir`."""
-    return {"source": str(source), "format": fmt.name, "out_dir": str(out_dir), "spec": asdict(spec)}
+    """The JSON payload asking for `source` (sniffed as `fmt`) to be rendered into `out_dir`. Paths are
+    absolute: the render server does not run in the caller's working directory."""
+    return {"source": str(source.absolute()), "format": fmt.name, "out_dir": str(out_dir.absolute()),
+            "spec": asdict(spec)}
 
 
 def result_from_json(answer: Any, out_dir: Path, spec: RenderSpec) -> RenderResult:
