@@ -94,6 +94,8 @@ def test_placeholders_and_stale_items_rerendered_once(own_env, workdir, voyage, 
         second = {name: wait_final(ids[name]) for name in ("a.jpg", "b.jpg")}
         finally_stale = api.get(f"/api/async/media-processing-status/{voyage}").json()["stale_by_kind"]
         last = api.post("/api/async/rerender-stale", json={"voyage_slug": voyage}).json()
+        refused = [api.post("/api/async/rerender-stale", json=body)
+                   for body in ({"limit": 0}, {"dry_run": 0}, {"media_kind": "text"}, {"voyage": voyage})]
         pdf_now = api.get(f"/api/media/{ids['c.pdf']}").json()
         storage = Storage(services.settings_from(changed))
         keys = {name: storage.list_keys(f"derivatives/{voyage}/{ids[name]}/") for name in ids}
@@ -114,4 +116,5 @@ def test_placeholders_and_stale_items_rerendered_once(own_env, workdir, voyage, 
         # The JPEG preview no recipe makes any more is gone; the thumbnail was rewritten in place.
         assert sorted(key.rsplit("/", 1)[1] for key in keys[name]) == ["preview.webp", "thumbnail.jpg"]
     assert (finally_stale, last["count"]) == ({}, 0)
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(422, "invalid_request")] * 4
     assert pdf_now["task_id"] == first["c.pdf"]["task_id"] and pdf_now["recipe_versions"] == old_versions["pdf"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
@@ -80,6 +81,7 @@ def versions_for(recipes: tuple[Recipe, ...], kind: str) -> dict[str, str]:
     return {recipe.name: recipe.version for recipe in recipes_for(recipes, kind)}
 
 
+@lru_cache(maxsize=8)  # a process has one recipe list; the status reads ask on every request
 def current_versions(recipes: tuple[Recipe, ...]) -> dict[str, dict[str, str]]:
-    """`versions_for` of every media kind: an item whose record differs is stale."""
+    """`versions_for` of every media kind: an item whose record differs is stale. Shared: do not change it."""
     return {kind: versions_for(recipes, kind) for kind in (*PICTURE_KINDS, "audio")}

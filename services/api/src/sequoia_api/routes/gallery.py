@@ -21,7 +21,7 @@ from sequoia_api.http.headers import page_csp
 from sequoia_api.http.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
 from sequoia_api.schemas import GalleryLink, RetryRequest
 from sequoia_api.services import retry, voyages
-from sequoia_api.services.media import derivative_link
+from sequoia_api.services.media import derivative_link, placeholder
 from sequoia_api.state import ApiState
 from sequoia_core import lifecycle
 from sequoia_core.db.media import MediaRow
@@ -41,6 +41,9 @@ _PICTURES = ("thumbnail", "waveform")
 def _card(row: MediaRow) -> dict:
     picture = next((d for name in _PICTURES for d in row.derivatives if d["name"] == name), None)
     return {
+        "thumbhash": placeholder(row) if picture else None,
+        "width": picture.get("width") if picture else None,
+        "height": picture.get("height") if picture else None,
         "id": row.id,
         "filename": row.original_filename,
         "kind": row.media_kind,
