@@ -194,6 +194,19 @@ def cmd_retry_failed(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rerender_stale(client: Client, args: argparse.Namespace) -> int:
+    """Render stale items again."""
+    result = client.rerender_stale(voyage_slug=args.voyage, media_kind=args.kind, limit=args.limit,
+                                   dry_run=args.dry_run)
+    table = Table(title=f"{'would render again' if result['dry_run'] else 'requeued'} {result['count']} item(s)")
+    for column in ("media", "new task"):
+        table.add_column(column)
+    for item in result["items"]:
+        table.add_row(item["media_id"], item["task_id"] or "")
+    _print(args, result, table)
+    return 0
+
+
 def cmd_cancel(client: Client, args: argparse.Namespace) -> int:
     """Cancel one task."""
     result = client.cancel(args.task_id)
@@ -247,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--dry-run", action="store_true")
     retry.add_argument("--include-permanent", action="store_true")
     retry.set_defaults(handler=cmd_retry_failed)
+
+    rerender = sub.add_parser("rerender-stale", help="render again items made under changed recipes")
+    rerender.add_argument("--voyage")
+    rerender.add_argument("--kind", choices=["image", "pdf", "video", "audio"])
+    rerender.add_argument("--limit", type=int, default=100)
+    rerender.add_argument("--dry-run", action="store_true")
+    rerender.set_defaults(handler=cmd_rerender_stale)
     cancel = sub.add_parser("cancel", help="cancel a task")
     cancel.add_argument("task_id")
     cancel.set_defaults(handler=cmd_cancel)
