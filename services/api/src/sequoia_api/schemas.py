@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,6 +12,7 @@ from sequoia_core.lifecycle import BatchStatus
 from sequoia_core.mediatypes import MediaKind
 
 MediaKindName = Literal[tuple(kind.value for kind in MediaKind)]  # type: ignore[misc]  # a literal of the enum's values
+Base64 = Annotated[str, Field(json_schema_extra={"format": "byte"})]  # OpenAPI's name for base64 text
 THUMBHASH_DESCRIPTION = ("ThumbHash placeholder of the picture the gallery shows (thumbnail, or audio's waveform), "
                          "standard base64; null until the item has rendered (docs/engines.md)")
 STALE_DESCRIPTION = ("completed items by kind rendered under other recipe versions than the current ones "
@@ -67,7 +68,7 @@ class MediaOut(BaseModel):
     retries: int = Field(description="retries after transient errors; the last error stays in `error`")
     error: ErrorInfo | None
     derivatives: list[DerivativeOut]
-    thumbhash: str | None = Field(description=THUMBHASH_DESCRIPTION, examples=["lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk="])
+    thumbhash: Base64 | None = Field(description=THUMBHASH_DESCRIPTION, examples=["lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk="])
     recipe_versions: dict[str, str] | None = Field(
         description="recipe name → version the derivatives were made with; null if made before recipes had versions")
     metadata: dict[str, Any]
@@ -180,7 +181,7 @@ class TaskStatus(BaseModel):
     retries: int
     worker: str | None
     error: ErrorInfo | None
-    thumbhash: str | None = Field(description=THUMBHASH_DESCRIPTION)
+    thumbhash: Base64 | None = Field(description=THUMBHASH_DESCRIPTION)
     created_at: datetime
     queued_at: datetime | None
     started_at: datetime | None
