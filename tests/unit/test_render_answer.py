@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.recipes import Recipe
 from sequoia_thumbnails.render_job import result_from_json
 from sequoia_thumbnails.renderers.base import RenderSpec
 
@@ -71,3 +74,24 @@ def test_unknown_names_formats_sizes_and_shapes_are_refused(out_dir):
     assert "malformed" in _refused({"derivatives": "x"}, out_dir)
     assert "malformed" in _refused({"derivatives": [], "metadata": []}, out_dir)
     assert "malformed" in _refused(_answer(out_dir / "missing.jpg"), out_dir)
+
+
+def test_names_are_the_specs_recipes_and_audios_own(out_dir):
+    made = out_dir / "social.jpg"
+    made.write_bytes(b"\xff\xd8")
+    social = replace(SPEC, recipes=(*SPEC.recipes, Recipe(name="social", long_edge=2048, kinds=("image",))))
+
+    assert result_from_json(_answer(made, name="social"), out_dir, social).derivatives[0].name == "social"
+    assert "unknown derivative" in _refused(_answer(made, name="social"), out_dir)  # not a recipe of SPEC
+
+
+def test_the_placeholder_must_be_a_short_base64_string(out_dir):
+    made = out_dir / "thumbnail.jpg"
+    made.write_bytes(b"\xff\xd8")
+    answer = _answer(made)
+
+    assert result_from_json({**answer, "thumbhash": "lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk="}, out_dir,
+                            SPEC).thumbhash == base64.b64decode("lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk=")
+    assert result_from_json(answer, out_dir, SPEC).thumbhash is None
+    for bad in ("not base64!", base64.b64encode(b"x" * 200).decode(), "AAE=", 7):
+        assert "malformed" in _refused({**answer, "thumbhash": bad}, out_dir)
