@@ -154,10 +154,11 @@ def cmd_status(client: Client, args: argparse.Namespace) -> int:
     """A voyage's counts by state, progress and failures."""
     status = client.voyage_status(args.voyage)
     table = Table(title=f"voyage {args.voyage}: {status['progress_percent']}% done of {status['total']}")
-    for column in ("kind", *STATES):
+    for column in ("kind", *STATES, "stale"):  # stale: made under recipes since changed (rerender-stale)
         table.add_column(column)
+    stale = status.get("stale_by_kind", {})
     for kind, counts in sorted(status["counts_by_kind"].items()):
-        table.add_row(kind, *(str(counts.get(state, 0)) for state in STATES))
+        table.add_row(kind, *(str(counts.get(state, 0)) for state in STATES), str(stale.get(kind, 0)))
     for failed in status["failed_items"]:
         table.add_row(plain(failed["filename"], "red"), plain(failed["error"]["code"]),
                       plain(failed["error"].get("message") or ""))
