@@ -52,6 +52,7 @@ def test_recipes_from_json_replace_the_defaults(monkeypatch):
     ([{"name": "thumbnail", "long_edge": 320, "kinds": PICTURES}, {"name": "waveform", "long_edge": 320,
                                                                     "kinds": ["image"]}], "audio engine"),
     ([{"name": "thumbnail", "long_edge": 320, "kinds": PICTURES, "format": "gif"}], "format"),
+    ([{"name": "thumbnail", "long_edge": 320, "kinds": [*PICTURES, "audio"]}], "audio gets"),
     ([{"name": "../thumbnail", "long_edge": 320, "kinds": PICTURES}], "pattern"),
     ([{"name": "thumbnail", "long_edge": 320, "kinds": PICTURES, "size": 3}], "size"),
 ])

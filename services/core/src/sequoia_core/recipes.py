@@ -14,11 +14,13 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from pydantic.dataclasses import dataclass
 
-PictureKind = Literal["image", "pdf", "video"]
-PICTURE_KINDS: tuple[PictureKind, ...] = ("image", "pdf", "video")
+from sequoia_core.mediatypes import MediaKind
+
+# Audio gets its waveform and peaks, not recipes.
+PICTURE_KINDS = tuple(kind for kind in MediaKind if kind is not MediaKind.AUDIO)
 # The gallery shows this one and the ThumbHash placeholder is computed from it: every picture has it.
 THUMBNAIL = "thumbnail"
 # Names the audio engine writes under (waveform picture, peaks data): no recipe may take them.
@@ -34,9 +36,16 @@ class Recipe:
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
     long_edge: Annotated[int, Field(ge=16, le=16384)]
-    kinds: Annotated[tuple[PictureKind, ...], Field(min_length=1)]
+    kinds: Annotated[tuple[MediaKind, ...], Field(min_length=1)]
     format: Literal["jpeg", "webp", "avif"] = "jpeg"
     quality: Annotated[int, Field(ge=1, le=100)] = 85
+
+    @field_validator("kinds")
+    @classmethod
+    def _pictures_only(cls, kinds: tuple[MediaKind, ...]) -> tuple[MediaKind, ...]:
+        if MediaKind.AUDIO in kinds:
+            raise ValueError("audio gets its waveform and peaks, not recipes")
+        return kinds
 
     @property
     def version(self) -> str:
@@ -51,8 +60,8 @@ def default_recipes(preview_long_edge: int = 1280, thumbnail_long_edge: int = 32
     """The two recipes every release before recipes made: a preview of images and video frames, and
     a thumbnail of every picture (PREVIEW_LONG_EDGE, THUMBNAIL_LONG_EDGE, OUTPUT_FORMAT, OUTPUT_QUALITY)."""
     return (
-        Recipe(name="preview", long_edge=preview_long_edge, kinds=("image", "video"), format=output_format,
-               quality=quality),
+        Recipe(name="preview", long_edge=preview_long_edge, kinds=(MediaKind.IMAGE, MediaKind.VIDEO),
+               format=output_format, quality=quality),
         Recipe(name=THUMBNAIL, long_edge=thumbnail_long_edge, kinds=PICTURE_KINDS, format=output_format,
                quality=quality),
     )
@@ -67,7 +76,8 @@ def check_recipes(recipes: tuple[Recipe, ...]) -> tuple[Recipe, ...]:
         raise ValueError(f"recipe names {sorted(reserved)} are the audio engine's")
     thumbnail = next((recipe for recipe in recipes if recipe.name == THUMBNAIL), None)
     if thumbnail is None or set(thumbnail.kinds) != set(PICTURE_KINDS):
-        raise ValueError(f"a recipe named {THUMBNAIL!r} for every kind of picture {list(PICTURE_KINDS)} is required")
+        kinds = ", ".join(PICTURE_KINDS)
+        raise ValueError(f"a recipe named {THUMBNAIL!r} for every kind of picture ({kinds}) is required")
     return recipes
 
 
@@ -84,4 +94,4 @@ def versions_for(recipes: tuple[Recipe, ...], kind: str) -> dict[str, str]:
 @lru_cache(maxsize=8)  # a process has one recipe list; the status reads ask on every request
 def current_versions(recipes: tuple[Recipe, ...]) -> dict[str, dict[str, str]]:
     """`versions_for` of every media kind: an item whose record differs is stale. Shared: do not change it."""
-    return {kind: versions_for(recipes, kind) for kind in (*PICTURE_KINDS, "audio")}
+    return {kind.value: versions_for(recipes, kind) for kind in MediaKind}

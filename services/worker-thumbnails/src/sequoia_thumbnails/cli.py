@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                         "lines too; without --json a summary line goes to stderr)")
     parser.add_argument("--format", choices=("jpeg", "webp", "avif"),
                         help="format of every recipe's picture (default: each recipe's own)")
-    parser.add_argument("--quality", type=int, help="quality 1-100 of every recipe's picture (default: each recipe's own)")
+    parser.add_argument("--quality", type=int,
+                        help="quality 1-100 of every recipe's picture (default: each recipe's own)")
     parser.add_argument("--image-engine", choices=("auto", "pillow", "vips"), help="image decoder (default: auto)")
     parser.add_argument("--timeout", type=float, help="time limit of one render, seconds")
     return parser

@@ -113,7 +113,8 @@ RETURNING m.*
 _COMPLETE = """
 UPDATE media
    SET processing_status = 'completed', derivatives = %(derivatives)s, metadata = metadata || %(metadata)s,
-       thumbhash = %(thumbhash)s, recipe_versions = %(recipe_versions)s, error_code = NULL, error_message = NULL, completed_at = now(), updated_at = now()
+       thumbhash = %(thumbhash)s, recipe_versions = %(recipe_versions)s,
+       error_code = NULL, error_message = NULL, completed_at = now(), updated_at = now()
  WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
 RETURNING batch_id
 """
