@@ -7,7 +7,8 @@ from psycopg.types.json import Jsonb
 
 from sequoia_core.db import lifecycle, media, reports
 from sequoia_core.db.lifecycle import StaleFilter
-from sequoia_core.db.media import Run, Status
+from sequoia_core.db.media import Run
+from sequoia_core.lifecycle import Status
 from sequoia_core.recipes import Recipe, current_versions, default_recipes
 from tests.db.factories import new_item
 

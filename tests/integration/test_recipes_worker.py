@@ -23,7 +23,7 @@ from sequoia_core.storage import Storage
 from sequoia_thumbnails.renderers import thumbhash
 from tests.corpus import conformance
 from tests.factories import jpeg_bytes
-from tests.integration.helpers import upload
+from tests.integration.helpers import keys_under, upload
 from tests.support import services
 from tests.support.services import TEST_TOKEN
 
@@ -98,7 +98,7 @@ def test_placeholders_and_stale_items_rerendered_once(own_env, workdir, voyage, 
                    for body in ({"limit": 0}, {"dry_run": 0}, {"media_kind": "text"}, {"voyage": voyage})]
         pdf_now = api.get(f"/api/media/{ids['c.pdf']}").json()
         storage = Storage(services.settings_from(changed))
-        keys = {name: storage.list_keys(f"derivatives/{voyage}/{ids[name]}/") for name in ids}
+        keys = {name: keys_under(storage, f"derivatives/{voyage}/{ids[name]}/") for name in ids}
 
     images = {ids["a.jpg"], ids["b.jpg"]}
     assert stale == {"image": 2}
