@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rerender = sub.add_parser("rerender-stale", help="render again items made under changed recipes")
     rerender.add_argument("--voyage")
-    rerender.add_argument("--kind", choices=["image", "pdf", "video", "audio"])
+    rerender.add_argument("--kind", choices=KINDS)
     rerender.add_argument("--limit", type=int, default=100)
     rerender.add_argument("--dry-run", action="store_true")
     rerender.set_defaults(handler=cmd_rerender_stale)
