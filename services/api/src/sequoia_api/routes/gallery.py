@@ -41,9 +41,6 @@ _PICTURES = ("thumbnail", "waveform")
 def _card(row: MediaRow) -> dict:
     picture = next((d for name in _PICTURES for d in row.derivatives if d["name"] == name), None)
     return {
-        "thumbhash": placeholder(row) if picture else None,
-        "width": picture.get("width") if picture else None,
-        "height": picture.get("height") if picture else None,
         "id": row.id,
         "filename": row.original_filename,
         "kind": row.media_kind,
@@ -51,6 +48,10 @@ def _card(row: MediaRow) -> dict:
         "error": f"{row.error_code}: {row.error_message}" if row.error_code else None,
         # The stable link (the session cookie reads it): a page left open never shows expired pictures.
         "picture": derivative_link(row.id, picture["name"]) if picture else None,
+        # The picture's size and placeholder: its box and ThumbHash show before its bytes arrive.
+        "width": picture.get("width") if picture else None,
+        "height": picture.get("height") if picture else None,
+        "thumbhash": placeholder(row) if picture else None,
     }
 
 
