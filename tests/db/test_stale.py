@@ -66,6 +66,7 @@ def test_rerender_requeues_the_stale_once_and_counts_follow(conn):
     for entry in first + second:
         row = media.get_media(conn, entry.media_id)
         assert (row.processing_status, row.task_id, row.attempts) == ("pending", entry.task_id, 0)
+        assert (row.priority, row.queue, entry.queue) == ("backfill", "thumbnails.backfill", "thumbnails.backfill")
         assert row.derivatives == stale[0].derivatives  # kept until the new render replaces them
     assert media.get_media(conn, fresh.id).processing_status == "completed"
     assert media.get_media(conn, other_voyage.id).processing_status == "completed"

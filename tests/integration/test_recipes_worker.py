@@ -110,6 +110,7 @@ def test_placeholders_and_stale_items_rerendered_once(own_env, workdir, voyage, 
     new_versions = current_versions(services.settings_from(changed).recipes)["image"]
     for name, item in second.items():
         assert item["status"] == "completed" and item["task_id"] != first[name]["task_id"]
+        assert (first[name]["priority"], item["priority"]) == ("live", "backfill")  # behind fresh ingest
         assert item["recipe_versions"] == new_versions
         preview = next(d for d in item["derivatives"] if d["name"] == "preview")
         assert (preview["format"], max(preview["width"], preview["height"])) == ("webp", 640)

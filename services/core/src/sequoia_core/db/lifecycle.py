@@ -113,7 +113,9 @@ SELECT id, voyage_slug, media_kind, recipe_versions FROM media
  LIMIT %(limit)s
 """
 
-_RERENDER = _REQUEUE.format(selection=_STALE_SELECTION, reset="attempts = 0, retries = 0,")
+# Re-rendering is backfill work too: it waits behind fresh ingest.
+_RERENDER = _REQUEUE.format(selection=_STALE_SELECTION,
+                            reset="attempts = 0, retries = 0, priority = %(priority)s, queue = %(queue)s,")
 
 # Queues are FIFO: a queued item published no earlier than the message next in line on its queue
 # still waits in that queue. A long backlog is not a loss, so such an item is not published again.
@@ -238,7 +240,8 @@ def retry_failed(conn: psycopg.Connection, flt: RetryFilter) -> list[OutboxEntry
 
 def _stale_params(flt: StaleFilter) -> dict:
     return {"voyage_slug": flt.voyage_slug, "media_kind": flt.media_kind, "current": Jsonb(flt.current),
-            "limit": flt.limit, "task_name": tasks.GENERATE_DERIVATIVES}
+            "limit": flt.limit, "task_name": tasks.GENERATE_DERIVATIVES, "priority": Priority.BACKFILL.value,
+            "queue": queue_for(tasks.GENERATE_DERIVATIVES, Priority.BACKFILL).value}
 
 
 def stale_items(conn: psycopg.Connection, flt: StaleFilter) -> list[StaleItem]:
@@ -248,8 +251,8 @@ def stale_items(conn: psycopg.Connection, flt: StaleFilter) -> list[StaleItem]:
 
 
 def rerender_stale(conn: psycopg.Connection, flt: StaleFilter) -> list[OutboxEntry]:
-    """Requeue stale items matching `flt` under new task ids (their derivatives stay until replaced);
-    returns the outbox entries to publish."""
+    """Requeue stale items matching `flt` under new task ids, as backfill (their derivatives stay until
+    replaced); returns the outbox entries to publish."""
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
         return cur.execute(_RERENDER, _stale_params(flt)).fetchall()
 
