@@ -114,8 +114,8 @@ SELECT id, voyage_slug, media_kind, recipe_versions FROM media
 """
 
 # Re-rendering is backfill work too: it waits behind fresh ingest.
-_RERENDER = _REQUEUE.format(selection=_STALE_SELECTION,
-                            reset="attempts = 0, retries = 0, priority = %(priority)s, queue = %(queue)s,")
+_RERENDER = _requeue(selection=_STALE_SELECTION,
+                     reset="attempts = 0, retries = 0, priority = %(priority)s, queue = %(queue)s,")
 
 # Queues are FIFO: a queued item published no earlier than the message next in line on its queue
 # still waits in that queue. A long backlog is not a loss, so such an item is not published again.
