@@ -69,11 +69,13 @@ def test_status_stats_workers_and_retry(run, thumbnails_worker, tmp_path, voyage
     stats = json.loads(run("--json", "stats", "--window", "1h").stdout)
     workers = run("--json", "workers")
     retry = json.loads(run("--json", "retry-failed", "--voyage", voyage, "--dry-run").stdout)
+    rerender = json.loads(run("--json", "rerender-stale", "--voyage", voyage, "--dry-run").stdout)
 
     assert status["counts_by_state"] == {"completed": 1}
     assert stats["window"]["completed"] >= 1
     assert workers.returncode == 0 and json.loads(workers.stdout)["queues"]["thumbnails"]["workers_online"] >= 1
     assert retry == {"dry_run": True, "count": 0, "items": []}
+    assert rerender == {"dry_run": True, "count": 0, "items": []}  # rendered under the current recipes
 
 
 def test_cancel_of_an_unknown_task_reports_the_error_code(run):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
+from sequoia_thumbnails.renderers import thumbhash
 from tests.factories import jpeg_bytes, truncated_jpeg
 from tests.integration.helpers import upload
 from tests.support.processes import wait_for
@@ -119,6 +121,7 @@ def test_chromium_shows_the_thumbnails(api_server, gallery_voyage, tmp_path):
     assert f"Voyage {gallery_voyage}" in dom
     loaded = re.findall(r'<img[^>]*data-loaded="(\d+)"', dom)
     assert loaded and int(loaded[0]) == 320  # the thumbnail decoded in the browser at its real width
+    assert re.search(r'<img[^>]*data-thumbhash="[^"]+"[^>]*style="background-image: none;"', dom)  # placeholder gone
 
 
 class Page:
@@ -140,9 +143,9 @@ class Page:
         """Navigate the tab to `url`."""
         assert "error" not in self.call("Page.navigate", url=url)
 
-    def evaluate(self, expression: str):
+    def evaluate(self, expression: str, **options):
         """The expression's JSON value in the page, or None while the page is (re)loading."""
-        reply = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        reply = self.call("Runtime.evaluate", expression=expression, returnByValue=True, **options)
         result = reply.get("result", {})
         return None if "error" in reply or "exceptionDetails" in result else result["result"].get("value")
 
@@ -200,3 +203,44 @@ def test_chromium_counts_items_in_flight_live(api, api_state, api_server, thumbn
 
         done = wait_for(lambda: (c := page.evaluate(COUNTS)) and c["completed"] == 3 and c, 90, "3 completed")
         assert (done["total"], done["queued"]) == (3, 0)
+
+
+PLACEHOLDER = """(async () => {
+  const img = document.querySelector("img[data-thumbhash]");
+  if (!img || !img.style.backgroundImage.startsWith('url("data:')) return null;
+  const picture = new Image();
+  picture.src = img.style.backgroundImage.slice(5, -2);
+  await picture.decode();
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [picture.width, picture.height];
+  const context = canvas.getContext("2d");
+  context.drawImage(picture, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  const sums = [0, 0, 0];
+  for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sums[c] += data[i + c];
+  return {painted: img.style.backgroundImage.slice(0, 26), loaded: img.dataset.loaded || null,
+          placeholder: [picture.width, picture.height], box: [img.clientWidth, img.clientHeight],
+          mean: sums.map(s => s / (data.length / 4) / 255)};
+})()"""
+
+
+def test_chromium_paints_the_thumbhash_while_the_thumbnail_loads(api, api_server, gallery_voyage, tmp_path):
+    """With the thumbnails held back (blocked in the browser), each card shows its ThumbHash, decoded by
+    the page's own script under its CSP: the right colours in the thumbnail's box."""
+    voyage, broken = gallery_voyage
+    batch_id = api.get(f"/api/media/{broken['media_id']}").json()["batch_id"]
+    rows = api.get(f"/api/batches/{batch_id}").json()["items"]
+    items = [api.get(f"/api/media/{row['media_id']}").json() for row in rows]
+    (shown,) = [i for i in items if i["thumbhash"]]  # the broken file has no picture, so no placeholder
+    expected = thumbhash.average_rgba(base64.b64decode(shown["thumbhash"]))[:3]
+    with chromium_page(tmp_path / "profile") as page:
+        page.call("Network.enable")
+        page.call("Network.setBlockedURLs", urls=["*/derivatives/*"])
+        page.open(api_server + gallery_link(api, voyage))
+        seen = wait_for(lambda: page.evaluate(PLACEHOLDER, awaitPromise=True), 60, "the painted placeholder")
+
+    assert seen["painted"] == 'url("data:image/png;base64' and seen["loaded"] is None
+    width, height = seen["placeholder"]
+    assert width == 32 and width / height == pytest.approx(4 / 3, rel=0.1)  # as the 800×600 original, nearly
+    assert seen["box"][0] > 100 and seen["box"][1] > 70  # the thumbnail's box, before any pixel arrived
+    assert seen["mean"] == pytest.approx(expected, abs=0.05)

@@ -76,12 +76,12 @@ def test_a_render_refused_its_completion_removes_its_derivatives(api, api_state,
     _, entries = ingest_unpublished(api_state, voyage, ("late.jpg", jpeg_bytes(640, 480)))
     job = _job(entries[0])
     row = derivatives.claim(worker_ctx, job)
-    stored, metadata = derivatives.render_and_store(worker_ctx, row)
+    rendered = derivatives.render_and_store(worker_ctx, row)
     prefix = f"derivatives/{voyage}/{job.media_id}/"
     assert len(keys_under(storage, prefix)) == 2
 
     assert api.post(f"/api/async/async-tasks/{job.run.task_id}/cancel").json()["state"] == "cancelled"
-    recorded = derivatives.record_completed(worker_ctx, job, stored, metadata)
+    recorded = derivatives.record_completed(worker_ctx, job, rendered)
 
     assert recorded is False
     assert keys_under(storage, prefix) == []
@@ -94,12 +94,12 @@ def test_a_refused_run_leaves_the_keys_of_the_run_that_took_over(api_state, work
     _, entries = ingest_unpublished(api_state, voyage, ("twice.jpg", jpeg_bytes(640, 480)))
     job = _job(entries[0])
     row = derivatives.claim(worker_ctx, job)
-    stored, metadata = derivatives.render_and_store(worker_ctx, row)
+    rendered = derivatives.render_and_store(worker_ctx, row)
     with transaction(pool) as conn:
         conn.execute("UPDATE media SET task_id = %s, processing_status = 'processing' WHERE id = %s",
                      (UUID(int=1), job.media_id))
 
-    assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
+    assert derivatives.record_completed(worker_ctx, job, rendered) is False
     assert len(keys_under(storage, f"derivatives/{voyage}/{job.media_id}/")) == 2
 
 
@@ -109,11 +109,11 @@ def test_a_refused_run_leaves_the_keys_of_another_run_of_the_same_task(api_state
     _, entries = ingest_unpublished(api_state, voyage, ("again.jpg", jpeg_bytes(640, 480)))
     job = _job(entries[0])
     row = derivatives.claim(worker_ctx, job)
-    stored, metadata = derivatives.render_and_store(worker_ctx, row)
+    rendered = derivatives.render_and_store(worker_ctx, row)
     with transaction(pool) as conn:
         conn.execute("UPDATE media SET run_token = %s WHERE id = %s", (uuid4(), job.media_id))
 
-    assert derivatives.record_completed(worker_ctx, job, stored, metadata) is False
+    assert derivatives.record_completed(worker_ctx, job, rendered) is False
     assert len(keys_under(storage, f"derivatives/{voyage}/{job.media_id}/")) == 2
 
 

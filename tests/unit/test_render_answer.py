@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.recipes import Recipe
 from sequoia_thumbnails.render_job import result_from_json
+from sequoia_thumbnails.renderers.base import RenderSpec
+
+SPEC = RenderSpec()
 
 
 def _answer(path: Path, name: str = "thumbnail", fmt: str = "jpeg", size=(320, 240)) -> dict:
@@ -27,7 +33,7 @@ def test_a_file_of_the_job_is_accepted(out_dir):
     made = out_dir / "thumbnail.jpg"
     made.write_bytes(b"\xff\xd8")
 
-    result = result_from_json(_answer(made), out_dir)
+    result = result_from_json(_answer(made), out_dir, SPEC)
 
     assert result.derivatives[0].path == made.resolve()
     assert (result.derivatives[0].width, result.metadata) == (320, {"width": 640})
@@ -35,7 +41,7 @@ def test_a_file_of_the_job_is_accepted(out_dir):
 
 def _refused(answer, out_dir) -> str:
     with pytest.raises(PermanentError) as caught:
-        result_from_json(answer, out_dir)
+        result_from_json(answer, out_dir, SPEC)
     assert caught.value.code == ErrorCode.RENDER_CRASHED
     return caught.value.message
 
@@ -68,3 +74,24 @@ def test_unknown_names_formats_sizes_and_shapes_are_refused(out_dir):
     assert "malformed" in _refused({"derivatives": "x"}, out_dir)
     assert "malformed" in _refused({"derivatives": [], "metadata": []}, out_dir)
     assert "malformed" in _refused(_answer(out_dir / "missing.jpg"), out_dir)
+
+
+def test_names_are_the_specs_recipes_and_audios_own(out_dir):
+    made = out_dir / "social.jpg"
+    made.write_bytes(b"\xff\xd8")
+    social = replace(SPEC, recipes=(*SPEC.recipes, Recipe(name="social", long_edge=2048, kinds=("image",))))
+
+    assert result_from_json(_answer(made, name="social"), out_dir, social).derivatives[0].name == "social"
+    assert "unknown derivative" in _refused(_answer(made, name="social"), out_dir)  # not a recipe of SPEC
+
+
+def test_the_placeholder_must_be_a_short_base64_string(out_dir):
+    made = out_dir / "thumbnail.jpg"
+    made.write_bytes(b"\xff\xd8")
+    answer = _answer(made)
+
+    assert result_from_json({**answer, "thumbhash": "lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk="}, out_dir,
+                            SPEC).thumbhash == base64.b64decode("lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk=")
+    assert result_from_json(answer, out_dir, SPEC).thumbhash is None
+    for bad in ("not base64!", base64.b64encode(b"x" * 200).decode(), "AAE=", 7):
+        assert "malformed" in _refused({**answer, "thumbhash": bad}, out_dir)

@@ -13,6 +13,7 @@ from PIL import Image
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_thumbnails import sandbox
 from sequoia_thumbnails.engine import Engine
+from sequoia_thumbnails.renderers import thumbhash
 from sequoia_thumbnails.renderers.base import RenderSpec
 from tests.corpus import build, conformance, ffmpeg, hostile
 
@@ -56,6 +57,8 @@ def test_waveform_and_peaks(sounds, tmp_path, case, container, seconds, channels
     meta = result.metadata
     assert meta["duration"] == pytest.approx(seconds, abs=0.2)
     assert (meta["channels"], meta["sample_rate"]) == (channels, rate)
+    # The waveform is audio's picture in the gallery: a wide, mostly transparent placeholder.
+    assert thumbhash.aspect_ratio(result.thumbhash) > 4 and thumbhash.average_rgba(result.thumbhash)[3] < 1
 
 
 def test_peaks_follow_the_loudness(sounds, tmp_path):

@@ -32,6 +32,7 @@ def test_renders_each_kind_and_describes_every_derivative(tmp_path, capsys, monk
     assert names == [["preview", "thumbnail"], ["thumbnail"], ["preview", "thumbnail"], ["waveform", "peaks"]]
     for line in lines:
         assert line["error"] is None
+        assert line["thumbhash"]  # every kind has a picture the gallery shows
         for derivative in line["derivatives"]:
             assert set(derivative) == {"name", "path", "width", "height", "format"}
             assert Path(derivative["path"]).is_file()
@@ -64,6 +65,18 @@ def test_format_and_quality_options(tmp_path, capsys, monkeypatch):
     [line] = _lines(capsys.readouterr().out)
     assert {d["format"] for d in line["derivatives"]} == {"webp"}
     assert all(d["path"].endswith(".webp") for d in line["derivatives"])
+
+
+def test_relative_paths_name_files_of_the_working_directory(tmp_path, capsys, monkeypatch):
+    """The render server works elsewhere: paths given relative to the caller's directory still hold."""
+    monkeypatch.chdir(tmp_path)
+    conformance.small_jpeg(tmp_path)
+    (image,) = [p.name for p in tmp_path.iterdir() if p.is_file()]
+
+    assert main([image, "--out", "out", "--json"]) == 0
+
+    [line] = _lines(capsys.readouterr().out)
+    assert line["error"] is None and all(Path(d["path"]).is_file() for d in line["derivatives"])
 
 
 def test_same_names_do_not_overwrite_each_other(tmp_path, capsys, monkeypatch):

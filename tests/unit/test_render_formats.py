@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.recipes import default_recipes
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 from tests.corpus import build, conformance, stubborn, tiff_bytes
@@ -23,8 +24,12 @@ def pictures(tmp_path_factory) -> dict[str, Path]:
     return build(tmp_path_factory.mktemp("pictures"), PICTURES)
 
 
+def _spec(spec: RenderSpec, output_format: str = "jpeg", quality: int = 85, **changes) -> RenderSpec:
+    return replace(spec, recipes=default_recipes(output_format=output_format, quality=quality), **changes)
+
+
 def _render(path: Path, out: Path, **changes):
-    fmt, result = Engine(replace(SPEC, **changes)).render(path, out, filename_hint=path.name)
+    fmt, result = Engine(_spec(SPEC, **changes)).render(path, out, filename_hint=path.name)
     return fmt, result, {d.name: d for d in result.derivatives}
 
 

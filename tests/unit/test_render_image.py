@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.recipes import default_recipes
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 from sequoia_thumbnails.renderers import image as image_renderer
@@ -23,11 +24,15 @@ def images(tmp_path_factory) -> dict[str, Path]:
     return build(tmp_path_factory.mktemp("images"), conformance.IMAGES)
 
 
+def _spec(spec: RenderSpec, output_format: str = "jpeg", quality: int = 85, **changes) -> RenderSpec:
+    return replace(spec, recipes=default_recipes(output_format=output_format, quality=quality), **changes)
+
+
 def _render(path: Path, out: Path, spec: RenderSpec = SPEC, **changes):
     if changes.get("image_engine") == "vips" and image_renderer.pyvips is None:
         pytest.fail("pyvips cannot load libvips: `make install` (pyvips) and `sudo apt-get install -y libvips42`",
                     pytrace=False)
-    fmt, result = Engine(replace(spec, **changes)).render(path, out, filename_hint=path.name)
+    fmt, result = Engine(_spec(spec, **changes)).render(path, out, filename_hint=path.name)
     return fmt, result, {d.name: d for d in result.derivatives}
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import format_named
 from sequoia_thumbnails.engine import Engine
+from sequoia_thumbnails.renderers import thumbhash
 from sequoia_thumbnails.renderers.base import RenderSpec
 from sequoia_thumbnails.renderers.pictures import is_flat
 from sequoia_thumbnails.renderers.video import VideoRenderer
@@ -52,6 +53,7 @@ def test_frame_preview_and_thumbnail(videos, tmp_path, case, container, preview,
             assert image.size == (derivative.width, derivative.height)
             assert not is_flat(image), f"{case}: {derivative.name} is blank"
     assert result.metadata["codec"] and result.metadata["duration"] > 0
+    assert thumbhash.aspect_ratio(result.thumbhash) == pytest.approx(thumbnail[0] / thumbnail[1], rel=0.25)
 
 
 def test_frame_comes_from_the_keyframe_before_ten_percent(videos, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,6 +12,11 @@ from sequoia_core.lifecycle import BatchStatus
 from sequoia_core.mediatypes import MediaKind
 
 MediaKindName = Literal[tuple(kind.value for kind in MediaKind)]  # type: ignore[misc]  # a literal of the enum's values
+Base64 = Annotated[str, Field(json_schema_extra={"format": "byte"})]  # OpenAPI's name for base64 text
+THUMBHASH_DESCRIPTION = ("ThumbHash placeholder of the picture the gallery shows (thumbnail, or audio's waveform), "
+                         "standard base64; null until the item has rendered (docs/engines.md)")
+STALE_DESCRIPTION = ("completed items by kind rendered under other recipe versions than the current ones "
+                     "(`POST /api/async/rerender-stale` renders them again); kinds with none are left out")
 
 
 # Text Postgres would refuse (NUL) or a terminal would obey: refused as the caller's 422, before any write.
@@ -63,6 +68,9 @@ class MediaOut(BaseModel):
     retries: int = Field(description="retries after transient errors; the last error stays in `error`")
     error: ErrorInfo | None
     derivatives: list[DerivativeOut]
+    thumbhash: Base64 | None = Field(description=THUMBHASH_DESCRIPTION, examples=["lBcKJgZTqPh1dyeJeYeHaqdoDZTUYCk="])
+    recipe_versions: dict[str, str] | None = Field(
+        description="recipe name → version the derivatives were made with; null if made before recipes had versions")
     metadata: dict[str, Any]
     created_at: datetime
     queued_at: datetime | None
@@ -173,6 +181,7 @@ class TaskStatus(BaseModel):
     retries: int
     worker: str | None
     error: ErrorInfo | None
+    thumbhash: Base64 | None = Field(description=THUMBHASH_DESCRIPTION)
     created_at: datetime
     queued_at: datetime | None
     started_at: datetime | None
@@ -224,6 +233,7 @@ class VoyageStatus(BaseModel):
     total: int
     counts_by_state: dict[str, int]
     counts_by_kind: dict[str, dict[str, int]]
+    stale_by_kind: dict[str, int] = Field(description=STALE_DESCRIPTION)
     progress_percent: float
     failed_items: list[FailedItemOut]
     batches: list[BatchSummary]
@@ -261,6 +271,7 @@ class GenerationStats(BaseModel):
     window_seconds: int
     totals_by_state: dict[str, int]
     totals_by_kind: dict[str, dict[str, int]]
+    stale_by_kind: dict[str, int] = Field(description=STALE_DESCRIPTION)
     window: WindowStats
     runtime_by_kind: dict[str, KindRuntime]
     queue_depths: dict[str, int]
@@ -295,6 +306,33 @@ class RetryResult(BaseModel):
     dry_run: bool
     count: int
     items: list[RetriedItem]
+
+
+class RerenderRequest(BaseModel):
+    """Which stale items to render again."""
+
+    # `"dry_run": 0` is a mistake, not a false; so is a misspelt filter (`voyage`), which would widen the call.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    voyage_slug: str | None = Field(default=None, max_length=64, pattern=NO_CONTROL_CHARACTERS)
+    media_kind: MediaKindName | None = None
+    limit: int = Field(default=100, ge=1, le=10_000)
+    dry_run: bool = False
+
+
+class RerenderedItem(BaseModel):
+    """One stale item a re-render picked."""
+
+    media_id: UUID
+    task_id: UUID | None = Field(description="the new task; null in a dry run")
+
+
+class RerenderResult(BaseModel):
+    """What a re-render did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    count: int
+    items: list[RerenderedItem]
 
 
 class QueueHealth(BaseModel):

@@ -154,10 +154,11 @@ def cmd_status(client: Client, args: argparse.Namespace) -> int:
     """A voyage's counts by state, progress and failures."""
     status = client.voyage_status(args.voyage)
     table = Table(title=f"voyage {args.voyage}: {status['progress_percent']}% done of {status['total']}")
-    for column in ("kind", *STATES):
+    for column in ("kind", *STATES, "stale"):  # stale: made under recipes since changed (rerender-stale)
         table.add_column(column)
+    stale = status.get("stale_by_kind", {})
     for kind, counts in sorted(status["counts_by_kind"].items()):
-        table.add_row(kind, *(str(counts.get(state, 0)) for state in STATES))
+        table.add_row(kind, *(str(counts.get(state, 0)) for state in STATES), str(stale.get(kind, 0)))
     for failed in status["failed_items"]:
         table.add_row(plain(failed["filename"], "red"), plain(failed["error"]["code"]),
                       plain(failed["error"].get("message") or ""))
@@ -190,6 +191,19 @@ def cmd_retry_failed(client: Client, args: argparse.Namespace) -> int:
         table.add_column(column)
     for item in result["items"]:
         table.add_row(item["media_id"], item["previous_error_code"] or "", item["task_id"] or "")
+    _print(args, result, table)
+    return 0
+
+
+def cmd_rerender_stale(client: Client, args: argparse.Namespace) -> int:
+    """Render stale items again."""
+    result = client.rerender_stale(voyage_slug=args.voyage, media_kind=args.kind, limit=args.limit,
+                                   dry_run=args.dry_run)
+    table = Table(title=f"{'would render again' if result['dry_run'] else 'requeued'} {result['count']} item(s)")
+    for column in ("media", "new task"):
+        table.add_column(column)
+    for item in result["items"]:
+        table.add_row(item["media_id"], item["task_id"] or "")
     _print(args, result, table)
     return 0
 
@@ -247,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--dry-run", action="store_true")
     retry.add_argument("--include-permanent", action="store_true")
     retry.set_defaults(handler=cmd_retry_failed)
+
+    rerender = sub.add_parser("rerender-stale", help="render again items made under changed recipes")
+    rerender.add_argument("--voyage")
+    rerender.add_argument("--kind", choices=KINDS)
+    rerender.add_argument("--limit", type=int, default=100)
+    rerender.add_argument("--dry-run", action="store_true")
+    rerender.set_defaults(handler=cmd_rerender_stale)
     cancel = sub.add_parser("cancel", help="cancel a task")
     cancel.add_argument("task_id")
     cancel.set_defaults(handler=cmd_cancel)

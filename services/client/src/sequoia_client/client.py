@@ -157,6 +157,13 @@ class Client:
         return cast(RetryResult, self._json(self._send(
             "POST", "/api/async/retry-failed-thumbnails", write=True, json=body, idempotency_key=idempotency_key)))
 
+    def rerender_stale(self, *, idempotency_key: str | None = None, **filters: Any) -> dict[str, Any]:
+        """Render again the items made under other recipe versions than the current ones (filters: voyage_slug,
+        media_kind, limit, dry_run)."""
+        body = {k: v for k, v in filters.items() if v is not None}
+        return cast(dict[str, Any], self._json(self._send(
+            "POST", "/api/async/rerender-stale", write=True, json=body, idempotency_key=idempotency_key)))
+
     def cancel(self, task_id: str, *, idempotency_key: str | None = None) -> CancelResult:
         """Cancel a task."""
         return cast(CancelResult, self._json(self._send(

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sequoia_core.recipes import Recipe, check_recipes, default_recipes
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
@@ -61,7 +63,9 @@ class Settings(BaseSettings):
     worker_heartbeat_file: Path | None = None
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
-    # -- derivatives
+    # -- derivatives (docs/engines.md): the recipes, as JSON; unset, the two default recipes are made
+    # from the four older settings below (kept for compatibility: they shape nothing else).
+    derivative_recipes: tuple[Recipe, ...] | None = None
     preview_long_edge: int = Field(default=1280, ge=16)
     thumbnail_long_edge: int = Field(default=320, ge=16)
     output_format: Literal["jpeg", "webp", "avif"] = "jpeg"
@@ -171,6 +175,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"REDIS_SENTINELS entry {sentinel!r} is not host:port")
         return value
 
+    @field_validator("derivative_recipes")
+    @classmethod
+    def _recipes_are_usable(cls, value: tuple[Recipe, ...] | None) -> tuple[Recipe, ...] | None:
+        return None if value is None else check_recipes(value)
+
     @model_validator(mode="after")
     def _sentinel_without_tls(self) -> Settings:
         if self.redis_sentinels and self.redis_url.startswith("rediss://"):
@@ -218,6 +227,14 @@ class Settings(BaseSettings):
         """An item untouched this long in queued/processing is stuck; always past the hard limit,
         so a task still running is never taken for a lost one."""
         return self.stuck_after_seconds or self.task_time_limit_seconds + 300
+
+    @property
+    def recipes(self) -> tuple[Recipe, ...]:
+        """The derivative recipes: DERIVATIVE_RECIPES, or the defaults from the older size settings."""
+        if self.derivative_recipes is not None:
+            return self.derivative_recipes
+        return default_recipes(self.preview_long_edge, self.thumbnail_long_edge, self.output_format,
+                               self.output_quality)
 
     @property
     def api_tokens(self) -> list[str]:

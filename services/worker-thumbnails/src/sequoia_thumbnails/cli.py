@@ -7,6 +7,7 @@ uses, and described by one JSON line. Exit status 0 when every file rendered, 1 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import sys
@@ -26,8 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="where derivatives go")
     parser.add_argument("--json", action="store_true", help="JSON lines only (the default output is JSON "
                         "lines too; without --json a summary line goes to stderr)")
-    parser.add_argument("--format", choices=("jpeg", "webp", "avif"), help="picture format (default: OUTPUT_FORMAT, jpeg)")
-    parser.add_argument("--quality", type=int, help="picture quality 1-100 (default: OUTPUT_QUALITY, 85)")
+    parser.add_argument("--format", choices=("jpeg", "webp", "avif"),
+                        help="format of every recipe's picture (default: each recipe's own)")
+    parser.add_argument("--quality", type=int,
+                        help="quality 1-100 of every recipe's picture (default: each recipe's own)")
     parser.add_argument("--image-engine", choices=("auto", "pillow", "vips"), help="image decoder (default: auto)")
     parser.add_argument("--timeout", type=float, help="time limit of one render, seconds")
     return parser
@@ -36,10 +39,13 @@ def _parser() -> argparse.ArgumentParser:
 def _spec(args: argparse.Namespace) -> RenderSpec:
     spec = RenderSpec.from_settings(get_settings())
     overrides: dict[str, Any] = {}
+    recipe_changes: dict[str, Any] = {}
     if args.format:
-        overrides["output_format"] = args.format
+        recipe_changes["format"] = args.format
     if args.quality is not None:
-        overrides["quality"] = max(1, min(100, args.quality))
+        recipe_changes["quality"] = max(1, min(100, args.quality))
+    if recipe_changes:
+        overrides["recipes"] = tuple(replace(recipe, **recipe_changes) for recipe in spec.recipes)
     if args.image_engine:
         overrides["image_engine"] = args.image_engine
     if args.timeout:
@@ -70,6 +76,7 @@ def render_one(engine: Engine, source: Path, out_dir: Path) -> dict[str, Any]:
     line["kind"] = fmt.kind.value
     line["derivatives"] = result.describe()
     line["metadata"] = result.metadata
+    line["thumbhash"] = None if result.thumbhash is None else base64.b64encode(result.thumbhash).decode()
     return line
 
 

@@ -16,8 +16,9 @@ import psycopg
 from sequoia_core.db import media
 from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import ErrorCode, PermanentError
+from sequoia_core.errors import ErrorCode, PermanentError, SequoiaError
 from sequoia_core.lifecycle import Status
+from sequoia_core.recipes import versions_for
 from sequoia_core.storage import derivative_key
 from sequoia_thumbnails import workdirs
 from sequoia_thumbnails.context import ThumbnailsContext
@@ -83,7 +84,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def render_and_store(ctx: ThumbnailsContext, row: MediaRow) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+@dataclass(frozen=True)
+class Rendered:
+    """What one run made: the stored derivatives, facts about the original, the placeholder, the
+    recipe versions followed, and the keys of an earlier render that no recipe makes any more."""
+
+    stored: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    thumbhash: bytes | None
+    recipe_versions: dict[str, str]
+    superseded: list[str]
+
+
+def render_and_store(ctx: ThumbnailsContext, row: MediaRow) -> Rendered:
     """Fetch the original, render it and upload each derivative under its deterministic key."""
     started = time.perf_counter()
     with workdirs.job_directory() as tmp:
@@ -95,7 +108,9 @@ def render_and_store(ctx: ThumbnailsContext, row: MediaRow) -> tuple[list[dict[s
                                  code=ErrorCode.TYPE_MISMATCH)
         stored = [_store(ctx, row, derivative) for derivative in result.derivatives]
     metadata = {**result.metadata, "render_seconds": round(time.perf_counter() - started, 4)}
-    return stored, metadata
+    keys = {derivative["key"] for derivative in stored}
+    return Rendered(stored, metadata, result.thumbhash, versions_for(ctx.engine.spec.recipes, row.media_kind),
+                    [old["key"] for old in row.derivatives if old.get("key") and old["key"] not in keys])
 
 
 def _store(ctx: ThumbnailsContext, row: MediaRow, derivative: Derivative) -> dict[str, Any]:
@@ -112,21 +127,31 @@ def _store(ctx: ThumbnailsContext, row: MediaRow, derivative: Derivative) -> dic
     }
 
 
-def record_completed(ctx: ThumbnailsContext, job: Job, stored: list[dict[str, Any]],
-                     metadata: dict[str, Any]) -> bool:
+def record_completed(ctx: ThumbnailsContext, job: Job, rendered: Rendered) -> bool:
     """Mark the item completed (its batch finalised if it was the last); False if no longer ours.
 
     A run refused here (the item was cancelled while it rendered) removes what it uploaded, unless
-    another run has taken the item since (the same keys are then that run's).
+    another run has taken the item since (the same keys are then that run's). A run that completes
+    removes what an earlier render made under recipes since changed or dropped.
     """
+    stored = rendered.stored
     with transaction(ctx.pool) as conn:
-        if media.complete(conn, job.run, stored, metadata) is not False:
-            return True
-        if media.lock_unfinished_run(conn, job.run):
+        completed = media.complete(conn, job.run, stored, rendered.metadata, rendered.thumbhash,
+                                   rendered.recipe_versions) is not False
+        if not completed and media.lock_unfinished_run(conn, job.run):
             ctx.storage.delete([derivative["key"] for derivative in stored])
             log.info("media %s: task %s was refused its completion; removed its %d derivative(s)",
                      job.media_id, job.run.task_id, len(stored))
-        return False
+    if completed and rendered.superseded:
+        _remove_superseded(ctx, job, rendered.superseded)
+    return completed
+
+
+def _remove_superseded(ctx: ThumbnailsContext, job: Job, keys: list[str]) -> None:
+    try:
+        ctx.storage.delete(keys)
+    except SequoiaError as err:  # the item is done; a leftover object only costs room
+        log.warning("media %s: could not remove %d superseded derivative(s): %s", job.media_id, len(keys), err)
 
 
 def record_failed(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> bool:

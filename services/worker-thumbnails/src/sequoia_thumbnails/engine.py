@@ -60,4 +60,4 @@ class Engine:
             # An unforeseen error inside a renderer: the traceback goes to the log, one line to the item.
             log.error("the %s renderer failed on %s: %s", fmt.kind, source, err.message)
             raise PermanentError(err.message.splitlines()[0], code=ErrorCode.INTERNAL) from None
-        return fmt, render_job.result_from_json(answer, out_dir)
+        return fmt, render_job.result_from_json(answer, out_dir, self.spec)

@@ -3,11 +3,13 @@ JSON that comes back (the job itself runs `render_entry.render` inside the rende
 
 The worker trusts nothing in the answer: each derivative must be a regular file directly made
 inside the job's own output folder (no symbolic link out of it, no hard link to a file elsewhere),
-with a known name and format, before it is uploaded.
+with a known name and format, before it is uploaded; the ThumbHash must be a short base64 string.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import stat
 from dataclasses import asdict
 from pathlib import Path
@@ -15,32 +17,48 @@ from typing import Any
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import MediaFormat
+from sequoia_core.recipes import RESERVED_NAMES
 from sequoia_thumbnails.renderers.base import CONTENT_TYPES, Derivative, RenderResult, RenderSpec
 
 # Named, not imported: the worker process never loads the decoders, the render server does.
 TARGET = "sequoia_thumbnails.render_entry:render"
-DERIVATIVE_NAMES = frozenset({"preview", "thumbnail", "waveform", "peaks"})
+# A ThumbHash is 5 to about 25 bytes (header and at most 40 four-bit factors).
+THUMBHASH_BYTES = range(5, 33)
 
 
 def request(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec) -> dict[str, Any]:
-    """The JSON payload asking for `source` (sniffed as `fmt`) to be rendered into `out_dir`."""
-    return {"source": str(source), "format": fmt.name, "out_dir": str(out_dir), "spec": asdict(spec)}
+    """The JSON payload asking for `source` (sniffed as `fmt`) to be rendered into `out_dir`. Paths are
+    absolute: the render server does not run in the caller's working directory."""
+    return {"source": str(source.absolute()), "format": fmt.name, "out_dir": str(out_dir.absolute()),
+            "spec": asdict(spec)}
 
 
-def result_from_json(answer: Any, out_dir: Path) -> RenderResult:
-    """The `RenderResult` a job described, each file checked to be the job's own output."""
+def result_from_json(answer: Any, out_dir: Path, spec: RenderSpec) -> RenderResult:
+    """The `RenderResult` a job described, each file checked to be the job's own output, named after
+    one of the spec's recipes or the audio engine's files."""
+    names = RESERVED_NAMES | {recipe.name for recipe in spec.recipes}
     try:
-        derivatives = [_derivative(item, out_dir.resolve()) for item in answer["derivatives"]]
+        derivatives = [_derivative(item, out_dir.resolve(), names) for item in answer["derivatives"]]
         metadata = answer["metadata"]
         if not isinstance(metadata, dict):
             raise TypeError("metadata is not an object")
-    except (KeyError, TypeError, ValueError, OSError) as err:
+        placeholder = _thumbhash(answer.get("thumbhash"))
+    except (KeyError, TypeError, ValueError, OSError, binascii.Error) as err:
         raise _refused(f"malformed answer ({err})") from None
-    return RenderResult(derivatives, metadata)
+    return RenderResult(derivatives, metadata, placeholder)
 
 
-def _derivative(item: dict[str, Any], root: Path) -> Derivative:
-    if item["name"] not in DERIVATIVE_NAMES or item["format"] not in CONTENT_TYPES:
+def _thumbhash(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    decoded = base64.b64decode(value, validate=True)
+    if len(decoded) not in THUMBHASH_BYTES:
+        raise ValueError(f"a {len(decoded)}-byte ThumbHash")
+    return decoded
+
+
+def _derivative(item: dict[str, Any], root: Path, names: frozenset[str]) -> Derivative:
+    if item["name"] not in names or item["format"] not in CONTENT_TYPES:
         raise _refused(f"unknown derivative {item['name']!r} ({item['format']!r})")
     path = Path(item["path"])
     if path.parent.resolve() != root:

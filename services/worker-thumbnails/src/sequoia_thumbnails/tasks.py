@@ -67,7 +67,7 @@ def _render(ctx: ThumbnailsContext, job: Job, row: MediaRow, last_try: bool) -> 
     be retried, except on the last try, where it fails the item with its code."""
     media_id = job.media_id
     try:
-        stored, metadata = derivatives.render_and_store(ctx, row)
+        rendered = derivatives.render_and_store(ctx, row)
     except (PermanentError, ObjectNotFound) as err:
         log.warning("media %s failed: %s (%s)", media_id, err.code, err.message)
         derivatives.record_failed(ctx, job, err.code, err.message)
@@ -87,5 +87,5 @@ def _render(ctx: ThumbnailsContext, job: Job, row: MediaRow, last_try: bool) -> 
         log.exception("media %s: unexpected error while rendering", media_id)
         derivatives.record_failed(ctx, job, ErrorCode.INTERNAL, f"{type(err).__name__}: {err}")
         raise
-    derivatives.record_completed(ctx, job, stored, metadata)
+    derivatives.record_completed(ctx, job, rendered)
     return Outcome.COMPLETED

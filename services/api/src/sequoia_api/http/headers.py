@@ -14,8 +14,9 @@ _ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"
 
 
 def page_csp(nonce: str, image_origins: set[str]) -> str:
-    """The policy of a server-rendered page: its own nonced style and script, images from itself and S3."""
-    images = " ".join(["'self'", *sorted(image_origins)])
+    """The policy of a server-rendered page: its own nonced style and script, images from itself and S3,
+    and `data:` images (the ThumbHash placeholders its script decodes)."""
+    images = " ".join(["'self'", "data:", *sorted(image_origins)])
     return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src {images}; "
             f"connect-src 'self'; form-action 'self'; {DEFAULT_CSP}")
 

@@ -16,6 +16,8 @@ from sequoia_api.schemas import (
     ErrorBody,
     GenerationStats,
     MediaKindName,
+    RerenderRequest,
+    RerenderResult,
     RetryRequest,
     RetryResult,
     TaskPage,
@@ -23,7 +25,7 @@ from sequoia_api.schemas import (
     VoyageStatus,
     WorkerHealth,
 )
-from sequoia_api.services import retry, stats, tasks, voyages, worker_health
+from sequoia_api.services import rerender, retry, stats, tasks, voyages, worker_health
 from sequoia_core import lifecycle
 from sequoia_core.db.reports import ActiveFilter
 from sequoia_core.lifecycle import ACTIVE_STATES
@@ -72,7 +74,7 @@ async def read_voyage_status(
     voyage_slug: VoyageSlug, state: State,
     failed_limit: Annotated[int, Query(ge=0, le=1000, description="how many recent failures to list")] = 20,
 ) -> Response:
-    """Counts by state and kind, progress, the most recent failed items and the batches of one voyage."""
+    """Counts by state and kind, stale items, progress, the most recent failed items and the batches of one voyage."""
     return json_response(await voyages.read_voyage_status(state, voyage_slug, failed_limit))
 
 
@@ -94,6 +96,13 @@ def retry_failed_thumbnails(state: State, request: Request, key: IdempotencyKey,
     """Requeue failed items (filters, limit, dry run); permanent errors only with `include_permanent`."""
     body = body or RetryRequest()
     return idempotent(state, request, key, body_hash(body), lambda: json_response(retry.retry_failed(state, body)))
+
+
+@router.post("/rerender-stale", response_model=RerenderResult, responses={422: {"model": ErrorBody}},
+             dependencies=[Writer])
+def rerender_stale(state: State, request: RerenderRequest | None = None) -> RerenderResult:
+    """Render again the items made under other recipe versions than the current ones (filters, limit, dry run)."""
+    return rerender.rerender_stale(state, request or RerenderRequest())
 
 
 @router.get("/worker-health", response_model=WorkerHealth, responses={503: {"model": WorkerHealth}},

@@ -21,7 +21,7 @@ from sequoia_api.http.headers import page_csp
 from sequoia_api.http.sessions import LINK_PARAM, SESSION_COOKIE, SESSION_SECONDS, Session
 from sequoia_api.schemas import GalleryLink, RetryRequest
 from sequoia_api.services import retry, voyages
-from sequoia_api.services.media import derivative_link
+from sequoia_api.services.media import derivative_link, placeholder
 from sequoia_api.state import ApiState
 from sequoia_core import lifecycle
 from sequoia_core.db.media import MediaRow
@@ -48,6 +48,10 @@ def _card(row: MediaRow) -> dict:
         "error": f"{row.error_code}: {row.error_message}" if row.error_code else None,
         # The stable link (the session cookie reads it): a page left open never shows expired pictures.
         "picture": derivative_link(row.id, picture["name"]) if picture else None,
+        # The picture's size and placeholder: its box and ThumbHash show before its bytes arrive.
+        "width": picture.get("width") if picture else None,
+        "height": picture.get("height") if picture else None,
+        "thumbhash": placeholder(row) if picture else None,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from uuid import UUID
 
 from sequoia_api.schemas import DerivativeOut, ErrorInfo, MediaOut
@@ -21,6 +22,11 @@ def error_info(row: MediaRow) -> ErrorInfo | None:
 def derivative_link(media_id: UUID, name: str) -> str:
     """The stable link of a derivative: it redirects to a fresh presigned URL each time."""
     return f"/api/media/{media_id}/derivatives/{name}"
+
+
+def placeholder(row: MediaRow) -> str | None:
+    """The item's ThumbHash as the API returns it (standard base64), if it has one."""
+    return None if row.thumbhash is None else base64.b64encode(row.thumbhash).decode()
 
 
 def media_out(row: MediaRow, storage: Storage) -> MediaOut:
@@ -52,6 +58,8 @@ def media_out(row: MediaRow, storage: Storage) -> MediaOut:
         retries=row.retries,
         error=error_info(row),
         derivatives=derivatives,
+        thumbhash=placeholder(row),
+        recipe_versions=row.recipe_versions,
         metadata=row.metadata,
         created_at=row.created_at,
         queued_at=row.queued_at,

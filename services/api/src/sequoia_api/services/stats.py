@@ -13,6 +13,7 @@ from sequoia_core.db import reports
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.queues import Priority, queue_for
+from sequoia_core.recipes import current_versions
 
 WINDOW_PATTERN = r"^[1-9]\d{0,5}[smhd]$"
 _WINDOW = re.compile(r"^(\d{1,6})([smhd])$")
@@ -44,6 +45,7 @@ def generation_stats(state: ApiState, window: str) -> GenerationStats:
     depths = broker.queue_depths(state.redis)
     with transaction(state.pool) as conn:
         by_state, by_kind = by_state_and_kind(reports.counts(conn))
+        stale = reports.stale_counts(conn, current_versions(state.settings.recipes))
         per_kind = reports.window_stats(conn, span)
         waits = reports.oldest_waiting_seconds(conn)
     completed = sum(k.completed for k in per_kind)
@@ -53,6 +55,7 @@ def generation_stats(state: ApiState, window: str) -> GenerationStats:
         window_seconds=int(span.total_seconds()),
         totals_by_state=by_state,
         totals_by_kind=by_kind,
+        stale_by_kind={row.media_kind: row.count for row in stale},
         window=WindowStats(
             completed=completed,
             failed=failed,

@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sequoia_api.schemas import CancelResult, TaskPage, TaskStatus
-from sequoia_api.services.media import error_info
+from sequoia_api.services.media import error_info, placeholder
 from sequoia_api.state import ApiState
 from sequoia_core.db import lifecycle, reports
 from sequoia_core.db.media import MediaRow
@@ -55,6 +55,7 @@ def task_status(row: MediaRow, task_id=None, current: bool = True) -> TaskStatus
         retries=row.retries,
         worker=row.worker,
         error=error_info(row),
+        thumbhash=placeholder(row),
         created_at=row.created_at,
         queued_at=row.queued_at,
         started_at=row.started_at,

@@ -12,11 +12,13 @@ from sequoia_core.db.media import MediaRow
 from sequoia_core.db.pool import async_transaction
 from sequoia_core.errors import ErrorCode, NotFound
 from sequoia_core.lifecycle import FINAL_STATES
+from sequoia_core.recipes import Recipe, current_versions
 
 
-async def voyage_status(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20) -> VoyageStatus:
-    """Counts by state and kind, progress, failures and batches of one voyage."""
-    snapshot = await reports.voyage_snapshot(conn, voyage_slug, failed_limit)
+async def voyage_status(conn: psycopg.AsyncConnection, voyage_slug: str, recipes: tuple[Recipe, ...],
+                        failed_limit: int = 20) -> VoyageStatus:
+    """Counts by state and kind, stale items (against `recipes`), progress, failures and batches of one voyage."""
+    snapshot = await reports.voyage_snapshot(conn, voyage_slug, current_versions(recipes), failed_limit)
     by_state, by_kind = by_state_and_kind(snapshot.counts)
     total = sum(by_state.values())
     if total == 0:
@@ -33,16 +35,18 @@ async def voyage_status(conn: psycopg.AsyncConnection, voyage_slug: str, failed_
         for b in snapshot.batches
     ]
     return VoyageStatus(voyage_slug=voyage_slug, total=total, counts_by_state=by_state, counts_by_kind=by_kind,
+                        stale_by_kind={s.media_kind: s.count for s in snapshot.stale},
                         progress_percent=round(100.0 * finished / total, 2), failed_items=failed, batches=batches)
 
 
 async def read_voyage_status(state: ApiState, voyage_slug: str, failed_limit: int) -> VoyageStatus:
     """`voyage_status` on the read pool."""
     async with async_transaction(state.read_pool) as conn:
-        return await voyage_status(conn, voyage_slug, failed_limit)
+        return await voyage_status(conn, voyage_slug, state.settings.recipes, failed_limit)
 
 
 async def gallery_view(state: ApiState, voyage_slug: str) -> tuple[VoyageStatus, list[MediaRow]]:
     """What the gallery page shows, read in one transaction: the voyage's status and every item."""
     async with async_transaction(state.read_pool) as conn:
-        return await voyage_status(conn, voyage_slug), await reports.voyage_items(conn, voyage_slug)
+        status = await voyage_status(conn, voyage_slug, state.settings.recipes)
+        return status, await reports.voyage_items(conn, voyage_slug)

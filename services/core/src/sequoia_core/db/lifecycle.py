@@ -10,6 +10,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
 from sequoia_core import lifecycle, tasks
 from sequoia_core.db import batches
@@ -99,6 +100,23 @@ _RETRY = _requeue(selection=_FAILED_SELECTION,
                   reset="attempts = 0, retries = 0, error_code = NULL, error_message = NULL, "
                         "priority = %(priority)s, queue = %(queue)s,")
 
+# Completed items whose recipe versions differ from the current ones of their kind (NULL: rendered
+# before recipes had versions). A requeued item is `pending` until rendered again, then holds the
+# current versions: either way a second pick finds it no more.
+_STALE_SELECTION = """
+SELECT id, voyage_slug, media_kind, recipe_versions FROM media
+ WHERE processing_status = 'completed'
+   AND (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
+   AND (%(media_kind)s::text IS NULL OR media_kind = %(media_kind)s)
+   AND recipe_versions IS DISTINCT FROM (%(current)s::jsonb -> media_kind)
+ ORDER BY updated_at, id
+ LIMIT %(limit)s
+"""
+
+# Re-rendering is backfill work too: it waits behind fresh ingest.
+_RERENDER = _requeue(selection=_STALE_SELECTION,
+                     reset="attempts = 0, retries = 0, priority = %(priority)s, queue = %(queue)s,")
+
 # Queues are FIFO: a queued item published no earlier than the message next in line on its queue
 # still waits in that queue. A long backlog is not a loss, so such an item is not published again.
 _STUCK_SELECTION = """
@@ -146,6 +164,26 @@ SELECT id, task_id, processing_status, NULL AS worker, NULL::int AS worker_pid, 
  WHERE processing_status = ANY(%(states)s) AND updated_at < now() - %(quiet_for)s AND queue = ANY(%(queues)s)
    AND (%(task_ids)s::uuid[] IS NULL OR task_id = ANY(%(task_ids)s))
 """
+
+
+@dataclass
+class StaleFilter:
+    """Which stale items to render again, against which recipe versions (`recipes.current_versions`)."""
+
+    current: dict[str, dict[str, str]]
+    voyage_slug: str | None = None
+    media_kind: str | None = None
+    limit: int = 100
+
+
+@dataclass
+class StaleItem:
+    """A completed item rendered under other recipe versions than the current ones."""
+
+    id: UUID
+    voyage_slug: str
+    media_kind: str
+    recipe_versions: dict[str, str] | None
 
 
 @dataclass
@@ -198,6 +236,25 @@ def retry_failed(conn: psycopg.Connection, flt: RetryFilter) -> list[OutboxEntry
     to publish."""
     with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
         return cur.execute(_RETRY, _retry_params(flt)).fetchall()
+
+
+def _stale_params(flt: StaleFilter) -> dict:
+    return {"voyage_slug": flt.voyage_slug, "media_kind": flt.media_kind, "current": Jsonb(flt.current),
+            "limit": flt.limit, "task_name": tasks.GENERATE_DERIVATIVES, "priority": Priority.BACKFILL.value,
+            "queue": queue_for(tasks.GENERATE_DERIVATIVES, Priority.BACKFILL).value}
+
+
+def stale_items(conn: psycopg.Connection, flt: StaleFilter) -> list[StaleItem]:
+    """The stale items a re-render with `flt` would pick (for a dry run)."""
+    with conn.cursor(row_factory=class_row(StaleItem)) as cur:
+        return cur.execute(_STALE_SELECTION, _stale_params(flt)).fetchall()
+
+
+def rerender_stale(conn: psycopg.Connection, flt: StaleFilter) -> list[OutboxEntry]:
+    """Requeue stale items matching `flt` under new task ids, as backfill (their derivatives stay until
+    replaced); returns the outbox entries to publish."""
+    with conn.cursor(row_factory=class_row(OutboxEntry)) as cur:
+        return cur.execute(_RERENDER, _stale_params(flt)).fetchall()
 
 
 def _sweep_params(stuck_after: timedelta, max_attempts: int, limit: int,

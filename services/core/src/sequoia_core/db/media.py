@@ -50,6 +50,8 @@ class MediaRow(NewMedia):
     worker: str | None
     worker_pid: int | None
     run_token: UUID | None
+    thumbhash: bytes | None
+    recipe_versions: dict[str, str] | None
     created_at: datetime
     queued_at: datetime | None
     started_at: datetime | None
@@ -111,6 +113,7 @@ RETURNING m.*
 _COMPLETE = """
 UPDATE media
    SET processing_status = 'completed', derivatives = %(derivatives)s, metadata = metadata || %(metadata)s,
+       thumbhash = %(thumbhash)s, recipe_versions = %(recipe_versions)s,
        error_code = NULL, error_message = NULL, completed_at = now(), updated_at = now()
  WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
 RETURNING batch_id
@@ -197,10 +200,13 @@ def claim_for_processing(
 
 def complete(
     conn: psycopg.Connection, run: Run, derivatives: list[dict[str, Any]], metadata: dict[str, Any],
+    thumbhash: bytes | None = None, recipe_versions: dict[str, str] | None = None,
 ) -> UUID | None | bool:
-    """`processing` → `completed`, finalising the batch if this was its last open item; returns the batch
-    id (None for none), or False if not this run's."""
-    params = {**run.params(), "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata)}
+    """`processing` → `completed` with what the run made (its placeholder, and the recipe versions it
+    followed: None counts as stale), finalising the batch if this was its last open item; returns the
+    batch id (None for none), or False if not this run's."""
+    params = {**run.params(), "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata),
+              "thumbhash": thumbhash, "recipe_versions": None if recipe_versions is None else Jsonb(recipe_versions)}
     return _ended(conn, conn.execute(_COMPLETE, params).fetchone())
 
 

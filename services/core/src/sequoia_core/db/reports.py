@@ -12,6 +12,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import RowMaker, class_row
+from psycopg.types.json import Jsonb
 
 from sequoia_core import lifecycle
 from sequoia_core.db.batches import BatchRow
@@ -42,6 +43,14 @@ class CountRow:
     """A count of items by state and kind."""
 
     processing_status: str
+    media_kind: str
+    count: int
+
+
+@dataclass
+class StaleCount:
+    """Completed items of one kind rendered under other recipe versions than the current ones."""
+
     media_kind: str
     count: int
 
@@ -98,6 +107,14 @@ _COUNTS = """
 SELECT processing_status, media_kind, sum(count)::int AS count FROM media_state_counts
  WHERE (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
  GROUP BY 1, 2 HAVING sum(count) > 0 ORDER BY 1, 2
+"""
+
+# Maintained by a trigger (migration 007): completed items by voyage, kind and recipe versions held.
+_STALE = """
+SELECT media_kind, sum(count)::int AS count FROM media_recipe_counts
+ WHERE (%(voyage_slug)s::text IS NULL OR voyage_slug = %(voyage_slug)s)
+   AND recipe_versions IS DISTINCT FROM (%(current)s::jsonb -> media_kind)
+ GROUP BY 1 HAVING sum(count) > 0 ORDER BY 1
 """
 
 _FAILED = """
@@ -174,23 +191,36 @@ def counts(conn: psycopg.Connection, voyage_slug: str | None = None) -> list[Cou
         return cur.execute(_COUNTS, {"voyage_slug": voyage_slug}).fetchall()
 
 
+def stale_counts(conn: psycopg.Connection, current: dict[str, dict[str, str]],
+                 voyage_slug: str | None = None) -> list[StaleCount]:
+    """Stale items by kind (versions other than `current`, `recipes.current_versions`), one voyage or all."""
+    with conn.cursor(row_factory=class_row(StaleCount)) as cur:
+        return cur.execute(_STALE, {"voyage_slug": voyage_slug, "current": Jsonb(current)}).fetchall()
+
+
 @dataclass
 class VoyageSnapshot:
     """What the voyage status shows, read in one transaction."""
 
     counts: list[CountRow]
+    stale: list[StaleCount]
     failed: list[FailedItem]
     batches: list[BatchRow]
 
 
-async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, failed_limit: int = 20) -> VoyageSnapshot:
-    """Counts, latest failures and latest batches of one voyage in a single round trip: the three
-    queries go to Postgres as one pipeline, in the caller's transaction."""
+async def voyage_snapshot(conn: psycopg.AsyncConnection, voyage_slug: str, current: dict[str, dict[str, str]],
+                          failed_limit: int = 20) -> VoyageSnapshot:
+    """Counts, stale counts (against the `current` recipe versions), latest failures and latest batches
+    of one voyage in a single round trip: the queries go to Postgres as one pipeline, in the caller's
+    transaction."""
     async with conn.pipeline():
         counts = await conn.cursor(row_factory=class_row(CountRow)).execute(_COUNTS, {"voyage_slug": voyage_slug})
+        stale = await conn.cursor(row_factory=class_row(StaleCount)).execute(
+            _STALE, {"voyage_slug": voyage_slug, "current": Jsonb(current)})
         failed = await conn.cursor(row_factory=class_row(FailedItem)).execute(_FAILED, (voyage_slug, failed_limit))
         batches = await conn.cursor(row_factory=class_row(BatchRow)).execute(_BATCHES, (voyage_slug, BATCH_LIMIT))
-    return VoyageSnapshot(await counts.fetchall(), await failed.fetchall(), await batches.fetchall())
+    return VoyageSnapshot(await counts.fetchall(), await stale.fetchall(), await failed.fetchall(),
+                          await batches.fetchall())
 
 
 def window_stats(conn: psycopg.Connection, window: timedelta) -> list[KindWindowStats]:

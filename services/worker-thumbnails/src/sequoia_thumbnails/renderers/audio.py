@@ -22,7 +22,7 @@ from PIL import Image
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import MediaFormat, MediaKind
-from sequoia_thumbnails.renderers import ffmpeg
+from sequoia_thumbnails.renderers import ffmpeg, thumbhash
 from sequoia_thumbnails.renderers.base import Derivative, RenderResult, RenderSpec
 
 WAVEFORM_COLOUR = (37, 99, 235, 255)
@@ -60,7 +60,10 @@ class AudioRenderer:
             "bit_rate": _int_or_none(stream.get("bit_rate") or info.format.get("bit_rate")),
             "container": info.format.get("format_name"),
         }
-        return RenderResult([waveform, peaks], metadata)
+        # The gallery shows the waveform as audio's picture: its placeholder too.
+        with Image.open(waveform.path) as picture:
+            placeholder = thumbhash.encode(picture)
+        return RenderResult([waveform, peaks], metadata, thumbhash=placeholder)
 
     def _peaks(self, source: Path, fmt: MediaFormat, index: int, rate: int) -> tuple[np.ndarray, np.ndarray, int]:
         """Min and max of each `samples_per_pixel` block of mono PCM, and how many samples there were."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sequoia_core.mediatypes import MediaFormat, MediaKind
+from sequoia_core.recipes import Recipe, default_recipes, recipes_for
 from sequoia_core.settings import Settings
 
 OutputFormat = Literal["jpeg", "webp", "avif", "png", "json"]
@@ -25,10 +26,7 @@ EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "pn
 class RenderSpec:
     """What to make and the safety limits to make it under."""
 
-    preview_long_edge: int = 1280
-    thumbnail_long_edge: int = 320
-    output_format: Literal["jpeg", "webp", "avif"] = "jpeg"
-    quality: int = 85
+    recipes: tuple[Recipe, ...] = default_recipes()
     image_engine: Literal["auto", "pillow", "vips"] = "auto"
     waveform_size: tuple[int, int] = (1800, 280)
     # Peaks: one min/max pair per this many samples of mono PCM at the file's own rate (512 is the
@@ -48,10 +46,7 @@ class RenderSpec:
     def from_settings(cls, settings: Settings) -> RenderSpec:
         """The spec the configured service renders with."""
         return cls(
-            preview_long_edge=settings.preview_long_edge,
-            thumbnail_long_edge=settings.thumbnail_long_edge,
-            output_format=settings.output_format,
-            quality=settings.output_quality,
+            recipes=settings.recipes,
             image_engine=settings.image_engine,
             waveform_size=(settings.waveform_width, settings.waveform_height),
             max_file_bytes=settings.max_upload_bytes,
@@ -61,6 +56,15 @@ class RenderSpec:
             time_limit_seconds=min(settings.render_time_limit_seconds, settings.soft_time_limit * 0.8),
             memory_limit_bytes=settings.render_memory_limit_mb * 1024**2,
         )
+
+
+    def recipes_for(self, kind: MediaKind) -> tuple[Recipe, ...]:
+        """The recipes of `kind`, largest first."""
+        return recipes_for(self.recipes, kind)
+
+    def largest_edge(self, kind: MediaKind) -> int:
+        """The long edge of the largest picture `kind` gets: what a decoder must deliver."""
+        return max(recipe.long_edge for recipe in self.recipes_for(kind))
 
 
 def fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
@@ -74,7 +78,7 @@ def fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
 class Derivative:
     """One file a renderer wrote."""
 
-    name: str  # thumbnail | preview | waveform | peaks
+    name: str  # a recipe's name (thumbnail, preview, ...), or the audio engine's waveform | peaks
     path: Path
     width: int | None
     height: int | None
@@ -97,6 +101,7 @@ class RenderResult:
 
     derivatives: list[Derivative]
     metadata: dict[str, Any] = field(default_factory=dict)
+    thumbhash: bytes | None = None  # the placeholder of the picture the gallery shows
 
     def describe(self) -> list[dict[str, Any]]:
         """Derivatives as JSON-ready dicts."""

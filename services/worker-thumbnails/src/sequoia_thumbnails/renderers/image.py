@@ -139,15 +139,17 @@ def _render_open(image: Image.Image, out_dir: Path, spec: RenderSpec) -> RenderR
     _check_limits(width, height, frames, spec)
     exif_orientation = pictures.orientation(image)
     icc_profile = image.info.get("icc_profile")
+    largest = spec.largest_edge(MediaKind.IMAGE)
     if image.format == "JPEG":
-        # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below the preview size.
-        image.draft(image.mode if image.mode in ("L", "CMYK") else "RGB", fit(image.size, spec.preview_long_edge))
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below the largest recipe's size.
+        image.draft(image.mode if image.mode in ("L", "CMYK") else "RGB", fit(image.size, largest))
     image.load()
-    # Shrink first: orientation and colour conversion then touch 1280 px, not the full picture.
-    preview = pictures.shrink(pictures.resizable(image, _sample_bits(image)), spec.preview_long_edge)
-    preview = pictures.upright(pictures.to_srgb(preview, icc_profile), exif_orientation)
-    derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
-    return RenderResult(derivatives, _metadata(width, height, frames, "pillow", exif_orientation))
+    # Shrink first: orientation and colour conversion then touch the largest recipe's size, not the picture's.
+    picture = pictures.shrink(pictures.resizable(image, _sample_bits(image)), largest)
+    picture = pictures.upright(pictures.to_srgb(picture, icc_profile), exif_orientation)
+    result = pictures.derive(picture, spec.recipes_for(MediaKind.IMAGE), out_dir)
+    result.metadata = _metadata(width, height, frames, "pillow", exif_orientation)
+    return result
 
 
 def _sample_bits(image: Image.Image) -> int:
@@ -194,12 +196,13 @@ def _render_vips(source: Path, fmt: MediaFormat, out_dir: Path, spec: RenderSpec
         width, height = header.width, header.height
         _check_limits(width, height, frames, spec)
         exif_orientation, ours = _vips_orientation(header, loader)
-        preview = _vips_to_pillow(_vips_preview(source, page, header, spec.preview_long_edge))
-        preview = pictures.upright(preview, ours)
+        picture = _vips_to_pillow(_vips_preview(source, page, header, spec.largest_edge(MediaKind.IMAGE)))
+        picture = pictures.upright(picture, ours)
     except pyvips.Error as err:
         raise PermanentError(f"cannot decode image: {_first_line(err)}", code=ErrorCode.CORRUPT_FILE) from err
-    derivatives = pictures.preview_and_thumbnail(preview, out_dir, spec)
-    return RenderResult(derivatives, _metadata(width, height, frames, "vips", exif_orientation))
+    result = pictures.derive(picture, spec.recipes_for(MediaKind.IMAGE), out_dir)
+    result.metadata = _metadata(width, height, frames, "vips", exif_orientation)
+    return result
 
 
 def _vips_orientation(header: Any, loader: str) -> tuple[int, int]:

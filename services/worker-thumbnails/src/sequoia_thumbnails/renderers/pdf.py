@@ -61,18 +61,18 @@ class PdfRenderer:
         width, height = rect.width, rect.height
         if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
             raise PermanentError(f"page 1 has no area ({width}×{height} pt)", code=ErrorCode.CORRUPT_FILE)
-        pixmap = page.get_pixmap(matrix=_thumbnail_matrix(width, height, self.spec.thumbnail_long_edge),
+        pixmap = page.get_pixmap(matrix=_page_matrix(width, height, self.spec.largest_edge(MediaKind.PDF)),
                                  colorspace=fitz.csRGB, alpha=False, annots=True)
         image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
-        derivative = pictures.save(image, "thumbnail", out_dir, self.spec)
-        metadata: dict[str, Any] = {
+        result = pictures.derive(image, self.spec.recipes_for(MediaKind.PDF), out_dir)
+        result.metadata = {
             "pages": document.page_count,
             "page_width_pt": round(width, 2),
             "page_height_pt": round(height, 2),
             "rotation": page.rotation,
             "encrypted": bool(document.is_encrypted),
         }
-        return RenderResult([derivative], metadata)
+        return result
 
 
 def colour_sample() -> bytes:
@@ -101,7 +101,7 @@ def _walk_to_pages_only(document: fitz.Document) -> None:
         pass
 
 
-def _thumbnail_matrix(width: float, height: float, long_edge: int) -> fitz.Matrix:
+def _page_matrix(width: float, height: float, long_edge: int) -> fitz.Matrix:
     """Zoom to `long_edge` px on the long side; the page-size clamp: a sliver of a page (1 × 10⁶ pt)
     still gets at least one pixel across, and a vast page never more than `long_edge`."""
     zoom = long_edge / max(width, height)

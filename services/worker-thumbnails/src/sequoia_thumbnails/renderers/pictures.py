@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms
 
-from sequoia_thumbnails.renderers.base import EXTENSIONS, Derivative, RenderSpec, fit
+from sequoia_core.recipes import THUMBNAIL, Recipe
+from sequoia_thumbnails.renderers import thumbhash
+from sequoia_thumbnails.renderers.base import EXTENSIONS, Derivative, RenderResult, fit
 
 # Resampling in two steps: a cheap box reduction to within 2× of the target (Pillow's own default
 # for thumbnails), then a good filter: Lanczos, or bicubic for a mild last step (under 2×, as after
@@ -119,20 +121,25 @@ def flatten(image: Image.Image, output_format: str) -> Image.Image:
     return image
 
 
-def save(image: Image.Image, name: str, out_dir: Path, spec: RenderSpec) -> Derivative:
-    """Encode `image` in the configured output format and describe the file."""
-    fmt = spec.output_format
+def save(image: Image.Image, recipe: Recipe, out_dir: Path) -> Derivative:
+    """Encode `image` as `recipe` says and describe the file."""
+    fmt = recipe.format
     image = flatten(image, fmt)
-    path = out_dir / f"{name}.{EXTENSIONS[fmt]}"
-    image.save(path, format=fmt.upper(), quality=spec.quality, **_ENCODER_OPTIONS[fmt])
-    return Derivative(name=name, path=path, width=image.width, height=image.height, format=fmt)
+    path = out_dir / f"{recipe.name}.{EXTENSIONS[fmt]}"
+    image.save(path, format=fmt.upper(), quality=recipe.quality, **_ENCODER_OPTIONS[fmt])
+    return Derivative(name=recipe.name, path=path, width=image.width, height=image.height, format=fmt)
 
 
-def preview_and_thumbnail(image: Image.Image, out_dir: Path, spec: RenderSpec) -> list[Derivative]:
-    """Write the preview and, shrunk from it, the thumbnail of an upright sRGB picture."""
-    preview = shrink(image, spec.preview_long_edge)
-    thumbnail = shrink(preview, spec.thumbnail_long_edge)
-    return [save(preview, "preview", out_dir, spec), save(thumbnail, "thumbnail", out_dir, spec)]
+def derive(image: Image.Image, recipes: tuple[Recipe, ...], out_dir: Path) -> RenderResult:
+    """Write every recipe of an upright sRGB picture, each shrunk from the larger one before it
+    (`recipes` largest first), with the ThumbHash of the thumbnail as the gallery shows it."""
+    derivatives, placeholder = [], None
+    for recipe in recipes:
+        image = shrink(image, recipe.long_edge)
+        derivatives.append(save(image, recipe, out_dir))
+        if recipe.name == THUMBNAIL:
+            placeholder = thumbhash.encode(flatten(image, recipe.format))
+    return RenderResult(derivatives, thumbhash=placeholder)
 
 
 # Grey levels (0-255) of standard deviation below which a picture counts as one colour.

@@ -56,10 +56,10 @@ class VideoRenderer:
         display = (max(1, round(width * ffmpeg.sample_aspect_ratio(stream))), height)
         if rotation in (90, 270):
             display = display[::-1]
-        size = fit(display, self.spec.preview_long_edge)
+        size = fit(display, self.spec.largest_edge(MediaKind.VIDEO))
         frame = self._best_frame(source, fmt, int(stream["index"]), size, duration)
-        derivatives = pictures.preview_and_thumbnail(frame, out_dir, self.spec)
-        metadata: dict[str, Any] = {
+        result = pictures.derive(frame, self.spec.recipes_for(MediaKind.VIDEO), out_dir)
+        result.metadata = {
             "duration": round(duration, 3) if duration else None,
             "codec": stream.get("codec_name"),
             "width": display[0],
@@ -71,7 +71,7 @@ class VideoRenderer:
             "container": info.format.get("format_name"),
             "audio_codec": (info.first("audio") or {}).get("codec_name"),
         }
-        return RenderResult(derivatives, metadata)
+        return result
 
     def _best_frame(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
                     duration: float | None) -> Image.Image:
