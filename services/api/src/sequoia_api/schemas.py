@@ -207,6 +207,29 @@ class CancelResult(BaseModel):
     terminated: bool = Field(description="true when a running task was revoked with terminate")
 
 
+class MediaDeletion(BaseModel):
+    """A deleted item: gone from every read at once, its S3 objects removed by the media worker."""
+
+    media_id: UUID
+    voyage_slug: str
+    state: Literal["pending", "done"] = Field(description="done once S3 confirmed nothing of the item is left")
+    requested_at: datetime
+    completed_at: datetime | None
+    attempts: int = Field(description="failed removal attempts so far (retried with backoff)")
+    last_error: str | None
+    terminated: bool = Field(description="true when this call revoked a running render with terminate")
+
+
+class VoyageDeletion(BaseModel):
+    """A deleted voyage: its items and batches gone from every read, their S3 objects being removed."""
+
+    voyage_slug: str
+    deleted: int = Field(description="items this call deleted (0 when repeated)")
+    terminated: int = Field(description="running renders this call revoked with terminate")
+    pending: int = Field(description="deleted items whose S3 objects are not confirmed gone yet")
+    done: int = Field(description="deleted items S3 holds nothing of")
+
+
 class FailedItemOut(BaseModel):
     """A failed item with its error."""
 

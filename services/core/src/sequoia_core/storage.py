@@ -213,11 +213,35 @@ class Storage:
     def delete(self, keys: list[str]) -> None:
         """Remove objects; a key already absent is no error."""
         for start in range(0, len(keys), _DELETE_BATCH):
-            batch = [{"Key": key} for key in keys[start:start + _DELETE_BATCH]]
-            try:
-                self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-            except (BotoCoreError, ClientError) as err:
-                raise _translate(err, batch[0]["Key"]) from err
+            self._delete_batch(keys[start:start + _DELETE_BATCH])
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under `prefix`, one DeleteObjects request per listing page (at most
+        1000 keys each); returns how many were removed. `TransientError` if S3 fails or keeps a key."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        removed = 0
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix,
+                                           PaginationConfig={"PageSize": _DELETE_BATCH}):
+                keys = [obj["Key"] for obj in page.get("Contents", [])]
+                if keys:
+                    self._delete_batch(keys)
+                    removed += len(keys)
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, prefix) from err
+        return removed
+
+    def _delete_batch(self, keys: list[str]) -> None:
+        # Quiet mode answers only the keys S3 could not delete: any of them means the work is not done.
+        try:
+            answer = self._client.delete_objects(Bucket=self.bucket,
+                                                 Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, keys[0]) from err
+        if errors := answer.get("Errors"):
+            first = errors[0]
+            raise TransientError(f"s3 kept {len(errors)} object(s), e.g. {first.get('Key')}: {first.get('Code')}",
+                                 code=ErrorCode.STORAGE_UNAVAILABLE)
 
     @property
     def public_origin(self) -> str:

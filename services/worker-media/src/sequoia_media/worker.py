@@ -25,6 +25,7 @@ app.conf.beat_schedule = {
     "deliver-webhooks": _every(task_names.DELIVER_WEBHOOKS, settings.webhook_delivery_interval_seconds),
     "prune-webhooks": _every(task_names.PRUNE_WEBHOOKS, settings.outbox_prune_interval_seconds),
     "prune-idempotency-keys": _every(task_names.PRUNE_IDEMPOTENCY_KEYS, settings.outbox_prune_interval_seconds),
+    "remove-deleted": _every(task_names.REMOVE_DELETED, settings.deletion_interval_seconds),
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)
