@@ -20,3 +20,23 @@ CREATE TABLE IF NOT EXISTS media_deletions (
 );
 CREATE INDEX IF NOT EXISTS media_deletions_due_idx ON media_deletions (next_attempt_at) WHERE completed_at IS NULL;
 CREATE INDEX IF NOT EXISTS media_deletions_voyage_idx ON media_deletions (voyage_slug);
+
+-- Direct uploads (POST /api/voyages/{slug}/uploads): the API hands out presigned URLs for a key under
+-- the voyage's REGISTER_PREFIXES area, remembers it here, and the completion call registers the
+-- object. Rows never completed are aborted (multipart) or removed (single PUT) by the media worker
+-- once `expires_at` has passed (sequoia_media/uploads.py). In this file because it is this change's
+-- one migration number.
+CREATE TABLE IF NOT EXISTS direct_uploads (
+    id             uuid        PRIMARY KEY,
+    voyage_slug    text        NOT NULL,
+    key            text        NOT NULL UNIQUE,
+    filename       text        NOT NULL,
+    size_bytes     bigint      NOT NULL CHECK (size_bytes > 0),
+    s3_upload_id   text,
+    part_size      bigint,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    expires_at     timestamptz NOT NULL,
+    completed_at   timestamptz,
+    media_id       uuid
+);
+CREATE INDEX IF NOT EXISTS direct_uploads_open_idx ON direct_uploads (expires_at) WHERE completed_at IS NULL;

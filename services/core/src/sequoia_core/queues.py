@@ -37,6 +37,7 @@ ROUTES: dict[str, QueueName] = {
     tasks.PRUNE_WEBHOOKS: QueueName.MEDIA,
     tasks.PRUNE_IDEMPOTENCY_KEYS: QueueName.MEDIA,
     tasks.REMOVE_DELETED: QueueName.MEDIA,
+    tasks.ABORT_EXPIRED_UPLOADS: QueueName.MEDIA,
 }
 
 

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     # Where pipelines may put objects to register; `{voyage}` is the voyage of the call.
     register_prefixes: Annotated[list[str], NoDecode] = ["incoming/{voyage}/"]
+    # Direct uploads to S3 (POST /api/voyages/{slug}/uploads): one presigned PUT below the threshold,
+    # multipart with presigned part URLs above it. S3 takes parts of 5 MiB to 5 GiB, at most 10,000.
+    upload_multipart_threshold_bytes: int = Field(default=100 * 1024**2, ge=5 * 1024**2)
+    upload_part_size_bytes: int = Field(default=64 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
+    # The URLs' lifetime; an upload not completed by then is aborted on beat (at most 7 days: SigV4's limit).
+    upload_expiry_seconds: int = Field(default=86400, ge=300, le=7 * 24 * 3600)
 
     # -- derivative engines (worker-thumbnails; docs/engines.md)
     image_engine: Literal["auto", "pillow", "vips"] = "auto"

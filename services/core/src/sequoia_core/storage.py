@@ -28,6 +28,7 @@ _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
 _CHANGED_CODES = {"PreconditionFailed", "412"}
 # A range of an empty object is unsatisfiable: it has no byte 0.
 _EMPTY_RANGE_CODES = {"InvalidRange", "416"}
+_BAD_PARTS_CODES = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
 _CHUNK = 1024 * 1024
 # A multipart upload holds one chunk in memory per thread: 4 x 8 MiB, not boto3's default 10 x 8 MiB.
 _TRANSFER = TransferConfig(max_concurrency=4)
@@ -248,6 +249,57 @@ class Storage:
         """The scheme and host of presigned URLs (what browsers fetch derivatives from)."""
         parts = urlsplit(self._presigner.meta.endpoint_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    def presigned_put(self, key: str, expires_in: int) -> str:
+        """A time-limited URL a client PUTs one object to (named at the public endpoint)."""
+        return self._presigner.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+
+    def create_multipart(self, key: str) -> str:
+        """Start a multipart upload; its S3 upload id."""
+        try:
+            return self._client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        """A time-limited URL a client PUTs one part of a multipart upload to."""
+        return self._presigner.generate_presigned_url(
+            "upload_part", Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                                   "PartNumber": part_number}, ExpiresIn=expires_in)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Join the uploaded parts (number, ETag) into the object; `invalid_parts` if S3 refuses the
+        list (a part missing, too small or with another ETag), `ObjectNotFound` if the upload is gone."""
+        body = {"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in parts]}
+        try:
+            self._client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                   MultipartUpload=body)
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            if code in _BAD_PARTS_CODES:
+                raise PermanentError(f"S3 refused the parts of {key}: {code}", code="invalid_parts") from err
+            if code == "NoSuchUpload":
+                raise ObjectNotFound(f"no multipart upload {upload_id} for {key}") from err
+            raise _translate(err, key) from err
+        except BotoCoreError as err:
+            raise _translate(err, key) from err
+
+    def abort_multipart(self, key: str) -> int:
+        """Abort every multipart upload open for exactly `key` (their parts are freed); how many."""
+        aborted = 0
+        try:
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=key)
+            for upload in (u for page in pages for u in page.get("Uploads", []) if u["Key"] == key):
+                try:
+                    self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
+                except ClientError as err:
+                    if str(err.response.get("Error", {}).get("Code", "")) != "NoSuchUpload":
+                        raise
+                aborted += 1
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+        return aborted
 
     def presigned_url(self, key: str) -> str:
         """A time-limited GET URL for one object."""

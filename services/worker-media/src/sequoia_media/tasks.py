@@ -1,5 +1,5 @@
 """Celery tasks of the `media` queue, run by beat: the outbox relay, the sweeper, the orphan janitor,
-the pruners, the webhook sender and the deleter."""
+the pruners, the webhook sender, the deleter and the janitor of expired direct uploads."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.pruner import prune_idempotency_keys, prune_outbox, prune_webhook_events
 from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
+from sequoia_media.uploads import abort_expired_uploads
 from sequoia_media.webhook_sender import deliver_due
 
 
@@ -110,6 +111,13 @@ def remove_deleted_objects(self: Task) -> dict[str, int]:
     budget = ctx.settings.deletion_interval_seconds / 2
     result = remove_deleted(ctx.pool, ctx.storage, ctx.redis, ctx.settings, budget)
     return {"done": result.done, "waiting": result.waiting, "failed": result.failed}
+
+
+@shared_task(name=task_names.ABORT_EXPIRED_UPLOADS, bind=True, ignore_result=True)
+def abort_expired(self: Task) -> int:
+    """Abort direct uploads never completed before their expiry (their S3 parts are freed)."""
+    ctx = worker_context()
+    return abort_expired_uploads(ctx.pool, ctx.storage)
 
 
 def _next_in_line(client: Redis) -> dict[str, UUID]:
