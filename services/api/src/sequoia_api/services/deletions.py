@@ -15,6 +15,7 @@ from sequoia_api.services.tasks import revoke
 from sequoia_api.state import ApiState
 from sequoia_core.db import batches, deletions, media
 from sequoia_core.db.deletions import Deletion, Removed
+from sequoia_core.db.media import Status
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import NotFound, TransientError
 
@@ -26,11 +27,12 @@ def _in_scope(voyage_slug: str, voyages: frozenset[str] | None) -> bool:
 
 
 def _stop(state: ApiState, removed: list[Removed]) -> int:
-    """Revoke what ran for the removed items; how many running renders were terminated. The rows
-    are already gone, so a revoke that cannot be sent (the broker away) is only logged: no later
-    claim or completion can match, and the deleter waits out a render still running."""
+    """Revoke with terminate the renders running for the removed items; how many. Waiting messages
+    need no revoke (a voyage may have thousands): with the row gone, their claim matches nothing and
+    the worker skips them. A revoke that cannot be sent (the broker away) is only logged: nothing the
+    render does can be recorded any more, and the deleter waits it out."""
     terminated = 0
-    for item in removed:
+    for item in (i for i in removed if i.previous_status == Status.PROCESSING):
         try:
             terminated += revoke(state, item.task_id, item.previous_status)
         except (TransientError, RedisError, OperationalError) as err:
