@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -217,6 +218,23 @@ def test_s3_down_during_a_delete_is_retried_with_backoff_until_it_recovers(
 
     _until_done(pool, beat, media_worker, [entry.media_id])  # S3 is back: the worker's next due tick
     assert _bucket_keys(storage, voyage) == []
+    client.close()
+
+
+def test_a_finished_deletion_is_forgotten_after_its_retention(api, api_state, pool, storage, settings, voyage):
+    _, [entry] = ingest_unpublished(api_state, voyage, ("old.png", png_bytes()))
+    assert api.delete(f"/api/media/{entry.media_id}").status_code == 202
+    client = redis_client(settings)
+    remove_deleted(pool, storage, client, settings, budget_seconds=30)
+    assert api.delete(f"/api/media/{entry.media_id}").json()["state"] == "done"
+
+    with transaction(pool) as conn:
+        conn.execute("UPDATE media_deletions SET completed_at = now() - %s WHERE media_id = %s",
+                     (timedelta(hours=settings.deletion_retention_hours + 1), entry.media_id))
+    remove_deleted(pool, storage, client, settings, budget_seconds=30)
+
+    assert _deletion(pool, entry.media_id) is None
+    assert api.delete(f"/api/media/{entry.media_id}").status_code == 404
     client.close()
 
 

@@ -129,6 +129,8 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: float = Field(default=900.0, gt=0)
     # Deleted items' objects leave S3 on beat (sequoia_media/deleter.py), retried with the task backoff.
     deletion_interval_seconds: float = Field(default=10.0, gt=0)
+    # A finished deletion is kept this long (a repeated DELETE reports it), then forgotten.
+    deletion_retention_hours: float = Field(default=168.0, gt=0)
 
     # -- webhooks (docs/webhooks.md): the media worker sends due deliveries on beat, this many at once,
     # each bounded by the timeouts, so a receiver that hangs costs one timeout and never a worker.

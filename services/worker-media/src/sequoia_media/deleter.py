@@ -7,7 +7,8 @@ empty and no render that held the item when it was deleted can still write: its 
 from its worker's heartbeat (a revoke with terminate killed it), or its hard time limit has passed.
 Until then the deletion is looked at again every pass, so derivatives a late render uploads after a
 pass (its completion is refused: the row is gone) are removed too. A failure (S3 away) is recorded on
-the row and retried with exponential backoff; nothing gives up.
+the row and retried with exponential backoff; nothing gives up. Finished deletions are forgotten
+after DELETION_RETENTION_HOURS (a repeated DELETE then answers 404, as for an item never seen).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # deletions taken per round of a pass
 LEASE = timedelta(minutes=5)  # far above one round: two prefixes listed twice, removed once
+PRUNE_BATCH = 1000  # finished deletions forgotten per pass, past DELETION_RETENTION_HOURS
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ def remove_deleted(pool: ConnectionPool, storage: Storage, client: Redis, settin
             break
         result = _round(pool, storage, client, settings, due)
         total = DeletionPass(total.done + result.done, total.waiting + result.waiting, total.failed + result.failed)
+        if result.failed:
+            break  # S3 failed: the next tick tries again, after the backoff
+    with transaction(pool) as conn:
+        deletions.prune_done(conn, timedelta(hours=settings.deletion_retention_hours), PRUNE_BATCH)
     if total != DeletionPass():
         log.info("deleter: %d item(s) gone from S3, %d wait for a render to end, %d failed (retried later)",
                  total.done, total.waiting, total.failed)
@@ -73,8 +79,8 @@ def _round(pool: ConnectionPool, storage: Storage, client: Redis, settings: Sett
            due: list[Deletion]) -> DeletionPass:
     # Judged before removing: a render dead now writes nothing after the listing that confirms.
     writing = _still_writing(client, settings, due)
-    done = waiting = failed = 0
-    for deletion in due:
+    done = waiting = 0
+    for index, deletion in enumerate(due):
         removed = 0
         try:
             removed = sum(storage.delete_prefix(prefix) for prefix in prefixes(deletion))
@@ -83,14 +89,8 @@ def _round(pool: ConnectionPool, storage: Storage, client: Redis, settings: Sett
                 raise TransientError(f"{len(left)} object(s) still listed, e.g. {left[0]}",
                                      code=ErrorCode.STORAGE_UNAVAILABLE)
         except TransientError as err:
-            delay = timedelta(seconds=retry_countdown(deletion.attempts, settings.task_retry_backoff_seconds,
-                                                      settings.task_retry_backoff_max_seconds))
-            log.warning("deleter: media %s not yet gone from S3 (attempt %d, again in %.0f s): %s",
-                        deletion.media_id, deletion.attempts + 1, delay.total_seconds(), err.message)
-            with transaction(pool) as conn:
-                deletions.mark_later(conn, deletion.media_id, delay, removed, f"{err.code}: {err.message}")
-            failed += 1
-            continue
+            _fail(pool, settings, deletion, removed, err, untried=due[index + 1:])
+            return DeletionPass(done, waiting, failed=1)
         with transaction(pool) as conn:
             if deletion.media_id in writing:
                 deletions.mark_later(conn, deletion.media_id, timedelta(seconds=settings.deletion_interval_seconds),
@@ -99,7 +99,21 @@ def _round(pool: ConnectionPool, storage: Storage, client: Redis, settings: Sett
             else:
                 deletions.mark_done(conn, deletion.media_id, removed)
                 done += 1
-    return DeletionPass(done, waiting, failed)
+    return DeletionPass(done, waiting, 0)
+
+
+def _fail(pool: ConnectionPool, settings: Settings, deletion: Deletion, removed: int, err: TransientError,
+          untried: list[Deletion]) -> None:
+    """Record the failure and back off; the rest of the round is not tried now (S3 is most likely away
+    for them too) and waits as long, without counting an attempt."""
+    delay = timedelta(seconds=retry_countdown(deletion.attempts, settings.task_retry_backoff_seconds,
+                                              settings.task_retry_backoff_max_seconds))
+    log.warning("deleter: media %s not yet gone from S3 (attempt %d, again in %.0f s; %d more wait): %s",
+                deletion.media_id, deletion.attempts + 1, delay.total_seconds(), len(untried), err.message)
+    with transaction(pool) as conn:
+        deletions.mark_later(conn, deletion.media_id, delay, removed, f"{err.code}: {err.message}")
+        for other in untried:
+            deletions.mark_later(conn, other.media_id, delay, 0)
 
 
 def _still_writing(client: Redis, settings: Settings, due: list[Deletion]) -> set[UUID]:

@@ -94,6 +94,12 @@ UPDATE media_deletions
 """
 
 
+_PRUNE = """
+DELETE FROM media_deletions WHERE media_id IN (
+    SELECT media_id FROM media_deletions WHERE completed_at < now() - %(retention)s LIMIT %(limit)s)
+"""
+
+
 def remove_item(conn: psycopg.Connection, media_id: UUID) -> Removed | None:
     """Delete one item's row and record its deletion; None if there is no such row (any more)."""
     with conn.cursor(row_factory=class_row(Removed)) as cur:
@@ -137,3 +143,8 @@ def mark_later(conn: psycopg.Connection, media_id: UUID, delay: timedelta, remov
     that held the item may still write."""
     conn.execute(_LATER, {"id": media_id, "delay": delay, "removed": removed, "failed": error is not None,
                           "error": error})
+
+
+def prune_done(conn: psycopg.Connection, retention: timedelta, limit: int) -> int:
+    """Forget up to `limit` deletions done longer ago than `retention`; how many."""
+    return conn.execute(_PRUNE, {"retention": retention, "limit": limit}).rowcount
