@@ -278,7 +278,7 @@ class Storage:
         except ClientError as err:
             code = str(err.response.get("Error", {}).get("Code", ""))
             if code in _BAD_PARTS_CODES:
-                raise PermanentError(f"S3 refused the parts of {key}: {code}", code="invalid_parts") from err
+                raise PermanentError(f"S3 refused the parts of {key}: {code}", code=ErrorCode.INVALID_PARTS) from err
             if code == "NoSuchUpload":
                 raise ObjectNotFound(f"no multipart upload {upload_id} for {key}") from err
             raise _translate(err, key) from err

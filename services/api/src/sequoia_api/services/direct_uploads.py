@@ -20,7 +20,7 @@ from sequoia_api.state import ApiState
 from sequoia_core.db import direct_uploads
 from sequoia_core.db.direct_uploads import DirectUpload
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import Conflict, NotFound, ObjectNotFound, PermanentError, TransientError
+from sequoia_core.errors import Conflict, ErrorCode, NotFound, ObjectNotFound, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,11 @@ def _assemble(state: ApiState, upload: DirectUpload, parts: list[CompletedPart])
     """Join a multipart upload's parts; a single PUT has none to join."""
     if upload.s3_upload_id is None:
         if parts:
-            raise PermanentError("a single-PUT upload takes no parts", code="invalid_parts")
+            raise PermanentError("a single-PUT upload takes no parts", code=ErrorCode.INVALID_PARTS)
         return
     if not parts:
-        raise PermanentError("a multipart upload is completed with its parts' numbers and ETags", code="invalid_parts")
+        raise PermanentError("a multipart upload is completed with its parts' numbers and ETags",
+                             code=ErrorCode.INVALID_PARTS)
     try:
         state.storage.complete_multipart(upload.key, upload.s3_upload_id,
                                          [(p.part_number, p.etag) for p in sorted(parts, key=lambda p: p.part_number)])
@@ -97,11 +98,11 @@ def _check_uploaded(state: ApiState, upload: DirectUpload) -> None:
     try:
         size = int(state.storage.head(upload.key)["ContentLength"])
     except ObjectNotFound as err:
-        raise Conflict(f"nothing was uploaded to {upload.key} yet", code="upload_incomplete") from err
+        raise Conflict(f"nothing was uploaded to {upload.key} yet", code=ErrorCode.UPLOAD_INCOMPLETE) from err
     if size != upload.size_bytes:
         state.storage.delete([upload.key])
         raise PermanentError(f"{size} bytes arrived, {upload.size_bytes} were declared; the object was removed, "
-                             "start a new upload", code="size_mismatch")
+                             "start a new upload", code=ErrorCode.SIZE_MISMATCH)
 
 
 def complete_upload(state: ApiState, voyage_slug: str, upload_id: UUID, parts: list[CompletedPart]
@@ -114,9 +115,11 @@ def complete_upload(state: ApiState, voyage_slug: str, upload_id: UUID, parts: l
         if upload is None:
             raise NotFound(f"no upload {upload_id} for voyage {voyage_slug}")
         if upload.completed_at is not None:
-            raise Conflict(f"upload {upload_id} was completed as media item {upload.media_id}", code="upload_completed")
+            raise Conflict(f"upload {upload_id} was completed as media item {upload.media_id}",
+                           code=ErrorCode.UPLOAD_COMPLETED)
         if upload.expires_at < datetime.now(UTC):
-            raise Conflict(f"upload {upload_id} expired at {upload.expires_at.isoformat()}", code="upload_expired")
+            raise Conflict(f"upload {upload_id} expired at {upload.expires_at.isoformat()}",
+                           code=ErrorCode.UPLOAD_EXPIRED)
         _assemble(state, upload, parts)
         try:
             _check_uploaded(state, upload)
