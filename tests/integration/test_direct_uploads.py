@@ -88,6 +88,22 @@ def test_a_small_file_goes_up_in_one_presigned_put_and_is_registered(uploads_api
     assert again.status_code == 409 and again.json()["code"] == "upload_completed"
 
 
+def test_a_completed_upload_is_forgotten_once_expired(uploads_api, storage, pool, voyage):
+    data = jpeg_bytes(64, 64)
+    ticket = uploads_api.post(f"/api/voyages/{voyage}/uploads", json={"filename": "f.jpg", "size_bytes": len(data)}
+                              ).json()
+    httpx.put(ticket["url"], content=data, timeout=60)
+    url = f"/api/voyages/{voyage}/uploads/{ticket['upload_id']}/complete"
+    assert uploads_api.post(url).status_code == 202
+    with transaction(pool) as conn:
+        conn.execute("UPDATE direct_uploads SET expires_at = now() - interval '1 second' WHERE id = %s",
+                     (ticket["upload_id"],))
+
+    abort_expired_uploads(pool, storage)
+
+    assert uploads_api.post(url).status_code == 404
+
+
 def test_a_large_file_goes_up_in_presigned_parts_and_is_registered(uploads_api, storage, thumbnails_worker, voyage,
                                                                    wait_final, public_endpoint):
     data = _big_jpeg(11 * MiB)

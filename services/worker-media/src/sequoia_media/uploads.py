@@ -2,7 +2,7 @@
 handed out, when their presigned URLs stop working too) the media worker's beat aborts their S3
 multipart upload, which frees the parts S3 keeps (and bills) for an open upload, removes an object a
 single PUT left, and forgets the upload. Every open multipart upload of the key is aborted, so one
-the API started but could not record is caught too."""
+the API started but could not record is caught too. Completed uploads are forgotten past their expiry."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def abort_expired_uploads(pool: ConnectionPool, storage: Storage, limit: int = 1
                 break
             direct_uploads.delete_upload(conn, upload.id)
         aborted += 1
+    with transaction(pool) as conn:
+        direct_uploads.prune_completed(conn, limit)
     if aborted:
         log.info("aborted %d direct upload(s) never completed", aborted)
     return aborted

@@ -42,6 +42,11 @@ SELECT * FROM direct_uploads WHERE completed_at IS NULL AND expires_at < now()
  ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED
 """
 
+_PRUNE_COMPLETED = """
+DELETE FROM direct_uploads WHERE id IN (
+    SELECT id FROM direct_uploads WHERE completed_at IS NOT NULL AND expires_at < now() LIMIT %s)
+"""
+
 
 def insert_upload(conn: psycopg.Connection, upload_id: UUID, voyage_slug: str, key: str, filename: str,
                   size_bytes: int, expires_at: datetime) -> DirectUpload:
@@ -78,3 +83,8 @@ def lock_next_expired(conn: psycopg.Connection) -> DirectUpload | None:
     """The oldest upload past its expiry and never completed, locked; None when there is none."""
     with conn.cursor(row_factory=class_row(DirectUpload)) as cur:
         return cur.execute(_NEXT_EXPIRED).fetchone()
+
+
+def prune_completed(conn: psycopg.Connection, limit: int) -> int:
+    """Forget up to `limit` completed uploads past their expiry (a repeated completion is then 404)."""
+    return conn.execute(_PRUNE_COMPLETED, (limit,)).rowcount
