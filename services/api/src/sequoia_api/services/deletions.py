@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+import psycopg
 from kombu.exceptions import OperationalError
 from redis import RedisError
 
@@ -40,7 +41,7 @@ def _stop(state: ApiState, removed: list[Removed]) -> int:
     return terminated
 
 
-def _finalize_batches(conn, removed: list[Removed]) -> None:
+def _finalize_batches(conn: psycopg.Connection, removed: list[Removed]) -> None:
     for batch_id in sorted({item.batch_id for item in removed if item.batch_id}):
         batches.finalize_if_done(conn, batch_id)
 
