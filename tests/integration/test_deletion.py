@@ -26,13 +26,13 @@ from sequoia_core.redis_client import redis_client
 from sequoia_core.storage import Storage
 from sequoia_media.deleter import remove_deleted
 from sequoia_thumbnails import derivatives
-from sequoia_thumbnails.context import WorkerContext
+from sequoia_thumbnails.context import ThumbnailsContext
 from sequoia_thumbnails.derivatives import Job
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 from tests.corpus import hostile
 from tests.factories import jpeg_bytes, png_bytes
-from tests.integration.helpers import ingest_unpublished, upload
+from tests.integration.helpers import ingest_unpublished, keys_under, upload
 from tests.support import services
 from tests.support.processes import wait_for
 from tests.support.services import WorkerProcess
@@ -58,7 +58,7 @@ def beat(settings):
 
 
 def _bucket_keys(storage: Storage, voyage: str) -> list[str]:
-    return storage.list_keys(f"originals/{voyage}/") + storage.list_keys(f"derivatives/{voyage}/")
+    return keys_under(storage, f"originals/{voyage}/") + keys_under(storage, f"derivatives/{voyage}/")
 
 
 def _deletion(pool, media_id):
@@ -154,10 +154,10 @@ def test_deleting_during_a_running_render_terminates_it_and_leaves_nothing(
 
 
 @pytest.fixture
-def worker_ctx(settings, pool, storage) -> WorkerContext:
+def worker_ctx(settings, pool, storage) -> ThumbnailsContext:
     """What a thumbnails worker process holds, built here, to stage a render that ends late."""
     engine = Engine(RenderSpec.from_settings(settings))
-    return WorkerContext(settings=settings, pool=pool, storage=storage, engine=engine)
+    return ThumbnailsContext(settings=settings, pool=pool, storage=storage, engine=engine)
 
 
 def test_a_render_finishing_after_the_delete_recreates_nothing(api, api_state, worker_ctx, pool, storage, settings,

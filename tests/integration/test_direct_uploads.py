@@ -22,6 +22,7 @@ from sequoia_core.db.pool import transaction
 from sequoia_core.queues import QueueName, queue_for
 from sequoia_media.uploads import abort_expired_uploads
 from tests.factories import jpeg_bytes
+from tests.integration.helpers import keys_under
 from tests.support import services
 from tests.support.services import TEST_TOKEN
 
@@ -83,7 +84,7 @@ def test_a_small_file_goes_up_in_one_presigned_put_and_is_registered(uploads_api
     [item] = done.json()["files"]
     assert item["status"] == "accepted" and item["filename"] == "deck 1.jpg"
     assert wait_final(item["media_id"])["status"] == "completed"
-    assert storage.list_keys(f"incoming/{voyage}/") == [], "the uploaded object goes once the item has its copy"
+    assert keys_under(storage, f"incoming/{voyage}/") == [], "the uploaded object goes once the item has its copy"
     again = uploads_api.post(f"/api/voyages/{voyage}/uploads/{ticket['upload_id']}/complete")
     assert again.status_code == 409 and again.json()["code"] == "upload_completed"
 
@@ -121,7 +122,7 @@ def test_a_large_file_goes_up_in_presigned_parts_and_is_registered(uploads_api, 
     finished = wait_final(item["media_id"])
     assert finished["status"] == "completed" and finished["size_bytes"] == len(data)
     assert _open_multipart_uploads(storage, ticket["key"]) == []
-    assert storage.list_keys(f"incoming/{voyage}/") == []
+    assert keys_under(storage, f"incoming/{voyage}/") == []
 
 
 def test_wrong_parts_are_refused_and_the_upload_stays_open_for_the_right_ones(uploads_api, storage, voyage):
@@ -149,7 +150,7 @@ def test_a_file_of_another_size_than_declared_is_removed_with_its_upload(uploads
 
     assert early.status_code == 409 and early.json()["code"] == "upload_incomplete"
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "size_mismatch"
-    assert storage.list_keys(f"incoming/{voyage}/") == []
+    assert keys_under(storage, f"incoming/{voyage}/") == []
     assert uploads_api.post(url).status_code == 404
 
 
@@ -162,7 +163,7 @@ def test_a_file_of_a_type_not_allowed_is_refused_and_removed(uploads_api, storag
     refused = uploads_api.post(f"/api/voyages/{voyage}/uploads/{ticket['upload_id']}/complete")
 
     assert refused.status_code == 415 and refused.json()["detail"]["files"][0]["error"]["code"] == "unsupported_type"
-    assert storage.list_keys(f"incoming/{voyage}/") == []
+    assert keys_under(storage, f"incoming/{voyage}/") == []
 
 
 @pytest.mark.parametrize(("body", "code"), [

@@ -84,7 +84,7 @@ def _round(pool: ConnectionPool, storage: Storage, client: Redis, settings: Sett
         removed = 0
         try:
             removed = sum(storage.delete_prefix(prefix) for prefix in prefixes(deletion))
-            left = [key for prefix in prefixes(deletion) for key in storage.list_keys(prefix)]
+            left = [obj.key for prefix in prefixes(deletion) for obj in storage.iter_objects(prefix)]
             if left:
                 raise TransientError(f"{len(left)} object(s) still listed, e.g. {left[0]}",
                                      code=ErrorCode.STORAGE_UNAVAILABLE)

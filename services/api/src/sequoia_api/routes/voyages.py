@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Path, status
-
-from sequoia_api.http.deps import State, Writer
+from sequoia_api.http.deps import State, VoyageSlug, Writer
 from sequoia_api.schemas import ErrorBody, VoyageDeletion
 from sequoia_api.services import deletions
 
 router = APIRouter(prefix="/api/voyages", tags=["voyages"])
-
-VoyageSlug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
 
 
 @router.delete("/{voyage_slug}", response_model=VoyageDeletion, status_code=status.HTTP_202_ACCEPTED,

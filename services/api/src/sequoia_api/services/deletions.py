@@ -16,7 +16,7 @@ from sequoia_api.services.tasks import revoke
 from sequoia_api.state import ApiState
 from sequoia_core.db import batches, deletions, media
 from sequoia_core.db.deletions import Deletion, Removed
-from sequoia_core.db.media import Status
+from sequoia_core.lifecycle import Status
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import NotFound, TransientError
 

@@ -32,7 +32,7 @@ def _key(state: ApiState, voyage_slug: str, upload_id: UUID, filename: str) -> s
     """`<first REGISTER_PREFIXES area of the voyage><upload id>/<file name, S3-safe>`."""
     if not state.settings.register_prefixes:
         raise PermanentError("no REGISTER_PREFIXES is configured, so nothing can be uploaded directly",
-                             code="invalid_key")
+                             code=ErrorCode.INVALID_KEY)
     prefix = state.settings.register_prefixes[0].format(voyage=voyage_slug)
     key = f"{prefix}{upload_id}/{_UNSAFE.sub('_', filename).lstrip('.') or 'file'}"
     check_key(key, voyage_slug, state.settings.register_prefixes)
