@@ -20,14 +20,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from psycopg_pool import ConnectionPool
-from redis import Redis, RedisError
+from redis import Redis
 
-from sequoia_core import liveness
+from sequoia_core import broker, liveness
 from sequoia_core.backoff import retry_countdown
 from sequoia_core.db import deletions
 from sequoia_core.db.deletions import Deletion
 from sequoia_core.db.pool import transaction
-from sequoia_core.errors import ErrorCode, TransientError
+from sequoia_core.errors import BrokerUnavailable, ErrorCode, TransientError
 from sequoia_core.settings import Settings
 from sequoia_core.storage import Storage
 
@@ -125,8 +125,9 @@ def _still_writing(client: Redis, settings: Settings, due: list[Deletion]) -> se
     if not held:
         return set()
     try:
-        beats = liveness.read(client, sorted({d.held_worker for d in held}))
-    except RedisError as err:
+        with broker.translated_errors():
+            beats = liveness.read(client, sorted({d.held_worker for d in held}))
+    except BrokerUnavailable as err:
         log.warning("deleter: worker heartbeats unreadable, renders held at deletion count as running: %s", err)
         return {d.media_id for d in held}
     skew = settings.worker_liveness_seconds

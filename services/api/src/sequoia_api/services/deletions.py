@@ -8,17 +8,14 @@ import logging
 from uuid import UUID
 
 import psycopg
-from kombu.exceptions import OperationalError
-from redis import RedisError
-
 from sequoia_api.schemas import MediaDeletion, VoyageDeletion
 from sequoia_api.services.tasks import revoke
 from sequoia_api.state import ApiState
 from sequoia_core.db import batches, deletions, media
 from sequoia_core.db.deletions import Deletion, Removed
-from sequoia_core.lifecycle import Status
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import NotFound, TransientError
+from sequoia_core.lifecycle import Status
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ def _stop(state: ApiState, removed: list[Removed]) -> int:
     for item in (i for i in removed if i.previous_status == Status.PROCESSING):
         try:
             terminated += revoke(state, item.task_id, item.previous_status)
-        except (TransientError, RedisError, OperationalError) as err:
+        except TransientError as err:
             log.warning("delete: could not revoke task %s of media %s: %s", item.task_id, item.media_id, err)
     return terminated
 
