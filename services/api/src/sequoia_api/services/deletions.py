@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-import psycopg
 from sequoia_api.schemas import MediaDeletion, VoyageDeletion
 from sequoia_api.services.tasks import revoke
 from sequoia_api.state import ApiState
@@ -38,11 +37,6 @@ def _stop(state: ApiState, removed: list[Removed]) -> int:
     return terminated
 
 
-def _finalize_batches(conn: psycopg.Connection, removed: list[Removed]) -> None:
-    for batch_id in sorted({item.batch_id for item in removed if item.batch_id}):
-        batches.finalize_if_done(conn, batch_id)
-
-
 def _deletion_out(deletion: Deletion, terminated: bool) -> MediaDeletion:
     return MediaDeletion(media_id=deletion.media_id, voyage_slug=deletion.voyage_slug,
                          state="pending" if deletion.completed_at is None else "done",
@@ -59,7 +53,7 @@ def delete_media(state: ApiState, media_id: UUID, voyages: frozenset[str] | None
         if row is not None and _in_scope(row.voyage_slug, voyages):
             removed = deletions.remove_item(conn, media_id)
             if removed is not None:
-                _finalize_batches(conn, [removed])
+                batches.finalize_all(conn, [removed.batch_id])
         deletion = deletions.get_deletion(conn, media_id)
     if deletion is None or not _in_scope(deletion.voyage_slug, voyages):
         raise NotFound(f"no media item {media_id}")
