@@ -21,6 +21,7 @@ from sequoia_core.db import direct_uploads
 from sequoia_core.db.direct_uploads import DirectUpload
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import Conflict, ErrorCode, NotFound, ObjectNotFound, PermanentError, TransientError
+from sequoia_core.queues import Priority
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ def _check_uploaded(state: ApiState, upload: DirectUpload) -> None:
                              "start a new upload", code=ErrorCode.SIZE_MISMATCH)
 
 
-def complete_upload(state: ApiState, voyage_slug: str, upload_id: UUID, parts: list[CompletedPart]
-                    ) -> tuple[UUID | None, list[Accepted | Rejected]]:
+def complete_upload(state: ApiState, voyage_slug: str, upload_id: UUID, parts: list[CompletedPart],
+                    priority: Priority = Priority.LIVE) -> tuple[UUID | None, list[Accepted | Rejected]]:
     """Assemble the object, check its size and register it as one item (a batch of one). A refused
     object (size, type) is removed with its upload, so nothing half-done stays behind."""
     check_voyage_slug(voyage_slug)
@@ -127,7 +128,7 @@ def complete_upload(state: ApiState, voyage_slug: str, upload_id: UUID, parts: l
             direct_uploads.delete_upload(conn, upload_id)
             conn.commit()
             raise
-        batch_id, results = ingest.register(state, voyage_slug, [(upload.key, upload.filename)])
+        batch_id, results = ingest.register(state, voyage_slug, [(upload.key, upload.filename)], priority)
         [result] = results
         if isinstance(result, Accepted):
             direct_uploads.mark_completed(conn, upload_id, result.item.id)
