@@ -182,7 +182,8 @@ def test_a_render_finishing_after_the_delete_recreates_nothing(api, api_state, w
     _, result = worker_ctx.engine.render(source, tmp_path / "out", filename_hint=row.original_filename)
     stored = [derivatives._store(worker_ctx, row, derivative) for derivative in result.derivatives]
     assert len(_bucket_keys(storage, voyage)) == len(stored) > 0, "the late render's uploads landed"
-    assert derivatives.record_completed(worker_ctx, job, stored, {}) is False
+    late = derivatives.Rendered(stored=stored, metadata={}, thumbhash=None, recipe_versions={}, superseded=[])
+    assert derivatives.record_completed(worker_ctx, job, late) is False
     liveness.withdraw(client, node)  # its run is over
     with transaction(pool) as conn:
         conn.execute("UPDATE media_deletions SET next_attempt_at = now() WHERE media_id = %s", (entry.media_id,))
