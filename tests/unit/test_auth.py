@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sequoia_api.http.auth import Access, check, grants_from
+from sequoia_api.http.auth import Access, check, grants_from, item_write_scope
 from sequoia_core.settings import Settings
 
 
@@ -39,3 +39,12 @@ def test_unknown_missing_and_unconfigured_tokens_are_401():
     assert check(book, None, Access.READ, None).headers == {"WWW-Authenticate": "Bearer"}
     assert check(grants(), "w", Access.READ, None).status == 401
 
+
+
+def test_an_item_delete_learns_which_voyages_a_writer_may_touch():
+    book = grants(sequoia_api_token="all", sequoia_api_tokens="w@alpha+beta", sequoia_read_tokens="r")
+
+    assert item_write_scope(book, "all") == (None, None)
+    assert item_write_scope(book, "w") == (None, frozenset({"alpha", "beta"}))
+    assert item_write_scope(book, "r")[0].status == 403
+    assert item_write_scope(book, "nope")[0].status == 401

@@ -14,7 +14,7 @@ from sequoia_api.http.headers import SecurityHeaders
 from sequoia_api.http.metrics import install_metrics
 from sequoia_api.http.openapi import install_openapi
 from sequoia_api.http.strict_query import reject_unknown_query_params
-from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media, webhooks
+from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media, voyages, webhooks
 from sequoia_api.state import ApiState
 from sequoia_core.errors import SequoiaError
 from sequoia_core.settings import Settings, get_settings
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FrontDoor, settings=settings)  # inside the metrics middleware: refusals are counted
     install_metrics(app)
     app.add_middleware(SecurityHeaders)  # outermost: refusals of the front door get the headers too
-    for router in (health.router, ingest.router, batches.router, media.router, async_tasks.router, webhooks.router,
-                   gallery.router, gallery.link_router):
+    for router in (health.router, ingest.router, batches.router, media.router, voyages.router, async_tasks.router,
+                   webhooks.router, gallery.router, gallery.link_router):
         app.include_router(router)
     return app

@@ -115,6 +115,50 @@ class RegisterRequest(BaseModel):
     items: list[RegisterItem] = Field(min_length=1, max_length=1000)
 
 
+class UploadRequest(BaseModel):
+    """An original a client will send straight to S3."""
+
+    model_config = ConfigDict(strict=True)
+
+    filename: str = Field(min_length=1, max_length=255, pattern=NO_CONTROL_CHARACTERS, examples=["dive-01.mp4"])
+    size_bytes: int = Field(ge=1, description="the exact size of the file; at most MAX_UPLOAD_BYTES")
+
+
+class UploadPart(BaseModel):
+    """Where one part of a multipart upload goes."""
+
+    part_number: int
+    size_bytes: int
+    url: str = Field(description="PUT the part's bytes here; keep the answer's ETag header")
+
+
+class UploadTicket(BaseModel):
+    """Presigned URLs for one direct upload; complete it with `POST …/uploads/{upload_id}/complete`."""
+
+    upload_id: UUID
+    key: str
+    method: Literal["single", "multipart"]
+    expires_at: datetime = Field(description="the URLs stop working then, and an upload not completed is aborted")
+    url: str | None = Field(default=None, description="single: PUT the whole file here")
+    part_size: int | None = Field(default=None, description="multipart: every part but the last has this size")
+    parts: list[UploadPart] = Field(default_factory=list, description="multipart: one URL per part, in order")
+
+
+class CompletedPart(BaseModel):
+    """A part the client uploaded, with the ETag S3 answered."""
+
+    part_number: int = Field(ge=1, le=10_000)
+    etag: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
+
+
+class UploadCompletion(BaseModel):
+    """The parts of a multipart upload (none for a single PUT)."""
+
+    model_config = ConfigDict(strict=True)
+
+    parts: list[CompletedPart] = Field(default_factory=list, max_length=10_000)
+
+
 class IngestResponse(BaseModel):
     """The result of an ingest call: one batch, one entry per file."""
 
@@ -205,6 +249,29 @@ class CancelResult(BaseModel):
     state: str
     previous_state: str
     terminated: bool = Field(description="true when a running task was revoked with terminate")
+
+
+class MediaDeletion(BaseModel):
+    """A deleted item: gone from every read at once, its S3 objects removed by the media worker."""
+
+    media_id: UUID
+    voyage_slug: str
+    state: Literal["pending", "done"] = Field(description="done once S3 confirmed nothing of the item is left")
+    requested_at: datetime
+    completed_at: datetime | None
+    attempts: int = Field(description="failed removal attempts so far (retried with backoff)")
+    last_error: str | None
+    terminated: bool = Field(description="true when this call revoked a running render with terminate")
+
+
+class VoyageDeletion(BaseModel):
+    """A deleted voyage: its items and batches gone from every read, their S3 objects being removed."""
+
+    voyage_slug: str
+    deleted: int = Field(description="items this call deleted (0 when repeated)")
+    terminated: int = Field(description="running renders this call revoked with terminate")
+    pending: int = Field(description="deleted items whose S3 objects are not confirmed gone yet")
+    done: int = Field(description="deleted items S3 holds nothing of")
 
 
 class FailedItemOut(BaseModel):

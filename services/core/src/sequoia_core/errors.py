@@ -64,6 +64,12 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
     DERIVATIVE_NOT_FOUND = "derivative_not_found"
+    # A direct upload (POST /api/voyages/{voyage}/uploads) that cannot be completed.
+    INVALID_PARTS = "invalid_parts"
+    SIZE_MISMATCH = "size_mismatch"
+    UPLOAD_INCOMPLETE = "upload_incomplete"
+    UPLOAD_COMPLETED = "upload_completed"
+    UPLOAD_EXPIRED = "upload_expired"
 
 
 # Codes that no retry can cure: `retry-failed-thumbnails` skips them unless asked (`include_permanent`).

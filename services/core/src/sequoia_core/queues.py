@@ -36,6 +36,8 @@ ROUTES: dict[str, QueueName] = {
     tasks.DELIVER_WEBHOOKS: QueueName.MEDIA,
     tasks.PRUNE_WEBHOOKS: QueueName.MEDIA,
     tasks.PRUNE_IDEMPOTENCY_KEYS: QueueName.MEDIA,
+    tasks.REMOVE_DELETED: QueueName.MEDIA,
+    tasks.ABORT_EXPIRED_UPLOADS: QueueName.MEDIA,
 }
 
 

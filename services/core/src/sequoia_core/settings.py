@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     # Where pipelines may put objects to register; `{voyage}` is the voyage of the call.
     register_prefixes: Annotated[list[str], NoDecode] = ["incoming/{voyage}/"]
+    # Direct uploads to S3 (POST /api/voyages/{slug}/uploads): one presigned PUT below the threshold,
+    # multipart with presigned part URLs above it. S3 takes parts of 5 MiB to 5 GiB, at most 10,000.
+    upload_multipart_threshold_bytes: int = Field(default=100 * 1024**2, ge=5 * 1024**2)
+    upload_part_size_bytes: int = Field(default=64 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
+    # The URLs' lifetime; an upload not completed by then is aborted on beat (at most 7 days: SigV4's limit).
+    upload_expiry_seconds: int = Field(default=86400, ge=300, le=7 * 24 * 3600)
 
     # -- derivative engines (worker-thumbnails; docs/engines.md)
     image_engine: Literal["auto", "pillow", "vips"] = "auto"
@@ -121,6 +127,10 @@ class Settings(BaseSettings):
     # over after the lease, which must outlast the longest call (the synchronous wait included).
     idempotency_key_hours: float = Field(default=24.0, ge=24)
     idempotency_lease_seconds: float = Field(default=900.0, gt=0)
+    # Deleted items' objects leave S3 on beat (sequoia_media/deleter.py), retried with the task backoff.
+    deletion_interval_seconds: float = Field(default=10.0, gt=0)
+    # A finished deletion is kept this long (a repeated DELETE reports it), then forgotten.
+    deletion_retention_hours: float = Field(default=168.0, gt=0)
 
     # -- webhooks (docs/webhooks.md): the media worker sends due deliveries on beat, this many at once,
     # each bounded by the timeouts, so a receiver that hangs costs one timeout and never a worker.

@@ -28,6 +28,7 @@ _DELETE_BATCH = 1000  # the most one DeleteObjects request may name
 _CHANGED_CODES = {"PreconditionFailed", "412"}
 # A range of an empty object is unsatisfiable: it has no byte 0.
 _EMPTY_RANGE_CODES = {"InvalidRange", "416"}
+_BAD_PARTS_CODES = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
 _CHUNK = 1024 * 1024
 # A multipart upload holds one chunk in memory per thread: 4 x 8 MiB, not boto3's default 10 x 8 MiB.
 _TRANSFER = TransferConfig(max_concurrency=4)
@@ -213,17 +214,92 @@ class Storage:
     def delete(self, keys: list[str]) -> None:
         """Remove objects; a key already absent is no error."""
         for start in range(0, len(keys), _DELETE_BATCH):
-            batch = [{"Key": key} for key in keys[start:start + _DELETE_BATCH]]
-            try:
-                self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-            except (BotoCoreError, ClientError) as err:
-                raise _translate(err, batch[0]["Key"]) from err
+            self._delete_batch(keys[start:start + _DELETE_BATCH])
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under `prefix`, one DeleteObjects request per listing page (at most
+        1000 keys each); returns how many were removed. `TransientError` if S3 fails or keeps a key."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        removed = 0
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix,
+                                           PaginationConfig={"PageSize": _DELETE_BATCH}):
+                keys = [obj["Key"] for obj in page.get("Contents", [])]
+                if keys:
+                    self._delete_batch(keys)
+                    removed += len(keys)
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, prefix) from err
+        return removed
+
+    def _delete_batch(self, keys: list[str]) -> None:
+        # Quiet mode answers only the keys S3 could not delete: any of them means the work is not done.
+        try:
+            answer = self._client.delete_objects(Bucket=self.bucket,
+                                                 Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, keys[0]) from err
+        if errors := answer.get("Errors"):
+            first = errors[0]
+            raise TransientError(f"s3 kept {len(errors)} object(s), e.g. {first.get('Key')}: {first.get('Code')}",
+                                 code=ErrorCode.STORAGE_UNAVAILABLE)
 
     @property
     def public_origin(self) -> str:
         """The scheme and host of presigned URLs (what browsers fetch derivatives from)."""
         parts = urlsplit(self._presigner.meta.endpoint_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    def presigned_put(self, key: str, expires_in: int) -> str:
+        """A time-limited URL a client PUTs one object to (named at the public endpoint)."""
+        return self._presigner.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+
+    def create_multipart(self, key: str) -> str:
+        """Start a multipart upload; its S3 upload id."""
+        try:
+            return self._client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        """A time-limited URL a client PUTs one part of a multipart upload to."""
+        return self._presigner.generate_presigned_url(
+            "upload_part", Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                                   "PartNumber": part_number}, ExpiresIn=expires_in)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Join the uploaded parts (number, ETag) into the object; `invalid_parts` if S3 refuses the
+        list (a part missing, too small or with another ETag), `ObjectNotFound` if the upload is gone."""
+        body = {"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in parts]}
+        try:
+            self._client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                   MultipartUpload=body)
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            if code in _BAD_PARTS_CODES:
+                raise PermanentError(f"S3 refused the parts of {key}: {code}", code=ErrorCode.INVALID_PARTS) from err
+            if code == "NoSuchUpload":
+                raise ObjectNotFound(f"no multipart upload {upload_id} for {key}") from err
+            raise _translate(err, key) from err
+        except BotoCoreError as err:
+            raise _translate(err, key) from err
+
+    def abort_multipart(self, key: str) -> int:
+        """Abort every multipart upload open for exactly `key` (their parts are freed); how many."""
+        aborted = 0
+        try:
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=key)
+            for upload in (u for page in pages for u in page.get("Uploads", []) if u["Key"] == key):
+                try:
+                    self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
+                except ClientError as err:
+                    if str(err.response.get("Error", {}).get("Code", "")) != "NoSuchUpload":
+                        raise
+                aborted += 1
+        except (BotoCoreError, ClientError) as err:
+            raise _translate(err, key) from err
+        return aborted
 
     def presigned_url(self, key: str) -> str:
         """A time-limited GET URL for one object."""

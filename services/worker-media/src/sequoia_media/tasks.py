@@ -1,5 +1,5 @@
 """Celery tasks of the `media` queue, run by beat: the outbox relay, the sweeper, the orphan janitor,
-the pruners and the webhook sender."""
+the pruners, the webhook sender, the deleter and the janitor of expired direct uploads."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from sequoia_core import tasks as task_names
 from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.queues import lanes_of
 from sequoia_media.context import worker_context
+from sequoia_media.deleter import remove_deleted
 from sequoia_media.orphans import remove_orphan_originals
 from sequoia_media.outbox_relay import relay_pending
 from sequoia_media.pruner import prune_idempotency_keys, prune_outbox, prune_webhook_events
 from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
+from sequoia_media.uploads import abort_expired_uploads
 from sequoia_media.webhook_sender import deliver_due
 
 
@@ -99,6 +101,23 @@ def prune_idempotency(self: Task) -> int:
     settings = ctx.settings
     return prune_idempotency_keys(ctx.pool, timedelta(hours=settings.idempotency_key_hours),
                                   settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
+
+
+@shared_task(name=task_names.REMOVE_DELETED, bind=True, ignore_result=True)
+def remove_deleted_objects(self: Task) -> dict[str, int]:
+    """Remove from S3 what deleted items left there, until S3 confirms (retried with backoff)."""
+    ctx = worker_context()
+    # Half the interval at most, like the pruner: a backlog is worked off over several ticks.
+    budget = ctx.settings.deletion_interval_seconds / 2
+    result = remove_deleted(ctx.pool, ctx.storage, ctx.redis, ctx.settings, budget)
+    return {"done": result.done, "waiting": result.waiting, "failed": result.failed}
+
+
+@shared_task(name=task_names.ABORT_EXPIRED_UPLOADS, bind=True, ignore_result=True)
+def abort_expired(self: Task) -> int:
+    """Abort direct uploads never completed before their expiry (their S3 parts are freed)."""
+    ctx = worker_context()
+    return abort_expired_uploads(ctx.pool, ctx.storage)
 
 
 def _next_in_line(client: Redis) -> dict[str, UUID]:

@@ -25,6 +25,9 @@ app.conf.beat_schedule = {
     "deliver-webhooks": _every(task_names.DELIVER_WEBHOOKS, settings.webhook_delivery_interval_seconds),
     "prune-webhooks": _every(task_names.PRUNE_WEBHOOKS, settings.outbox_prune_interval_seconds),
     "prune-idempotency-keys": _every(task_names.PRUNE_IDEMPOTENCY_KEYS, settings.outbox_prune_interval_seconds),
+    "remove-deleted": _every(task_names.REMOVE_DELETED, settings.deletion_interval_seconds),
+    # Expired uploads are rare and cheap to find: the orphan janitor's hourly pace is plenty.
+    "abort-expired-uploads": _every(task_names.ABORT_EXPIRED_UPLOADS, settings.orphan_sweep_interval_seconds),
 }
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)

@@ -3,7 +3,8 @@
 Tokens come from `SEQUOIA_API_TOKEN`, `SEQUOIA_API_TOKENS` (write) and `SEQUOIA_READ_TOKENS` (read);
 an entry `TOKEN@voyage-a+voyage-b` is limited to those voyages. A voyage-limited token is honoured
 only by calls that name their voyage in the path, since nothing else can be checked before the call
-runs. A presented token is compared with every configured one in constant time.
+runs, and by deletes of one item, which check the item's voyage once they read it (`item_write_scope`).
+A presented token is compared with every configured one in constant time.
 """
 
 from __future__ import annotations
@@ -92,3 +93,13 @@ def check(grants: tuple[Grant, ...], presented: str | None, access: Access, voya
         where = f"voyage {voyage!r}" if voyage else "calls that name no voyage"
         return Denial(403, ErrorCode.FORBIDDEN, f"this token may not {access.name.lower()} {where}")
     return None
+
+
+def item_write_scope(grants: tuple[Grant, ...], presented: str | None) -> tuple[Denial | None, frozenset[str] | None]:
+    """A write on one item, whose voyage the call learns only once it reads the item: the refusal (no
+    write token), or the voyages `presented` may write (None: every one)."""
+    denied = check(grants, presented, Access.WRITE, None)
+    grant = find_grant(grants, presented) if denied is not None else None
+    if grant is not None and grant.access >= Access.WRITE and grant.voyages is not None:
+        return None, grant.voyages
+    return denied, None

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sequoia_api.http.auth import Access, check, find_grant
+from sequoia_api.http.auth import Access, check, find_grant, item_write_scope
 from sequoia_api.http.errors import ApiError
 from sequoia_api.http.sessions import SESSION_COOKIE
 from sequoia_api.state import ApiState
@@ -44,6 +44,15 @@ def require(request: Request, state: ApiState, presented: str | None, access: Ac
 async def require_writer(request: Request, state: State, credentials: Bearer) -> None:
     """Every write needs a write token (never a cookie, so no cross-site request can write)."""
     require(request, state, credentials.credentials if credentials else None, Access.WRITE)
+
+
+async def require_item_writer(state: State, credentials: Bearer) -> frozenset[str] | None:
+    """A write token for a call on one item: the voyages it may write (None: every one); the service
+    treats an item elsewhere as absent."""
+    denied, voyages = item_write_scope(state.grants, credentials.credentials if credentials else None)
+    if denied is not None:
+        raise ApiError(denied.status, denied.code, denied.message, headers=denied.headers or None)
+    return voyages
 
 
 def check_reader(request: Request, state: ApiState, credentials: HTTPAuthorizationCredentials | None,
@@ -76,4 +85,5 @@ async def require_reader(request: Request, state: State, credentials: Bearer) ->
 
 
 Writer = Depends(require_writer)
+ItemWriter = Annotated[frozenset[str] | None, Depends(require_item_writer)]
 Reader = Depends(require_reader)

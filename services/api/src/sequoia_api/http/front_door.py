@@ -17,14 +17,15 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sequoia_api.http.auth import Access, bearer_token, check, grants_from
+from sequoia_api.http.auth import Access, bearer_token, check, grants_from, item_write_scope
 from sequoia_api.http.errors import error_body
 from sequoia_core import metrics
 from sequoia_core.errors import ErrorCode
 from sequoia_core.settings import Settings
 
 UPLOAD_PATH = re.compile(r"^/api/voyages/(?P<voyage>[^/]+)/media$")
-_VOYAGE_PATH = re.compile(r"^/api/voyages/(?P<voyage>[^/]+)/")
+_VOYAGE_PATH = re.compile(r"^/api/voyages/(?P<voyage>[^/]+)(?:/|$)")
+_ITEM_DELETE_PATH = re.compile(r"^/api/media/[^/]+$")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -53,9 +54,11 @@ class FrontDoor:
         """The refusal a request earns from its headers alone, or None."""
         path, method = scope["path"], scope["method"]
         if path.startswith("/api/") and method not in _READ_METHODS:
-            voyage = _VOYAGE_PATH.match(path)
-            denied = check(self.grants, bearer_token(headers.get("authorization")), Access.WRITE,
-                           voyage["voyage"] if voyage else None)
+            voyage, presented = _VOYAGE_PATH.match(path), bearer_token(headers.get("authorization"))
+            if method == "DELETE" and _ITEM_DELETE_PATH.match(path):  # the item's voyage is checked by the call
+                denied, _ = item_write_scope(self.grants, presented)
+            else:
+                denied = check(self.grants, presented, Access.WRITE, voyage["voyage"] if voyage else None)
             if denied is not None:
                 return _refusal(denied.status, denied.code, denied.message, denied.headers)
         declared = headers.get("content-length", "")

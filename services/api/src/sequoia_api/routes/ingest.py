@@ -1,4 +1,5 @@
-"""Ingest of originals for a voyage: multipart uploads, or registration of objects already in S3."""
+"""Ingest of originals for a voyage: multipart uploads, registration of objects already in S3, and
+direct uploads to S3 with presigned URLs (registered on completion)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,17 @@ from sequoia_api.http.idempotency import IDEMPOTENT_OPENAPI, IDEMPOTENT_RESPONSE
 from sequoia_api.http.metrics import count_ingest
 from sequoia_api.http.multipart import FILES_FIELD, MultipartSpooler, UploadLimits
 from sequoia_api.http.responses import json_response
-from sequoia_api.schemas import ErrorBody, ErrorInfo, IngestedFile, IngestResponse, RegisterRequest
+from sequoia_api.schemas import (
+    ErrorBody,
+    ErrorInfo,
+    IngestedFile,
+    IngestResponse,
+    RegisterRequest,
+    UploadCompletion,
+    UploadRequest,
+    UploadTicket,
+)
+from sequoia_api.services import direct_uploads
 from sequoia_api.services import ingest as service
 from sequoia_api.services.ingest import Accepted, Duplicate, FileResult, Rejected
 from sequoia_api.services.uploads import SpooledFile
@@ -148,3 +159,33 @@ def register_media(voyage_slug: VoyageSlug, body: RegisterRequest, state: State,
         return _respond(state, voyage_slug, batch_id, results)
 
     return idempotent(state, request, key, body_hash(body), run)
+
+
+_ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+@router.post("/{voyage_slug}/uploads", response_model=UploadTicket, status_code=status.HTTP_201_CREATED,
+             responses={422: {"model": ErrorBody}, **IDEMPOTENT_RESPONSES}, openapi_extra=IDEMPOTENT_OPENAPI)
+def create_upload(voyage_slug: VoyageSlug, body: UploadRequest, state: State, request: Request,
+                  key: IdempotencyKey) -> Response:
+    """Presigned URLs to send one original straight to S3: one PUT up to the multipart threshold, else
+    a URL per part. Bounded by MAX_UPLOAD_BYTES (`file_too_large`); the URLs expire at `expires_at`."""
+    return idempotent(state, request, key, body_hash(body), lambda: json_response(
+        direct_uploads.create_upload(state, voyage_slug, body), status.HTTP_201_CREATED))
+
+
+@router.post("/{voyage_slug}/uploads/{upload_id}/complete", response_model=IngestResponse,
+             status_code=status.HTTP_202_ACCEPTED, responses={**_RESPONSES, **_ERRORS},
+             openapi_extra=IDEMPOTENT_OPENAPI)
+def complete_upload(voyage_slug: VoyageSlug, upload_id: UUID, state: State, request: Request, key: IdempotencyKey,
+                    body: UploadCompletion | None = None, priority: IngestPriority = Priority.LIVE) -> Response:
+    """Complete a direct upload (a multipart one with its parts' numbers and ETags) and register the
+    object like `media/register`: HEADed, size-checked against the declared size, sniffed, copied."""
+    parts = body.parts if body else []
+
+    def run() -> Response:
+        _check_backpressure(state, priority)
+        batch_id, results = direct_uploads.complete_upload(state, voyage_slug, upload_id, parts, priority)
+        return _respond(state, voyage_slug, batch_id, results)
+
+    return idempotent(state, request, key, body_hash(body, priority.value.encode()), run)

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from sequoia_api.http.deps import Bearer, Reader, State, check_anyone_reads, check_reader
-from sequoia_api.schemas import ErrorBody, MediaOut
-from sequoia_api.services import media
+from sequoia_api.http.deps import Bearer, ItemWriter, Reader, State, check_anyone_reads, check_reader
+from sequoia_api.http.idempotency import IDEMPOTENT_OPENAPI, IDEMPOTENT_RESPONSES, IdempotencyKey, body_hash, idempotent
+from sequoia_api.http.responses import json_response
+from sequoia_api.schemas import ErrorBody, MediaDeletion, MediaOut
+from sequoia_api.services import deletions, media
 
 router = APIRouter(prefix="/api/media", tags=["media"])
 
@@ -46,3 +48,15 @@ async def read_derivative(media_id: UUID, name: DerivativeName, request: Request
     max_age = state.settings.presign_expiry_seconds // 2
     return RedirectResponse(url, status_code=status.HTTP_302_FOUND,
                             headers={"Cache-Control": f"private, max-age={max_age}"})
+
+
+@router.delete("/{media_id}", response_model=MediaDeletion, status_code=status.HTTP_202_ACCEPTED,
+               responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}, **IDEMPOTENT_RESPONSES},
+               openapi_extra=IDEMPOTENT_OPENAPI)
+def delete_media(media_id: UUID, state: State, voyages: ItemWriter, request: Request,
+                 key: IdempotencyKey) -> Response:
+    """Delete an item: its work is cancelled (a running render revoked with terminate), every read
+    answers 404 at once, and its original and derivatives leave S3 shortly after (`state`: pending,
+    then done). Repeating it answers the same deletion. A voyage-limited token deletes only its voyages' items."""
+    return idempotent(state, request, key, body_hash(), lambda: json_response(
+        deletions.delete_media(state, media_id, voyages), status.HTTP_202_ACCEPTED))

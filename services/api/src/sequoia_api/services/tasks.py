@@ -98,6 +98,15 @@ async def active_tasks(state: ApiState, flt: ActiveFilter, cursor: str | None, l
     return TaskPage(items=[task_status(row) for row in page], next_cursor=next_cursor)
 
 
+def revoke(state: ApiState, task_id: UUID, previous_status: str) -> bool:
+    """Stop a task whose item was just cancelled or deleted (committed): a running one is revoked with
+    terminate, which the return value says. Revoking also drops a waiting message at the worker; the
+    guarded claim would skip it anyway."""
+    terminate = previous_status == Status.PROCESSING
+    state.control.revoke(str(task_id), terminate=terminate)
+    return terminate
+
+
 def cancel_task(state: ApiState, task_id: UUID) -> CancelResult:
     """Waiting → cancelled at once; running → revoked with terminate and cancelled; finished → 409."""
     with transaction(state.pool) as conn:
@@ -109,8 +118,6 @@ def cancel_task(state: ApiState, task_id: UUID) -> CancelResult:
         cancelled = lifecycle.cancel_task(conn, task_id, CANCELLABLE_STATES)
         if cancelled is None:
             raise Conflict(f"task {task_id} is already {task_state(found.media.processing_status)}")
-    terminate = cancelled.previous_status == Status.PROCESSING
-    # Revoking also drops a waiting message at the worker; the guarded claim would skip it anyway.
-    state.control.revoke(str(task_id), terminate=terminate)
+    terminate = revoke(state, task_id, cancelled.previous_status)
     return CancelResult(task_id=task_id, media_id=cancelled.media_id, state=task_state(Status.CANCELLED),
                         previous_state=task_state(cancelled.previous_status), terminated=terminate)
