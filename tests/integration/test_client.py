@@ -47,3 +47,33 @@ def test_dedupe_and_the_stable_link_of_a_finished_item(client, thumbnails_worker
     assert thumbnail["link"].endswith(f"/{media_id}/derivatives/thumbnail")
     fetched = httpx.get(client.derivative_url(media_id, "thumbnail"))
     assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"  # a JPEG thumbnail (OUTPUT_FORMAT)
+
+
+def test_a_small_file_goes_straight_to_s3_and_backfill_waits_its_turn(client, thumbnails_worker, tmp_path, voyage,
+                                                                    wait_final):
+    photo = tmp_path / "direct.jpg"
+    photo.write_bytes(jpeg_bytes(320, 240))
+    progress: list[tuple[int, int]] = []
+
+    [item] = client.upload_direct(voyage, photo, priority="backfill",
+                                  on_progress=lambda sent, total: progress.append((sent, total)))["files"]
+
+    finished = wait_final(item["media_id"])
+    assert finished["status"] == "completed" and finished["priority"] == "backfill"
+    assert progress == [(photo.stat().st_size, photo.stat().st_size)]
+
+
+def test_deleting_an_item_and_a_voyage(client, tmp_path, voyage):
+    photos = [tmp_path / f"{n}.jpg" for n in range(2)]
+    for n, photo in enumerate(photos):
+        photo.write_bytes(jpeg_bytes(64 + n, 48))
+    first, second = (f["media_id"] for f in client.ingest(voyage, photos, priority="backfill")["files"])
+    assert client.media(first)["priority"] == "backfill"
+
+    assert client.delete_media(first)["media_id"] == first
+    with pytest.raises(ResponseError) as gone:
+        client.media(first)
+    assert gone.value.status_code == 404
+    assert client.delete_voyage(voyage)["deleted"] == 1
+    with pytest.raises(ResponseError):
+        client.media(second)

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sequoia_api.main import create_app
+from sequoia_client import Client
 from sequoia_api.services.direct_uploads import part_size_for
 from sequoia_core import tasks as task_names
 from sequoia_core.db.pool import transaction
@@ -221,3 +222,21 @@ def test_expired_uploads_are_aborted_on_beat_on_the_media_queue(settings):
     assert schedule[task_names.ABORT_EXPIRED_UPLOADS] == settings.orphan_sweep_interval_seconds
     assert queue_for(task_names.ABORT_EXPIRED_UPLOADS) is QueueName.MEDIA
     assert settings.upload_expiry_seconds == 86400
+
+
+def test_the_client_sends_a_large_file_in_parts_with_progress(uploads_api, storage, thumbnails_worker, voyage,
+                                                             wait_final, tmp_path):
+    """`Client.upload_direct` follows the ticket: three streamed part PUTs, then the completion."""
+    path = tmp_path / "big.jpg"
+    path.write_bytes(_big_jpeg(11 * MiB))
+    progress: list[tuple[int, int]] = []
+    with Client("http://testserver", TEST_TOKEN, transport=uploads_api._transport) as client:
+        done = client.upload_direct(voyage, path, priority="backfill",
+                                    on_progress=lambda sent, total: progress.append((sent, total)))
+
+    [item] = done["files"]
+    finished = wait_final(item["media_id"])
+    assert finished["status"] == "completed" and finished["size_bytes"] == 11 * MiB
+    assert finished["priority"] == "backfill"
+    assert progress == [(5 * MiB, 11 * MiB), (10 * MiB, 11 * MiB), (11 * MiB, 11 * MiB)]
+    assert keys_under(storage, f"incoming/{voyage}/") == []

@@ -109,7 +109,7 @@ def cmd_ingest(client: Client, args: argparse.Namespace) -> int:
         done = 0
         for start in range(0, len(paths), UPLOAD_CHUNK):
             chunk = paths[start:start + UPLOAD_CHUNK]
-            answer = client.ingest(args.voyage, chunk, dedupe=args.dedupe,
+            answer = client.ingest(args.voyage, chunk, dedupe=args.dedupe, priority=args.priority,
                                    on_progress=lambda sent, _total: progress.update(bar, completed=done + sent))
             done += sum(p.stat().st_size for p in chunk)
             results.extend(answer["files"])
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--wait", action="store_true", help="wait until every item is final")
     ingest.add_argument("--dedupe", action="store_true",
                         help="a file whose content the voyage already has is answered with that item, not stored")
+    ingest.add_argument("--priority", choices=("live", "backfill"), default="live",
+                        help="backfill waits behind live work without starving (docs/priorities.md)")
     ingest.add_argument("--timeout", type=float, default=600.0)
     ingest.set_defaults(handler=cmd_ingest)
     status = sub.add_parser("status", help="processing status of a voyage")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -28,6 +28,8 @@ from sequoia_client.types import (
     VoyageStatus,
     WorkerHealth,
 )
+
+PUT_CHUNK_BYTES = 1 << 20
 
 # Called with (bytes sent, bytes in all) as an upload's files are read onto the wire; a retry starts over.
 Progress = Callable[[int, int], None]
@@ -118,11 +120,12 @@ class Client:
         return self._json(self._send("GET", url, write=False, params=params or None))
 
     # -- writes
-    def ingest(self, voyage_slug: str, paths: Iterable[Path], *, dedupe: bool = False,
+    def ingest(self, voyage_slug: str, paths: Iterable[Path], *, dedupe: bool = False, priority: str = "live",
                on_progress: Progress | None = None, idempotency_key: str | None = None) -> IngestResult:
         """Upload files in one request; the batch and per-file results (a 415, where no file was
         acceptable, is answered as its per-file results too). `dedupe`: a file whose content the voyage
-        already has comes back `duplicate`, with `duplicate_of`."""
+        already has comes back `duplicate`, with `duplicate_of`. `priority`: `live` or `backfill`, which
+        waits behind live work (docs/priorities.md)."""
         paths = list(paths)
         total = sum(p.stat().st_size for p in paths)
 
@@ -136,20 +139,83 @@ class Client:
             counted.extend(_CountedFile(stack.enter_context(p.open("rb")), report) for p in paths)
             return [("files", (p.name, c)) for p, c in zip(paths, counted)]
 
+        params = {"priority": priority} | ({"dedupe": "sha256"} if dedupe else {})
         response = self._send("POST", f"/api/voyages/{voyage_slug}/media", write=True, files=files,
-                              idempotency_key=idempotency_key, params={"dedupe": "sha256"} if dedupe else None)
+                              idempotency_key=idempotency_key, params=params)
         if response.status_code == 415 and isinstance(response.json().get("detail"), dict):
             return cast(IngestResult, response.json()["detail"])
         return cast(IngestResult, self._json(response))
 
-    def register(self, voyage_slug: str, keys: Iterable[str | tuple[str, str | None]], *,
+    def register(self, voyage_slug: str, keys: Iterable[str | tuple[str, str | None]], *, priority: str = "live",
                  idempotency_key: str | None = None) -> IngestResult:
         """Register originals already in the bucket (keys under `REGISTER_PREFIXES`, each optionally with a
         file name)."""
         items = [{"key": k} if isinstance(k, str) else {"key": k[0], "filename": k[1]} for k in keys]
         return cast(IngestResult, self._json(self._send(
             "POST", f"/api/voyages/{voyage_slug}/media/register", write=True, json={"items": items},
-            idempotency_key=idempotency_key)))
+            params={"priority": priority}, idempotency_key=idempotency_key)))
+
+    def upload_direct(self, voyage_slug: str, path: Path, *, priority: str = "live",
+                      on_progress: Progress | None = None) -> IngestResult:
+        """Send one (large) original straight to S3 through presigned URLs, then register it: its bytes
+        never pass through the API. Single PUT or parts, as the API's ticket says; each PUT is retried
+        like a call."""
+        size = path.stat().st_size
+        ticket = self._json(self._send("POST", f"/api/voyages/{voyage_slug}/uploads", write=True,
+                                       json={"filename": path.name, "size_bytes": size}))
+        pieces = ([(1, size, ticket["url"])] if ticket["method"] == "single"
+                  else [(p["part_number"], p["size_bytes"], p["url"]) for p in ticket["parts"]])
+        parts, sent = [], 0
+        with path.open("rb") as file, httpx.Client(timeout=self._http.timeout) as s3:
+            for number, length, url in pieces:
+                etag = self._put(s3, url, file, sent, length)
+                parts.append({"part_number": number, "etag": etag})
+                sent += length
+                if on_progress is not None:
+                    on_progress(sent, size)
+        return cast(IngestResult, self._json(self._send(
+            "POST", f"/api/voyages/{voyage_slug}/uploads/{ticket['upload_id']}/complete", write=True,
+            json={"parts": parts if ticket["method"] == "multipart" else []}, params={"priority": priority})))
+
+    def _put(self, s3: httpx.Client, url: str, file: BinaryIO, offset: int, length: int) -> str:
+        """PUT `length` bytes of `file` from `offset` to a presigned URL, streamed (no bearer token: S3 is
+        not Sequoia), retrying passing faults; the ETag S3 answered."""
+        def chunks() -> Iterator[bytes]:
+            file.seek(offset)
+            left = length
+            while left:
+                chunk = file.read(min(left, PUT_CHUNK_BYTES))
+                if not chunk:
+                    raise OSError(f"{file.name} shrank while it was uploaded")
+                left -= len(chunk)
+                yield chunk
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = s3.put(url, content=chunks(), headers={"content-length": str(length)})
+            except httpx.TransportError:
+                if attempt >= self.retry.max_attempts:
+                    raise
+                self._sleep(self.retry.delay(attempt, None))
+                continue
+            if response.status_code < 500 or attempt >= self.retry.max_attempts:
+                break
+            self._sleep(self.retry.delay(attempt, retry_after(response)))
+        if response.status_code != 200:
+            raise ResponseError(response.status_code, {"code": "s3_refused", "message": response.text[:500]})
+        return response.headers["etag"]
+
+    def delete_media(self, media_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Delete an item: work in flight is cancelled, reads forget it at once, its S3 objects follow."""
+        return cast(dict[str, Any], self._json(self._send(
+            "DELETE", f"/api/media/{media_id}", write=True, idempotency_key=idempotency_key)))
+
+    def delete_voyage(self, voyage_slug: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Delete every item and batch of a voyage, likewise."""
+        return cast(dict[str, Any], self._json(self._send(
+            "DELETE", f"/api/voyages/{voyage_slug}", write=True, idempotency_key=idempotency_key)))
 
     def retry_failed(self, *, idempotency_key: str | None = None, **filters: Any) -> RetryResult:
         """Requeue failed items (filters: voyage_slug, media_kind, error_code, limit, dry_run, include_permanent)."""

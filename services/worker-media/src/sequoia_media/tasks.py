@@ -4,10 +4,12 @@ the pruners, the webhook sender, the deleter and the janitor of expired direct u
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
 from celery import Task, shared_task
+from psycopg_pool import ConnectionPool
 from redis import Redis
 from redis.exceptions import LockError
 
@@ -24,7 +26,6 @@ from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
 from sequoia_media.uploads import abort_expired_uploads
 from sequoia_media.webhook_sender import deliver_due
-
 
 WEBHOOK_SENDER_LOCK = "sequoia:webhooks:sender"
 
@@ -58,11 +59,7 @@ def remove_orphans(self: Task) -> int:
 @shared_task(name=task_names.PRUNE_OUTBOX, bind=True, ignore_result=True)
 def prune_outbox_entries(self: Task) -> int:
     """Delete published outbox entries past OUTBOX_RETENTION_HOURS, in batches."""
-    ctx = worker_context()
-    settings = ctx.settings
-    # Half the interval at most: a backlog of rows is worked off over several ticks, never in one long run.
-    return prune_outbox(ctx.pool, timedelta(hours=settings.outbox_retention_hours),
-                        settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
+    return _prune(prune_outbox, "outbox_retention_hours")
 
 
 @shared_task(name=task_names.DELIVER_WEBHOOKS, bind=True, ignore_result=True)
@@ -88,19 +85,22 @@ def deliver_webhooks(self: Task) -> int:
 @shared_task(name=task_names.PRUNE_WEBHOOKS, bind=True, ignore_result=True)
 def prune_webhooks(self: Task) -> int:
     """Delete finished webhook events and their attempt log past WEBHOOK_RETENTION_HOURS, in batches."""
-    ctx = worker_context()
-    settings = ctx.settings
-    return prune_webhook_events(ctx.pool, timedelta(hours=settings.webhook_retention_hours),
-                                settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
+    return _prune(prune_webhook_events, "webhook_retention_hours")
 
 
 @shared_task(name=task_names.PRUNE_IDEMPOTENCY_KEYS, bind=True, ignore_result=True)
 def prune_idempotency(self: Task) -> int:
     """Delete Idempotency-Keys past IDEMPOTENCY_KEY_HOURS, in batches (the outbox pruner's interval and size)."""
+    return _prune(prune_idempotency_keys, "idempotency_key_hours")
+
+
+def _prune(prune: Callable[[ConnectionPool, timedelta, int, float], int], retention_setting: str) -> int:
+    """One pruner's tick, in OUTBOX_PRUNE_BATCH_SIZE batches for at most half the interval: a backlog
+    of rows is worked off over several ticks, never in one long run."""
     ctx = worker_context()
     settings = ctx.settings
-    return prune_idempotency_keys(ctx.pool, timedelta(hours=settings.idempotency_key_hours),
-                                  settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
+    return prune(ctx.pool, timedelta(hours=getattr(settings, retention_setting)),
+                 settings.outbox_prune_batch_size, settings.outbox_prune_interval_seconds / 2)
 
 
 @shared_task(name=task_names.REMOVE_DELETED, bind=True, ignore_result=True)
