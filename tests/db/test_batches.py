@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from sequoia_core.db import batches, lifecycle, media
+from sequoia_core.db import batches, media, transitions
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import Status
 from tests.db.factories import new_batch, new_item
@@ -56,7 +56,7 @@ def test_a_retry_reopens_a_finished_batch_until_its_items_are_final_again(conn):
     batch_id, [_, failed] = batch_of(conn, Status.COMPLETED, Status.FAILED)
     assert batches.finalize_if_done(conn, batch_id) == "completed_with_errors"
 
-    lifecycle.retry_failed(conn, lifecycle.RetryFilter(voyage_slug=failed.voyage_slug))
+    transitions.retry_failed(conn, transitions.RetryFilter(voyage_slug=failed.voyage_slug))
 
     assert batches.get_batch(conn, batch_id).batch_status == "processing"
     assert batches.finalize_if_done(conn, batch_id) is None

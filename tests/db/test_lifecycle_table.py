@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from sequoia_core.db import batches, lifecycle, media
+from sequoia_core.db import batches, media, transitions
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import CANCELLABLE_STATES, FINAL_STATES, HELD_STATES, ON_BROKER_STATES, \
     STUCK_STATES, TRANSITIONS, Status
@@ -38,15 +38,15 @@ OPERATIONS = {
     "complete": lambda conn, item: media.complete(conn, _own(item), [], {}),
     "fail": lambda conn, item: media.fail(conn, _own(item), "corrupt_file", "bad"),
     "mark_retrying": lambda conn, item: media.mark_retrying(conn, _own(item), "storage_unavailable", "away"),
-    "cancel": lambda conn, item: lifecycle.cancel_task(conn, item.task_id, CANCELLABLE_STATES),
-    "retry_failed": lambda conn, item: lifecycle.retry_failed(
-        conn, lifecycle.RetryFilter(voyage_slug=item.voyage_slug, include_permanent=True)),
-    "requeue_stuck": lambda conn, item: lifecycle.requeue_stuck(conn, timedelta(minutes=30), MAX_ATTEMPTS),
-    "give_up_stuck": lambda conn, item: lifecycle.give_up_stuck(conn, timedelta(minutes=30), item.attempts),
-    "reclaim_held": lambda conn, item: lifecycle.reclaim(conn, [item.id], HELD_STATES, timedelta(0), MAX_ATTEMPTS),
-    "reclaim_on_broker": lambda conn, item: lifecycle.reclaim(conn, [item.id], ON_BROKER_STATES, timedelta(0),
+    "cancel": lambda conn, item: transitions.cancel_task(conn, item.task_id, CANCELLABLE_STATES),
+    "retry_failed": lambda conn, item: transitions.retry_failed(
+        conn, transitions.RetryFilter(voyage_slug=item.voyage_slug, include_permanent=True)),
+    "requeue_stuck": lambda conn, item: transitions.requeue_stuck(conn, timedelta(minutes=30), MAX_ATTEMPTS),
+    "give_up_stuck": lambda conn, item: transitions.give_up_stuck(conn, timedelta(minutes=30), item.attempts),
+    "reclaim_held": lambda conn, item: transitions.reclaim(conn, [item.id], HELD_STATES, timedelta(0), MAX_ATTEMPTS),
+    "reclaim_on_broker": lambda conn, item: transitions.reclaim(conn, [item.id], ON_BROKER_STATES, timedelta(0),
                                                               MAX_ATTEMPTS),
-    "give_up_held": lambda conn, item: lifecycle.reclaim(conn, [item.id], HELD_STATES, timedelta(0), item.attempts),
+    "give_up_held": lambda conn, item: transitions.reclaim(conn, [item.id], HELD_STATES, timedelta(0), item.attempts),
 }
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sequoia_core.db import lifecycle
-from sequoia_core.db.lifecycle import RetryFilter
+from sequoia_core.db import transitions
+from sequoia_core.db.transitions import RetryFilter
 from sequoia_core.lifecycle import Status
 from sequoia_core.queues import Priority, QueueName
 from tests.db.factories import new_item
@@ -17,7 +17,7 @@ LONG_AGO = timedelta(hours=2)
 def test_a_bulk_retry_moves_live_items_to_the_backfill_lane(conn):
     item = new_item(conn, Status.FAILED, voyage="prio-retry", error_code="timeout")
 
-    [entry] = lifecycle.retry_failed(conn, RetryFilter(voyage_slug="prio-retry"))
+    [entry] = transitions.retry_failed(conn, RetryFilter(voyage_slug="prio-retry"))
 
     row = conn.execute("SELECT priority, queue FROM media WHERE id = %s", (item.id,)).fetchone()
     assert row == (Priority.BACKFILL, QueueName.THUMBNAILS_BACKFILL)
@@ -28,7 +28,7 @@ def test_the_sweeper_requeues_each_item_to_the_lane_it_came_from(conn):
     live = new_item(conn, Status.PROCESSING, age=LONG_AGO)
     backfill = new_item(conn, Status.PROCESSING, age=LONG_AGO, priority=Priority.BACKFILL)
 
-    entries = lifecycle.requeue_stuck(conn, timedelta(hours=1), max_attempts=3)
+    entries = transitions.requeue_stuck(conn, timedelta(hours=1), max_attempts=3)
 
     lanes = {e.media_id: (e.priority, e.queue) for e in entries}
     assert lanes[live.id] == (Priority.LIVE, QueueName.THUMBNAILS)
@@ -39,7 +39,7 @@ def test_recovery_finds_waiting_items_on_every_lane(conn):
     live = new_item(conn, Status.QUEUED, age=LONG_AGO)
     backfill = new_item(conn, Status.QUEUED, age=LONG_AGO, priority=Priority.BACKFILL)
 
-    found = lifecycle.waiting_items(conn, (QueueName.THUMBNAILS, QueueName.THUMBNAILS_BACKFILL),
+    found = transitions.waiting_items(conn, (QueueName.THUMBNAILS, QueueName.THUMBNAILS_BACKFILL),
                                     (Status.QUEUED,), timedelta(minutes=1))
 
     assert {live.id, backfill.id} <= {item.id for item in found}
@@ -48,6 +48,6 @@ def test_recovery_finds_waiting_items_on_every_lane(conn):
 def test_recovery_reclaims_a_backfill_item_onto_the_backfill_lane(conn):
     item = new_item(conn, Status.PROCESSING, age=LONG_AGO, priority=Priority.BACKFILL)
 
-    entries, _ = lifecycle.reclaim(conn, [item.id], (Status.PROCESSING,), timedelta(minutes=1), max_attempts=3)
+    entries, _ = transitions.reclaim(conn, [item.id], (Status.PROCESSING,), timedelta(minutes=1), max_attempts=3)
 
     assert [(e.priority, e.queue) for e in entries] == [(Priority.BACKFILL, QueueName.THUMBNAILS_BACKFILL)]

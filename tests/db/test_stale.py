@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-from sequoia_core.db import lifecycle, media, reports
-from sequoia_core.db.lifecycle import StaleFilter
+from sequoia_core.db import media, reports, transitions
+from sequoia_core.db.transitions import StaleFilter
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import Status
 from sequoia_core.recipes import Recipe, current_versions, default_recipes
@@ -35,7 +35,7 @@ def test_only_items_under_other_versions_or_none_are_stale(conn):
     rendered(conn, "stale-a", versions={"preview": "0ld"}, status=Status.FAILED)  # only completed items count
 
     assert stale_by_kind(conn, "stale-a") == {"image": 1, "video": 1}
-    picked = lifecycle.stale_items(conn, StaleFilter(CURRENT, voyage_slug="stale-a"))
+    picked = transitions.stale_items(conn, StaleFilter(CURRENT, voyage_slug="stale-a"))
     assert {item.id for item in picked} == {old.id, unknown.id}
 
 
@@ -57,9 +57,9 @@ def test_rerender_requeues_the_stale_once_and_counts_follow(conn):
     other_voyage = rendered(conn, "stale-d", versions="none")
     flt = StaleFilter(CURRENT, voyage_slug="stale-c", limit=2)
 
-    first = lifecycle.rerender_stale(conn, flt)
-    second = lifecycle.rerender_stale(conn, flt)
-    third = lifecycle.rerender_stale(conn, flt)
+    first = transitions.rerender_stale(conn, flt)
+    second = transitions.rerender_stale(conn, flt)
+    third = transitions.rerender_stale(conn, flt)
 
     assert (len(first), len(second), third) == (2, 1, [])
     assert {e.media_id for e in first + second} == {item.id for item in stale}
@@ -76,7 +76,7 @@ def test_rerender_requeues_the_stale_once_and_counts_follow(conn):
 
 def test_a_render_under_the_current_versions_is_no_longer_stale(conn):
     item = rendered(conn, "stale-e", versions="none")
-    (entry,) = lifecycle.rerender_stale(conn, StaleFilter(CURRENT, voyage_slug="stale-e"))
+    (entry,) = transitions.rerender_stale(conn, StaleFilter(CURRENT, voyage_slug="stale-e"))
     conn.execute("UPDATE media SET processing_status = 'processing', run_token = gen_random_uuid() WHERE id = %s",
                  (item.id,))
     run = Run(item.id, entry.task_id, media.get_media(conn, item.id).run_token)
@@ -85,14 +85,14 @@ def test_a_render_under_the_current_versions_is_no_longer_stale(conn):
     row = media.get_media(conn, item.id)
     assert (row.thumbhash, row.recipe_versions) == (b"\x01\x02\x03\x04\x05", CURRENT["image"])
     assert stale_by_kind(conn, "stale-e") == {}
-    assert lifecycle.stale_items(conn, StaleFilter(CURRENT, voyage_slug="stale-e")) == []
+    assert transitions.stale_items(conn, StaleFilter(CURRENT, voyage_slug="stale-e")) == []
 
 
 def test_filters_by_kind_and_dry_run_selection_changes_nothing(conn):
     image = rendered(conn, "stale-f", versions="none")
     rendered(conn, "stale-f", "pdf", versions="none")
 
-    picked = lifecycle.stale_items(conn, StaleFilter(CURRENT, voyage_slug="stale-f", media_kind="image"))
+    picked = transitions.stale_items(conn, StaleFilter(CURRENT, voyage_slug="stale-f", media_kind="image"))
 
     assert [item.id for item in picked] == [image.id]
     assert stale_by_kind(conn, "stale-f") == {"image": 1, "pdf": 1}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from sequoia_core.db import lifecycle, media
+from sequoia_core.db import media, transitions
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import STUCK_STATES, Status
 from sequoia_core.errors import ErrorCode
@@ -18,7 +18,7 @@ MAX_ATTEMPTS = 3
 
 
 def requeue(conn, **kwargs):
-    return lifecycle.requeue_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS, **kwargs)
+    return transitions.requeue_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS, **kwargs)
 
 
 @pytest.mark.parametrize("state", list(Status))
@@ -41,7 +41,7 @@ def test_recent_items_are_left_alone(conn, state):
     new_item(conn, state, age=STUCK_AFTER - timedelta(minutes=1))
 
     assert requeue(conn) == []
-    assert lifecycle.give_up_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS) == []
+    assert transitions.give_up_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS) == []
 
 
 @pytest.mark.parametrize("state", STUCK_STATES)
@@ -50,7 +50,7 @@ def test_stuck_items_out_of_attempts_fail_with_max_attempts(conn, state):
     spent = new_item(conn, state, age=LONG_AGO, attempts=MAX_ATTEMPTS, batch_id=batch_id)
 
     assert requeue(conn) == []
-    assert lifecycle.give_up_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS) == [batch_id]
+    assert transitions.give_up_stuck(conn, STUCK_AFTER, MAX_ATTEMPTS) == [batch_id]
     row = media.get_media(conn, spent.id)
     assert (row.processing_status, row.error_code) == (Status.FAILED, ErrorCode.MAX_ATTEMPTS)
     assert row.error_message == f"gave up after {MAX_ATTEMPTS} attempts; the last one never finished"

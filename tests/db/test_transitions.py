@@ -9,7 +9,7 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from sequoia_core.db import lifecycle, media
+from sequoia_core.db import media, transitions
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import CLAIMABLE_STATES, Status
 from tests.db.factories import new_item
@@ -247,7 +247,7 @@ def test_lock_unfinished_run_is_its_run_unless_completed_or_held_by_another(conn
 def test_a_run_refused_after_a_cancel_may_clean_up(conn):
     item = new_item(conn, Status.PROCESSING)
 
-    lifecycle.cancel_task(conn, item.task_id, (Status.PROCESSING,))
+    transitions.cancel_task(conn, item.task_id, (Status.PROCESSING,))
 
     assert media.complete(conn, own_run(item), [], {}) is False
     assert media.lock_unfinished_run(conn, own_run(item)) is True  # what it uploaded is no one else's
@@ -284,7 +284,7 @@ def test_cancel_stops_waiting_and_running_items_only(conn, state):
     item = new_item(conn, state)
     cancellable = (*CLAIMABLE_STATES, Status.PROCESSING)  # what the API's cancel asks for
 
-    cancelled = lifecycle.cancel_task(conn, item.task_id, cancellable)
+    cancelled = transitions.cancel_task(conn, item.task_id, cancellable)
 
     if state in cancellable:
         assert (cancelled.media_id, cancelled.previous_status) == (item.id, state)
@@ -296,7 +296,7 @@ def test_cancel_stops_waiting_and_running_items_only(conn, state):
 def test_cancel_of_an_unknown_or_superseded_task_changes_nothing(conn):
     item = new_item(conn, Status.QUEUED)
 
-    assert lifecycle.cancel_task(conn, uuid4(), tuple(Status)) is None
+    assert transitions.cancel_task(conn, uuid4(), tuple(Status)) is None
     assert status_of(conn, item) == Status.QUEUED
 
 
@@ -305,7 +305,7 @@ def test_retry_failed_requeues_failed_items_only_under_a_new_task(conn, state):
     voyage = f"retry-{state}"
     item = new_item(conn, state, voyage=voyage, error_code="storage_unavailable", attempts=3, retries=8)
 
-    entries = lifecycle.retry_failed(conn, lifecycle.RetryFilter(voyage_slug=voyage))
+    entries = transitions.retry_failed(conn, transitions.RetryFilter(voyage_slug=voyage))
 
     row = media.get_media(conn, item.id)
     if state == Status.FAILED:
@@ -323,8 +323,8 @@ def test_retry_failed_leaves_permanent_errors_unless_asked(conn):
     corrupt = new_item(conn, Status.FAILED, voyage=voyage, error_code="corrupt_file")
     transient = new_item(conn, Status.FAILED, voyage=voyage, error_code="storage_unavailable")
 
-    first = lifecycle.retry_failed(conn, lifecycle.RetryFilter(voyage_slug=voyage))
-    second = lifecycle.retry_failed(conn, lifecycle.RetryFilter(voyage_slug=voyage, include_permanent=True))
+    first = transitions.retry_failed(conn, transitions.RetryFilter(voyage_slug=voyage))
+    second = transitions.retry_failed(conn, transitions.RetryFilter(voyage_slug=voyage, include_permanent=True))
 
     assert [e.media_id for e in first] == [transient.id]
     assert [e.media_id for e in second] == [corrupt.id]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 from sequoia_core import webhooks
-from sequoia_core.db import batches, lifecycle, media
+from sequoia_core.db import batches, media, transitions
 from sequoia_core.db import webhooks as webhook_db
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import Status
@@ -60,7 +60,7 @@ def test_every_path_to_failed_emits_media_failed(conn):
     by_sweeper = new_item(conn, Status.PROCESSING, voyage="wh-fail", attempts=3, age=timedelta(hours=2))
 
     media.fail(conn, Run(by_worker.id, by_worker.task_id, by_worker.run_token), "timeout", "slow")
-    lifecycle.give_up_stuck(conn, timedelta(hours=1), max_attempts=3)
+    transitions.give_up_stuck(conn, timedelta(hours=1), max_attempts=3)
 
     failed = {p["data"]["media_id"]: p["data"]["error_code"] for kind, p in events(conn, "wh-fail")
               if kind == "media.failed"}
@@ -101,7 +101,7 @@ def test_no_endpoint_no_event(conn):
 def test_cancelled_and_repeated_states_emit_nothing(conn):
     endpoint(conn, "wh-quiet")
     item = new_item(conn, Status.QUEUED, voyage="wh-quiet")
-    lifecycle.cancel_task(conn, item.task_id, (Status.QUEUED,))
+    transitions.cancel_task(conn, item.task_id, (Status.QUEUED,))
     conn.execute("UPDATE media SET processing_status = 'cancelled' WHERE id = %s", (item.id,))
 
     assert events(conn, "wh-quiet") == []

@@ -10,7 +10,7 @@ import pytest
 
 from sequoia_core import tasks as task_names
 from sequoia_core.celery_app import create_celery_app
-from sequoia_core.db import lifecycle, outbox, reports
+from sequoia_core.db import outbox, reports, transitions
 from sequoia_media.pruner import prune_outbox
 from tests.factories import png_bytes
 from tests.integration.helpers import ingest_unpublished
@@ -72,7 +72,7 @@ def test_superseded_task_ids_are_answered_until_their_entry_is_pruned(api_state,
         outbox.mark_published(conn, entry.id)
         conn.execute("UPDATE media SET processing_status = 'failed', error_code = 'corrupt_file' WHERE id = %s",
                      (entry.media_id,))
-        [retried] = [e for e in lifecycle.retry_failed(conn, lifecycle.RetryFilter(voyage_slug=voyage, include_permanent=True)) if e.media_id == entry.media_id]
+        [retried] = [e for e in transitions.retry_failed(conn, transitions.RetryFilter(voyage_slug=voyage, include_permanent=True)) if e.media_id == entry.media_id]
         outbox.mark_published(conn, retried.id)
         old = reports.find_task(conn, entry.task_id)
     assert old is not None and not old.current and retried.task_id != entry.task_id

@@ -9,7 +9,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 from sequoia_core import broker
-from sequoia_core.db import lifecycle, media
+from sequoia_core.db import media, transitions
 from tests.factories import png_bytes
 from tests.integration.helpers import ingest_unpublished
 
@@ -119,7 +119,7 @@ def test_sweeper_requeues_queued_items_only_once_they_left_the_line(api_state, p
             conn.execute("UPDATE media SET processing_status = 'queued', queued_at = %s, updated_at = %s "
                          "WHERE id = %s", (published, published, entry.media_id))
         # The second message is next in line: the first left the queue and never ran, the third waits.
-        requeued = lifecycle.requeue_stuck(conn, timedelta(minutes=30), 3,
+        requeued = transitions.requeue_stuck(conn, timedelta(minutes=30), 3,
                                            next_in_line={entries[0].queue: entries[1].task_id})
         conn.rollback()  # other tests' items must not be touched
 

@@ -1,5 +1,5 @@
 """The item lifecycle: every processing state, the groups callers ask about, and the transitions the
-guarded updates of `sequoia_core.db.media` and `sequoia_core.db.lifecycle` make. Everything that
+guarded updates of `sequoia_core.db.media` and `sequoia_core.db.transitions` make. Everything that
 lists states (SQL parameters, reports, the gallery, the CLI, task views, schemas) derives from here."""
 
 from __future__ import annotations

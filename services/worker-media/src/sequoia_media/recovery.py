@@ -24,8 +24,8 @@ from redis import Redis
 
 from sequoia_core import broker, dispatch, liveness, metrics
 from sequoia_core import tasks as task_names
-from sequoia_core.db import lifecycle
-from sequoia_core.db.lifecycle import OpenItem
+from sequoia_core.db import transitions
+from sequoia_core.db.transitions import OpenItem
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import BrokerUnavailable
 from sequoia_core.lifecycle import HELD_STATES, ON_BROKER_STATES, Status
@@ -72,8 +72,8 @@ def reclaim_from_lost_workers(pool: ConnectionPool, celery: Celery, client: Redi
     quiet = timedelta(seconds=grace)
     reserved = broker.reserved_before(client, grace)
     with transaction(pool) as conn:
-        held = lifecycle.held_items(conn, quiet)
-        stranded = lifecycle.waiting_items(conn, QUEUES, (Status.QUEUED,), quiet, reserved) if reserved else []
+        held = transitions.held_items(conn, quiet)
+        stranded = transitions.waiting_items(conn, QUEUES, (Status.QUEUED,), quiet, reserved) if reserved else []
     beats = liveness.read(client, sorted({item.worker for item in held if item.worker}))
     lost = [item for item in held if not _holder_alive(item, beats, settings.worker_liveness_seconds)]
     if not lost and not stranded:
@@ -93,7 +93,7 @@ def republish_lost_messages(pool: ConnectionPool, celery: Celery, client: Redis,
     The items are read before the broker: an item queued then was published before, so a message
     missing afterwards is lost (or its item moved on meanwhile, which the guarded requeue sees)."""
     with transaction(pool) as conn:
-        waiting = lifecycle.waiting_items(conn, QUEUES, ON_BROKER_STATES, NOW)
+        waiting = transitions.waiting_items(conn, QUEUES, ON_BROKER_STATES, NOW)
     on_broker = broker.task_ids_on_broker(client, QUEUES)
     # A worker drops the retries it holds when its connection breaks: their messages are gone too.
     lost = [item for item in waiting if item.processing_status == Status.RETRYING or item.task_id not in on_broker]
@@ -120,7 +120,7 @@ def _take_back(pool: ConnectionPool, celery: Celery, items: list[OpenItem], from
         return 0, 0
     ids: list[UUID] = [item.id for item in items]
     with transaction(pool) as conn:
-        entries, gave_up = lifecycle.reclaim(conn, ids, from_states, quiet, max_attempts)
+        entries, gave_up = transitions.reclaim(conn, ids, from_states, quiet, max_attempts)
     dispatch.publish_entries(pool, celery, entries)
     metrics.RECOVERED.labels(fault, metrics.REQUEUED).inc(len(entries))
     metrics.RECOVERED.labels(fault, metrics.GAVE_UP).inc(len(gave_up))

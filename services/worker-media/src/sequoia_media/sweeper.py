@@ -12,7 +12,7 @@ from celery import Celery
 from psycopg_pool import ConnectionPool
 
 from sequoia_core import dispatch
-from sequoia_core.db import lifecycle
+from sequoia_core.db import transitions
 from sequoia_core.db.pool import transaction
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ def sweep(pool: ConnectionPool, celery: Celery, stuck_after: timedelta, max_atte
     `next_in_line` (queue → task id at its head) spares queued items still waiting in a backlog.
     """
     with transaction(pool) as conn:
-        batch_ids = lifecycle.give_up_stuck(conn, stuck_after, max_attempts)
-        entries = lifecycle.requeue_stuck(conn, stuck_after, max_attempts, next_in_line=next_in_line)
+        batch_ids = transitions.give_up_stuck(conn, stuck_after, max_attempts)
+        entries = transitions.requeue_stuck(conn, stuck_after, max_attempts, next_in_line=next_in_line)
     dispatch.publish_entries(pool, celery, entries)
     if entries or batch_ids:
         log.warning("sweeper requeued %d stuck item(s) and failed %d with max_attempts", len(entries), len(batch_ids))

@@ -8,8 +8,8 @@ import logging
 from sequoia_api.schemas import RerenderedItem, RerenderRequest, RerenderResult
 from sequoia_api.state import ApiState
 from sequoia_core import dispatch
-from sequoia_core.db import lifecycle
-from sequoia_core.db.lifecycle import StaleFilter
+from sequoia_core.db import transitions
+from sequoia_core.db.transitions import StaleFilter
 from sequoia_core.db.pool import transaction
 from sequoia_core.recipes import current_versions
 
@@ -22,9 +22,9 @@ def rerender_stale(state: ApiState, request: RerenderRequest) -> RerenderResult:
                       media_kind=request.media_kind, limit=request.limit)
     with transaction(state.pool) as conn:
         if request.dry_run:
-            items = [RerenderedItem(media_id=item.id, task_id=None) for item in lifecycle.stale_items(conn, flt)]
+            items = [RerenderedItem(media_id=item.id, task_id=None) for item in transitions.stale_items(conn, flt)]
             return RerenderResult(dry_run=True, count=len(items), items=items)
-        entries = lifecycle.rerender_stale(conn, flt)
+        entries = transitions.rerender_stale(conn, flt)
     dispatch.publish_entries(state.pool, state.celery, entries)
     items = [RerenderedItem(media_id=e.media_id, task_id=e.task_id) for e in entries]
     log.info("rerender requeued %d stale item(s)", len(items))

@@ -8,8 +8,8 @@ import logging
 from sequoia_api.schemas import RetriedItem, RetryRequest, RetryResult
 from sequoia_api.state import ApiState
 from sequoia_core import dispatch
-from sequoia_core.db import lifecycle
-from sequoia_core.db.lifecycle import RetryFilter
+from sequoia_core.db import transitions
+from sequoia_core.db.transitions import RetryFilter
 from sequoia_core.db.pool import transaction
 
 log = logging.getLogger(__name__)
@@ -22,11 +22,11 @@ def retry_failed(state: ApiState, request: RetryRequest) -> RetryResult:
                       limit=request.limit)
     with transaction(state.pool) as conn:
         if request.dry_run:
-            picked = lifecycle.retry_candidates(conn, flt)
+            picked = transitions.retry_candidates(conn, flt)
             items = [RetriedItem(media_id=c.id, task_id=None, previous_error_code=c.error_code) for c in picked]
             return RetryResult(dry_run=True, count=len(items), items=items)
-        previous = {c.id: c.error_code for c in lifecycle.retry_candidates(conn, flt)}
-        entries = lifecycle.retry_failed(conn, flt)
+        previous = {c.id: c.error_code for c in transitions.retry_candidates(conn, flt)}
+        entries = transitions.retry_failed(conn, flt)
     dispatch.publish_entries(state.pool, state.celery, entries)
     items = [RetriedItem(media_id=e.media_id, task_id=e.task_id, previous_error_code=previous.get(e.media_id))
              for e in entries]

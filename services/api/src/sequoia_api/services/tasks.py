@@ -10,7 +10,7 @@ from uuid import UUID
 from sequoia_api.schemas import CancelResult, TaskPage, TaskStatus
 from sequoia_api.services.media import error_info, placeholder
 from sequoia_api.state import ApiState
-from sequoia_core.db import lifecycle, reports
+from sequoia_core.db import reports, transitions
 from sequoia_core.db.media import MediaRow
 from sequoia_core.db.pool import async_transaction, transaction
 from sequoia_core.db.reports import ActiveFilter
@@ -115,7 +115,7 @@ def cancel_task(state: ApiState, task_id: UUID) -> CancelResult:
             raise NotFound(f"no task {task_id}")
         if not found.current:
             raise Conflict(f"task {task_id} was replaced by task {found.media.task_id}; cancel that one")
-        cancelled = lifecycle.cancel_task(conn, task_id, CANCELLABLE_STATES)
+        cancelled = transitions.cancel_task(conn, task_id, CANCELLABLE_STATES)
         if cancelled is None:
             raise Conflict(f"task {task_id} is already {task_state(found.media.processing_status)}")
     terminate = revoke(state, task_id, cancelled.previous_status)
