@@ -8,7 +8,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 from sequoia_core import webhooks
-from sequoia_core.db import batches, media, transitions
+from sequoia_core.db import batches, deletions, media, transitions
 from sequoia_core.db import webhooks as webhook_db
 from sequoia_core.db.media import Run
 from sequoia_core.lifecycle import Status
@@ -180,3 +180,24 @@ def test_an_attempt_whose_endpoint_was_deleted_meanwhile_records_nothing(conn):
     webhook_db.record_attempt(conn, due.id, OK, None)
 
     assert conn.execute("SELECT count(*) FROM webhook_attempts WHERE delivery_id = %s", (due.id,)).fetchone()[0] == 0
+
+
+def deleted(conn):
+    return [payload for kind, payload in events(conn, "wh-del") if kind == "media.deleted"]
+
+
+def test_a_finished_deletion_emits_media_deleted_once_to_endpoints_that_ask(conn):
+    asking = endpoint(conn, "wh-del", types=["media.deleted"])
+    outcome_only = endpoint(conn, "wh-del", types=["media.completed", "media.failed", "batch.completed"])
+    item = new_item(conn, Status.COMPLETED, voyage="wh-del")
+    deletions.remove_item(conn, item.id)
+
+    deletions.mark_later(conn, item.id, timedelta(seconds=5), removed=1)
+    assert deleted(conn) == []  # not while S3 may still hold something
+    deletions.mark_done(conn, item.id, removed=2)
+    deletions.mark_done(conn, item.id, removed=0)  # a repeated pass: no second event
+
+    [payload] = deleted(conn)
+    assert payload["data"]["media_id"] == str(item.id) and payload["data"]["removed_objects"] == 3
+    assert [status for _, status, _ in deliveries(conn, asking.id)] == ["pending"]
+    assert len(deliveries(conn, outcome_only.id)) == 1  # its media.completed only

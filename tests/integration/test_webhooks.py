@@ -100,6 +100,30 @@ def test_events_arrive_signed_and_verified(api, receiver, voyage, thumbnails_wor
     assert by_type["media.completed"].headers["webhook-signature"].startswith("v1,")
 
 
+def test_media_deleted_arrives_once_s3_holds_nothing_and_only_where_asked(api, receiver, voyage, settings,
+                                                                          thumbnails_worker, wait_final, deliver):
+    asked, default = f"/deleted/{voyage}", f"/default/{voyage}"
+    register(api, receiver, asked, voyage, event_types=["media.deleted"])
+    register(api, receiver, default, voyage)
+    media_id = ingest_one(api, voyage, wait_final)
+    assert api.delete(f"/api/media/{media_id}").status_code == 202
+    app = create_celery_app(settings)
+
+    def deleted_and_delivered() -> bool:
+        app.send_task(task_names.REMOVE_DELETED)  # the deleter's beat tick
+        return any(json.loads(r.body)["type"] == "media.deleted" for r in receiver.at(asked))
+
+    deliver(deleted_and_delivered)
+    app.close()
+
+    [event] = [json.loads(r.body) for r in receiver.at(asked)]
+    assert event["data"]["media_id"] == media_id and event["data"]["voyage_slug"] == voyage
+    assert event["data"]["removed_objects"] >= 2 and event["data"]["deleted_at"] >= event["data"]["requested_at"]
+    assert all(r.verified for r in receiver.at(asked))
+    deliver(lambda: {json.loads(r.body)["type"] for r in receiver.at(default)} >= {"media.completed"})
+    assert "media.deleted" not in {json.loads(r.body)["type"] for r in receiver.at(default)}
+
+
 def test_the_secret_is_shown_once_and_never_listed_or_logged(api, receiver, voyage, media_worker):
     created = register(api, receiver, f"/ok/{voyage}-secret", voyage)
 

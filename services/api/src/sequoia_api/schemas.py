@@ -422,7 +422,7 @@ class WorkerHealth(BaseModel):
     )
 
 
-WebhookEventType = Literal["media.completed", "media.failed", "batch.completed"]
+WebhookEventType = Literal["media.completed", "media.failed", "batch.completed", "media.deleted"]
 VOYAGE_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
@@ -435,7 +435,8 @@ class WebhookCreate(BaseModel):
                      examples=["https://ingest.example.com/sequoia-events"])
     voyage_slug: str | None = Field(default=None, max_length=64, pattern=VOYAGE_SLUG_PATTERN)
     event_types: list[WebhookEventType] = Field(
-        default_factory=lambda: ["media.completed", "media.failed", "batch.completed"], min_length=1, max_length=3)
+        default_factory=lambda: ["media.completed", "media.failed", "batch.completed"], min_length=1, max_length=4,
+        description="default: the three outcome events; `media.deleted` only when asked for")
     description: str = Field(default="", max_length=500, pattern=NO_CONTROL_CHARACTERS)
 
 

@@ -23,6 +23,7 @@ class EventType(StrEnum):
     MEDIA_COMPLETED = "media.completed"
     MEDIA_FAILED = "media.failed"
     BATCH_COMPLETED = "batch.completed"
+    MEDIA_DELETED = "media.deleted"  # opt-in: S3 holds nothing more of a deleted item
 
 
 # When each attempt of a delivery is made, counted from the previous one (Standard Webhooks' own
