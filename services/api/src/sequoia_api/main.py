@@ -17,6 +17,7 @@ from sequoia_api.http.strict_query import reject_unknown_query_params
 from sequoia_api.routes import async_tasks, batches, gallery, health, ingest, media, voyages, webhooks
 from sequoia_api.state import ApiState
 from sequoia_core.errors import SequoiaError
+from sequoia_core.logs import configure_api_logging
 from sequoia_core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; resources open in its lifespan."""
     settings = settings or get_settings()
+    configure_api_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sequoia_core.recipes import Recipe, check_recipes, default_recipes
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -170,11 +174,13 @@ class Settings(BaseSettings):
     k8s_worker_selector: str = "app.kubernetes.io/component in (worker-thumbnails,worker-media)"
 
     sequoia_api_url: str = "http://127.0.0.1:8000"
-    log_level: str = "info"
+    # Unset: the command line decides (`--loglevel` of celery, info for the API); set, it wins.
+    log_level: Literal["debug", "info", "warning", "error", "critical"] | None = None
 
     _split_lists = field_validator("sequoia_api_tokens", "sequoia_read_tokens", "register_prefixes",
                                    mode="before")(_split_csv)
     _split_sentinels = field_validator("redis_sentinels", mode="before")(_split_csv)
+    _lower_log_level = field_validator("log_level", mode="before")(_lower)
 
     @field_validator("redis_sentinels")
     @classmethod

@@ -3,6 +3,7 @@
 
 from sequoia_core import tasks as task_names
 from sequoia_core.celery_app import create_celery_app
+from sequoia_core.logs import install_worker_log_level
 from sequoia_core.settings import get_settings
 from sequoia_core.worker_heartbeat import install_heartbeat
 from sequoia_media.metrics_server import install_metrics
@@ -32,3 +33,4 @@ app.conf.beat_schedule = {
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)
 install_heartbeat(app, settings)
+install_worker_log_level(settings.log_level)
