@@ -253,12 +253,13 @@ def test_retry_not_published(stack, batch, record):
 
         run.inject()
         redis_link.refuse()  # new connections only: the retry's publish fails, the consumer carries on
-        postgres_link.cut()  # the run in flight fails its next write; the next claims fail
-        time.sleep(10)  # "for a moment": longer than a publish retries (1 s), shorter than a pool checkout waits
-        redis_link.heal()
-        time.sleep(5)
+        postgres_link.cut()  # the claims and records in flight fail, within a pool checkout's wait (10 s)
+        time.sleep(15)
         postgres_link.heal()
+        time.sleep(5)  # Redis still away when the last failures of the outage retry
+        redis_link.heal()
         run.back()
+        assert redis_link.refused, "no connection to Redis was attempted during the cut"
 
         outcome = run.finish()
     finally:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from psycopg.conninfo import make_conninfo
+
 
 class TcpProxy:
     """Listens on a free port of 127.0.0.1 and forwards each connection to `target`."""
@@ -20,13 +22,15 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._accepting = True
         self._closed = False
+        self.refused = 0  # connections turned away since the proxy started
         threading.Thread(target=self._accept_loop, name=f"proxy-{self.port}", daemon=True).start()
 
     def url_for(self, url: str) -> str:
-        """`url` with its `host:port` replaced by this proxy's."""
+        """`url` (a Redis or Postgres URL, or a libpq conninfo string) pointed at this proxy."""
         host, port = self.target
-        assert f"{host}:{port}" in url, f"{url} does not point at {host}:{port}"
-        return url.replace(f"{host}:{port}", f"127.0.0.1:{self.port}")
+        if f"{host}:{port}" in url:
+            return url.replace(f"{host}:{port}", f"127.0.0.1:{self.port}")
+        return make_conninfo(url, host="127.0.0.1", port=str(self.port))
 
     def refuse(self) -> None:
         """Close every new connection at once; open ones carry on."""
@@ -57,6 +61,7 @@ class TcpProxy:
             except OSError:
                 return
             if not self._accepting:
+                self.refused += 1
                 _close(client)
                 continue
             try:
