@@ -104,3 +104,25 @@ def test_a_requeued_items_old_run_is_refused_everything(conn, state):
     assert media.lock_unfinished_run(conn, old_run) is False
     row = media.get_media(conn, item.id)
     assert (row.processing_status, row.task_id) == (Status.PENDING, entry.task_id)
+
+
+def test_recovery_looks_for_the_messages_of_quiet_published_items_out_of_line(conn):
+    # Three items published a minute apart an hour ago; the second's message heads the lane.
+    ahead, head, behind = (new_item(conn, Status.QUEUED, age=LONG_AGO - timedelta(minutes=m)) for m in range(3))
+    entries = [new_entry(conn, item, age=LONG_AGO - timedelta(minutes=m), published=True)
+               for m, item in enumerate((ahead, head, behind))]
+    retrying = new_item(conn, Status.RETRYING, age=LONG_AGO)
+    new_entry(conn, retrying, age=LONG_AGO, published=True)
+    unpublished = new_item(conn, Status.QUEUED, age=LONG_AGO)  # the relay's
+    new_entry(conn, unpublished, age=LONG_AGO)
+    recent = new_item(conn, Status.QUEUED)
+    new_entry(conn, recent, published=True)
+    running = new_item(conn, Status.PROCESSING, age=LONG_AGO)
+    new_entry(conn, running, age=LONG_AGO, published=True)
+    lane = str(ahead.queue)
+
+    found = transitions.unseen_items(conn, (lane,), timedelta(seconds=30), {lane: entries[1].task_id})
+
+    assert {item.id for item in found} == {ahead.id, retrying.id}
+    assert {item.id for item in transitions.unseen_items(conn, (lane,), timedelta(seconds=30), {})} == \
+        {ahead.id, head.id, behind.id, retrying.id}, "an empty lane: every quiet queued item is looked for"

@@ -102,10 +102,10 @@ class Stack:
         """A fresh autocommit connection for the harness's reads (Postgres may have restarted)."""
         return psycopg.connect(self.database_url, autocommit=True, connect_timeout=3)
 
-    def start_thumbs(self, concurrency: int = 2) -> WorkerProcess:
-        """Start a thumbnails worker (prefork) and wait for its ping."""
-        self.thumbs = services.start_worker(self.env, "sequoia_thumbnails.worker", "thumbnails", "thumbs",
-                                            self.workdir, concurrency=concurrency)
+    def start_thumbs(self, concurrency: int = 2, **env: str) -> WorkerProcess:
+        """Start a thumbnails worker (prefork), with `env` over the stack's, and wait for its ping."""
+        self.thumbs = services.start_worker({**self.env, **env}, "sequoia_thumbnails.worker", "thumbnails",
+                                            "thumbs", self.workdir, concurrency=concurrency)
         self.started.append(self.thumbs)
         services.wait_for_ping(self.settings, self.thumbs)
         return self.thumbs

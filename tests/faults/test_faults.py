@@ -17,6 +17,8 @@ from tests.faults import media
 from tests.faults.audit import Outcome
 from tests.faults.reaper import Reaper
 from tests.faults.scenario import RECOVERY_BOUND, Run
+from tests.support import services
+from tests.support.proxy import TcpProxy
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
@@ -232,6 +234,41 @@ def test_poison_files(stack, batch, record):
     assert items[killer.name]["error_code"] == "max_attempts"
     assert items[killer.name]["attempts"] == stack.settings.max_attempts == len(reaper.killed), reaper.errors
     assert stack.thumbs.alive(), "the worker's main process must survive its children's deaths"
+
+
+def test_retry_not_published(stack, batch, record):
+    """The thumbnails worker loses Postgres (its claims and records fail, transiently) and, for a
+    moment, cannot open a connection to Redis, so the retries of those failures cannot be published,
+    while the connections it holds carry on: its consumer still acks. As in CI, where the compose
+    network could not resolve `redis` for a moment; before the fix those deliveries were acked and
+    their items left `queued` or `processing` for the sweeper, 35 minutes later."""
+    redis_link = TcpProxy("127.0.0.1", stack.redis.port)
+    postgres_link = TcpProxy("127.0.0.1", stack.postgres.port)
+    services.stop_worker(stack.thumbs)
+    stack.start_thumbs(REDIS_URL=redis_link.url_for(stack.redis.url),
+                       DATABASE_URL=postgres_link.url_for(stack.database_url))
+    try:
+        run = Run.new(stack, "retry not published", batch).submit()
+        run.wait_mid_batch()
+
+        run.inject()
+        redis_link.refuse()  # new connections only: the retry's publish fails, the consumer carries on
+        postgres_link.cut()  # the claims and records in flight fail, within a pool checkout's wait (10 s)
+        time.sleep(15)
+        postgres_link.heal()
+        time.sleep(5)  # Redis still away when the last failures of the outage retry
+        redis_link.heal()
+        run.back()
+        assert redis_link.refused, "no connection to Redis was attempted during the cut"
+
+        outcome = run.finish()
+    finally:
+        services.stop_worker(stack.thumbs)
+        stack.start_thumbs()  # the next scenarios' worker, straight to the servers
+        redis_link.close()
+        postgres_link.close()
+    record(outcome)
+    assert_nothing_lost(outcome, {"completed": len(batch)})
 
 
 def _outbox_entries(stack, voyage: str) -> list[OutboxEntry]:

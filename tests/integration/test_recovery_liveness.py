@@ -16,7 +16,8 @@ import pytest
 
 from sequoia_core import broker, liveness
 from sequoia_core.db import media
-from sequoia_media.recovery import QUEUES, reclaim_from_lost_workers, recover, republish_lost_messages
+from sequoia_media.recovery import (QUEUES, reclaim_from_lost_workers, recover, republish_lost_messages,
+                                   republish_unseen_messages)
 from tests.factories import png_bytes
 from tests.integration.helpers import ingest_unpublished, set_row
 
@@ -129,6 +130,52 @@ def test_a_new_broker_gets_back_what_it_lost_and_nothing_else(api_state, pool, s
     assert _row(pool, lost).task_id != lost.task_id
     assert _row(pool, retrying).task_id != retrying.task_id, "a worker drops held retries with its connection"
     assert _row(pool, in_line).task_id == in_line.task_id, "a message still on the broker is not sent twice"
+
+
+def _published_long_ago(pool, entry, status):
+    set_row(pool, entry.media_id, processing_status=status)
+    with pool.connection() as conn:
+        conn.execute("UPDATE task_outbox SET published_at = now() WHERE task_id = %s", (entry.task_id,))
+        conn.execute(f"UPDATE media SET updated_at = {LONG_AGO} WHERE id = %s", (entry.media_id,))
+
+
+def test_a_message_on_no_queue_and_in_no_workers_hands_is_republished_when_two_passes_miss_it(
+        api_state, pool, settings, voyage):
+    files = [(f"{name}.png", png_bytes()) for name in "abcdef"]
+    _, entries = ingest_unpublished(api_state, voyage, *files)
+    dropped, retry_dropped, in_line, counting_down, unpublished, fresh = entries
+    for entry, status in ((dropped, "queued"), (retry_dropped, "retrying"), (in_line, "queued"),
+                          (counting_down, "retrying")):
+        _published_long_ago(pool, entry, status)
+    set_row(pool, fresh.media_id, processing_status="queued")  # published a moment ago, maybe in flight
+    with pool.connection() as conn:
+        conn.execute("UPDATE task_outbox SET published_at = now() WHERE task_id = %s", (fresh.task_id,))
+        # Its outbox row is not published: the relay's to send, not recovery's.
+        conn.execute(f"UPDATE media SET processing_status = 'queued', updated_at = {LONG_AGO} WHERE id = %s",
+                     (unpublished.media_id,))
+    client, tag = api_state.redis, f"test-{secrets.token_hex(4)}"
+    marker = json.dumps({"body": "", "headers": {"id": str(in_line.task_id)}, "properties": {}})
+    held = {"body": "", "headers": {"id": str(counting_down.task_id)}, "properties": {}}
+    client.lpush(QUEUES[0], marker)  # a requeued message: behind the head of the line, yet on the list
+    client.hset(broker.UNACKED, tag, json.dumps([held, "", QUEUES[0]]))  # a retry held for its countdown
+    client.zadd(broker.UNACKED_INDEX, {tag: time.time()})
+    client.delete(broker.UNSEEN_KEY)
+    try:
+        republish_unseen_messages(pool, api_state.celery, client, settings)
+        after_one_pass = {entry.media_id: _row(pool, entry).task_id for entry in entries}
+        result = republish_unseen_messages(pool, api_state.celery, client, settings)
+    finally:
+        client.lrem(QUEUES[0], 0, marker)
+        client.hdel(broker.UNACKED, tag)
+        client.zrem(broker.UNACKED_INDEX, tag)
+
+    assert after_one_pass == {entry.media_id: entry.task_id for entry in entries}, \
+        "one pass only suspects: a message may be between a worker's BRPOP and its unacked entry"
+    assert result.republished >= 2
+    for entry in (dropped, retry_dropped):
+        assert _row(pool, entry).task_id != entry.task_id, "a fresh task id, published to its lane"
+    for entry in (in_line, counting_down, unpublished, fresh):
+        assert _row(pool, entry).task_id == entry.task_id
 
 
 def test_the_broker_epoch_changes_when_redis_forgets_and_liveness_waits_a_grace(api_state, pool, settings):

@@ -36,7 +36,7 @@ TEST_TOKEN = "test-token-" + secrets.token_hex(8)
 def redis_db_url(db: int) -> str:
     """Db `db` of REDIS_URL's server (default this machine's). Each suite owns one db, so no other
     suite's workers take its tasks: stack 0, integration 15, chart 14, containers 13, monitoring 12, fuzz 11,
-    priority 10, recipes 9."""
+    priority 10, recipes 9, retry publish 8."""
     parts = parse_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     auth = f":{parts['password']}@" if parts.get("password") else ""
     return f"redis://{auth}{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/{db}"

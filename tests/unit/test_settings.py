@@ -56,6 +56,12 @@ def test_a_worker_is_declared_lost_only_after_several_heartbeats():
         make(worker_liveness_seconds=10, worker_lost_after_seconds=15)
 
 
+def test_a_retry_publish_waits_less_than_recovery_takes_a_message_for_lost():
+    assert make().task_retry_publish_patience_seconds < make().worker_lost_after_seconds
+    with pytest.raises(ValidationError, match="TASK_RETRY_PUBLISH_PATIENCE_SECONDS"):
+        make(task_retry_publish_patience_seconds=30, worker_lost_after_seconds=30)
+
+
 def test_tokens_come_from_a_list_and_a_single_token(monkeypatch):
     monkeypatch.setenv("SEQUOIA_API_TOKENS", "one, two")
     monkeypatch.setenv("SEQUOIA_API_TOKEN", "three")

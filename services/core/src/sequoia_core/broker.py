@@ -27,6 +27,7 @@ from sequoia_core.queues import QueueName
 
 UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
 EPOCH_KEY = "sequoia:broker:epoch"
+UNSEEN_KEY = "sequoia:recovery:unseen"
 
 # Celery's Redis transport keeps priority levels in sub-lists named `<queue>\x06\x16<priority>`.
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -128,6 +129,20 @@ def next_in_line(client: Redis, queue: str) -> UUID | None:
     return None if raw is None else task_id_of(raw)
 
 
+def heads(client: Redis, queues: tuple[str, ...]) -> dict[str, UUID]:
+    """The task id of the message next in line on each of `queues` that has one."""
+    found = {queue: next_in_line(client, queue) for queue in queues}
+    return {queue: head for queue, head in found.items() if head}
+
+
+@translates_errors
+def task_ids_taken(client: Redis) -> set[UUID]:
+    """Every task id whose message a consumer took and has not acked (any queue)."""
+    found = {task_id_of(raw, unacked=True) for raw in client.hvals(UNACKED)}
+    found.discard(None)
+    return found  # type: ignore[return-value]
+
+
 @translates_errors
 def task_ids_on_broker(client: Redis, queues: tuple[str, ...]) -> set[UUID]:
     """Every task id with a message on one of `queues` (all their sub-lists) or taken by a consumer
@@ -181,6 +196,14 @@ def read_epoch(client: Redis) -> Epoch:
 def record_epoch(client: Redis, epoch: Epoch) -> None:
     """Remember this server once what it lost has been published again."""
     client.set(EPOCH_KEY, json.dumps({"run_id": epoch.run_id, "since": _server_time(client)}))
+
+
+@translates_errors
+def swap_unseen(client: Redis, task_ids: set[UUID], ttl_seconds: float) -> set[UUID]:
+    """Record the task ids a recovery pass found nowhere on the broker, and return those the previous
+    pass recorded (if within `ttl_seconds`)."""
+    previous = client.set(UNSEEN_KEY, json.dumps(sorted(map(str, task_ids))), ex=max(1, round(ttl_seconds)), get=True)
+    return {UUID(task_id) for task_id in json.loads(previous)} if previous else set()
 
 
 def _server_time(client: Redis) -> float:

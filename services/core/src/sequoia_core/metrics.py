@@ -65,8 +65,9 @@ END_TO_END = Histogram(
 # -- recovery (sequoia_media/recovery.py, run by the sweeper on beat)
 RECOVERED = Counter(
     "sequoia_recovery_items_total",
-    "Items recovery took back: fault worker_lost (a dead worker held the run or its message) or broker_lost "
-    "(the broker lost the message); action requeued (fresh task id) or failed (out of attempts).",
+    "Items recovery took back: fault worker_lost (a dead worker held the run or its message), broker_lost "
+    "(a new broker lost the message) or message_lost (the message was on no queue and in no worker's hands, "
+    "as when a retry could not be published); action requeued (fresh task id) or failed (out of attempts).",
     ["fault", "action"],
 )
 BROKER_RESETS = Counter(
@@ -78,10 +79,10 @@ RECOVERY_LAG = Histogram(
     "Time from an item's last sign of life (its run's last write, or the broker's start) to recovery taking it back.",
     ["fault"], buckets=(1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0, 1800.0, 3600.0),
 )
-WORKER_LOST, BROKER_LOST = "worker_lost", "broker_lost"
+WORKER_LOST, BROKER_LOST, MESSAGE_LOST = "worker_lost", "broker_lost", "message_lost"
 REQUEUED, GAVE_UP = "requeued", "failed"
 # Every known series at zero from the start, so the recovery alerts and panels see a rate, not a gap.
-for _fault in (WORKER_LOST, BROKER_LOST):
+for _fault in (WORKER_LOST, BROKER_LOST, MESSAGE_LOST):
     RECOVERY_LAG.labels(_fault)
     for _action in (REQUEUED, GAVE_UP):
         RECOVERED.labels(_fault, _action)

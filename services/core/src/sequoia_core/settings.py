@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     task_max_retries: int = Field(default=8, ge=0)
     task_retry_backoff_seconds: float = Field(default=2.0, gt=0)
     task_retry_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    # A retry whose publish fails (Redis away for a moment) is tried again this long before its delivery
+    # goes back to the queue (docs/faults.md).
+    task_retry_publish_patience_seconds: float = Field(default=20.0, gt=0)
     # The main process touches this file while it consumes (the chart's probes check its age); unset: off.
     worker_heartbeat_file: Path | None = None
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
@@ -214,6 +217,9 @@ class Settings(BaseSettings):
         if self.worker_lost_after_seconds < 2 * self.worker_liveness_seconds:
             # One late heartbeat must not make a live worker look dead.
             raise ValueError("WORKER_LOST_AFTER_SECONDS must be at least twice WORKER_LIVENESS_SECONDS")
+        if self.task_retry_publish_patience_seconds >= self.worker_lost_after_seconds:
+            # Recovery takes a queued item whose message stayed taken that long for a dead consumer's.
+            raise ValueError("TASK_RETRY_PUBLISH_PATIENCE_SECONDS must be below WORKER_LOST_AFTER_SECONDS")
         if self.idempotency_lease_seconds <= self.sync_wait_timeout_seconds:
             # A synchronous call still waiting would see its key taken over by its own retry.
             raise ValueError("IDEMPOTENCY_LEASE_SECONDS must exceed SYNC_WAIT_TIMEOUT_SECONDS")

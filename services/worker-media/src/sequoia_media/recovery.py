@@ -6,6 +6,10 @@
 - The broker lost messages: the Redis server behind the queues changed (restart, failover, flush;
   `broker.read_epoch`). Queued items whose message is nowhere on the broker, and every `retrying`
   item (a worker drops the retries it holds when its connection breaks), are published again.
+- A message went missing on a broker that kept running: a delivery acked while its retry could not
+  be published, or a redelivery that skipped an item its failed delivery still held. Queued and
+  retrying items whose published task has no message on any list nor in any `unacked` entry (where a
+  worker holds a retry during its countdown) are published again once two passes in a row saw none.
 
 Liveness is judged only once the current Redis server has been known for the grace: a restart
 without persistence forgets every heartbeat until the workers' next beat.
@@ -59,7 +63,10 @@ def recover(pool: ConnectionPool, celery: Celery, client: Redis, settings: Setti
             return result
         if epoch.known_for < settings.worker_lost_after_seconds:
             return RecoveryResult()
-        return reclaim_from_lost_workers(pool, celery, client, settings)
+        held = reclaim_from_lost_workers(pool, celery, client, settings)
+        unseen = republish_unseen_messages(pool, celery, client, settings)
+        return RecoveryResult(reclaimed=held.reclaimed, republished=unseen.republished,
+                              gave_up=held.gave_up + unseen.gave_up)
     except BrokerUnavailable as err:  # Redis away: nothing can be judged; the next sweep tries again
         log.warning("recovery skipped, Redis does not answer: %s", err.__cause__)
         return RecoveryResult()
@@ -102,6 +109,35 @@ def republish_lost_messages(pool: ConnectionPool, celery: Celery, client: Redis,
     if lost:
         log.warning("recovery: the broker changed; %d item(s) had no message left on it, %d republished",
                     len(lost), requeued)
+    return RecoveryResult(republished=requeued, gave_up=gave_up)
+
+
+def republish_unseen_messages(pool: ConnectionPool, celery: Celery, client: Redis,
+                              settings: Settings) -> RecoveryResult:
+    """Publish again what waits for a message that is on no queue and in no worker's hands.
+
+    Candidates are queued and retrying items quiet for the grace whose task was published, apart from
+    queued ones still in line (published after the head of their lane: surely on the list). Those
+    whose message a worker holds (the `unacked` hash: a delivery, or a retry waiting for its countdown)
+    are out; only if some remain are the lists read whole. A message is missing for a moment between
+    a worker's BRPOP and its `unacked` entry, so an item is republished only when the previous pass
+    (one sweep earlier) found its task missing too."""
+    quiet = timedelta(seconds=settings.worker_lost_after_seconds)
+    next_in_line = broker.heads(client, QUEUES)
+    with transaction(pool) as conn:
+        waiting = transitions.unseen_items(conn, QUEUES, quiet, next_in_line)
+    taken = broker.task_ids_taken(client) if waiting else set()
+    unseen = [item for item in waiting if item.task_id not in taken]
+    if unseen:
+        on_broker = broker.task_ids_on_broker(client, QUEUES)
+        unseen = [item for item in unseen if item.task_id not in on_broker]
+    seen_before = broker.swap_unseen(client, {item.task_id for item in unseen}, 3 * settings.sweep_interval_seconds)
+    lost = [item for item in unseen if item.task_id in seen_before]
+    requeued, gave_up = _take_back(pool, celery, lost, ON_BROKER_STATES, quiet, settings.max_attempts,
+                                   metrics.MESSAGE_LOST)
+    if lost:
+        log.warning("recovery: %d item(s) waited for a message on no queue and in no worker's hands; %d "
+                    "republished, %d failed with max_attempts", len(lost), requeued, gave_up)
     return RecoveryResult(republished=requeued, gave_up=gave_up)
 
 

@@ -124,8 +124,6 @@ def _next_in_line(client: Redis) -> dict[str, UUID]:
     """The message at the head of each lane of the derivatives queue; nothing when Redis does not
     answer (every stuck item is then requeued, as if nothing waited)."""
     try:
-        lanes = lanes_of(task_names.GENERATE_DERIVATIVES)
-        heads = {lane.value: broker.next_in_line(client, lane.value) for lane in lanes}
+        return broker.heads(client, tuple(lane.value for lane in lanes_of(task_names.GENERATE_DERIVATIVES)))
     except BrokerUnavailable:
         return {}
-    return {queue: head for queue, head in heads.items() if head}

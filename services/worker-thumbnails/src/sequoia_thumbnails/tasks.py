@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
+from itertools import count
 from uuid import UUID, uuid4
 
 from celery import Task, shared_task
-from celery.exceptions import Retry, SoftTimeLimitExceeded
+from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
 
 from sequoia_core import tasks as task_names
 from sequoia_core.backoff import retry_countdown
@@ -45,21 +48,50 @@ def generate(self: Task, media_id: str, run: str | None = None) -> str:
               worker=self.request.hostname or "unknown", pid=os.getpid())
     try:
         row = derivatives.claim(ctx, job)
-        if row is None:
-            log.info("task %s for media %s has nothing to do (finished, cancelled, superseded or held by "
-                     "another run)", job.run.task_id, media_id)
-            return Outcome.SKIPPED
+    except TransientError as err:  # no run holds the item for this delivery: it may go back to its queue
+        raise _retry(self, ctx, job, err, ctx.settings.task_retry_publish_patience_seconds) from err
+    if row is None:
+        log.info("task %s for media %s has nothing to do (finished, cancelled, superseded or held by "
+                 "another run)", job.run.task_id, media_id)
+        return Outcome.SKIPPED
+    try:
         return _render(ctx, job, row, last_try=self.request.retries >= ctx.settings.task_max_retries)
     except TransientError as err:
-        raise _retry(self, ctx, job, err) from err
+        # The run holds the item under a token only its retry would carry (a redelivery of this
+        # message skips an item another run holds): wait for the broker as long as the time limit lets.
+        raise _retry(self, ctx, job, err, math.inf) from err
 
 
-def _retry(task: Task, ctx: ThumbnailsContext, job: Job, err: TransientError) -> Retry:
-    """Publish the retry of this run (exponential backoff, equal jitter) and return the exception to raise."""
+def _retry(task: Task, ctx: ThumbnailsContext, job: Job, err: TransientError, patience: float) -> Retry:
+    """Publish the retry of this run (exponential backoff, equal jitter) and return the exception to raise.
+
+    When the publish fails, Celery's `Task.retry` raises `Reject(requeue=False)`, which acks the
+    delivery and leaves its item to the sweeper. Here a failed publish is tried again for `patience`
+    seconds (Redis unreachable for a moment: a DNS hiccup, a failover), the retry still carrying the
+    run's token; past that, or at the soft time limit, the delivery goes back to its queue
+    (`Reject(requeue=True)`; if Redis does not take even that, the message stays in its `unacked`
+    hash, where recovery and the visibility timeout find it)."""
     settings = ctx.settings
     countdown = retry_countdown(task.request.retries, settings.task_retry_backoff_seconds,
                                 settings.task_retry_backoff_max_seconds)
-    return task.retry(exc=err, countdown=countdown, kwargs={"run": str(job.run.token)}, throw=False)
+    deadline = time.monotonic() + patience
+    try:
+        for attempt in count():
+            try:
+                return task.retry(exc=err, countdown=countdown, kwargs={"run": str(job.run.token)}, throw=False)
+            except Reject as unpublished:
+                failure = unpublished.reason
+            wait = min(0.5 * 2 ** min(attempt, 5), deadline - time.monotonic())  # 0.5 s doubling to 16 s
+            if wait <= 0:
+                break
+            log.warning("media %s: the retry of task %s could not be published (%s); trying again in %.1fs",
+                        job.media_id, job.run.task_id, failure, wait)
+            time.sleep(wait)
+    except SoftTimeLimitExceeded as late:  # out of time while trying: hand the delivery back at once
+        failure = late
+    log.error("media %s: the retry of task %s could not be published (%s); its message goes back to the queue",
+              job.media_id, job.run.task_id, failure)
+    raise Reject(failure, requeue=True) from err
 
 
 def _render(ctx: ThumbnailsContext, job: Job, row: MediaRow, last_try: bool) -> str:

@@ -16,7 +16,8 @@ from sequoia_core import lifecycle, tasks
 from sequoia_core.db import batches
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.errors import PERMANENT_CODES, ErrorCode
-from sequoia_core.lifecycle import HELD_STATES, RETRYABLE_STATES, STUCK_STATES, BatchStatus, Status
+from sequoia_core.lifecycle import (HELD_STATES, ON_BROKER_STATES, RETRYABLE_STATES, STUCK_STATES, BatchStatus,
+                                    Status)
 from sequoia_core.queues import Priority, queue_for
 
 
@@ -119,15 +120,17 @@ _RERENDER = _requeue(selection=_STALE_SELECTION,
 
 # Queues are FIFO: a queued item published no earlier than the message next in line on its queue
 # still waits in that queue. A long backlog is not a loss, so such an item is not published again.
-_STUCK_SELECTION = """
-SELECT id FROM media
- WHERE processing_status = ANY(%(stuck_states)s) AND updated_at < now() - %(stuck_after)s
-   AND attempts < %(max_attempts)s
-   AND NOT (processing_status = 'queued' AND coalesce(queued_at >= ANY (
+_IN_LINE = """processing_status = 'queued' AND coalesce(queued_at >= ANY (
         SELECT o.published_at
           FROM unnest(%(queues)s::text[], %(next_in_line)s::uuid[]) AS head(queue, task_id)
           JOIN task_outbox o ON o.task_id = head.task_id
-         WHERE head.queue = media.queue AND o.published_at IS NOT NULL), false))
+         WHERE head.queue = media.queue AND o.published_at IS NOT NULL), false)"""
+
+_STUCK_SELECTION = f"""
+SELECT id FROM media
+ WHERE processing_status = ANY(%(stuck_states)s) AND updated_at < now() - %(stuck_after)s
+   AND attempts < %(max_attempts)s
+   AND NOT ({_IN_LINE})
  ORDER BY updated_at
  LIMIT %(limit)s
 """
@@ -163,6 +166,16 @@ SELECT id, task_id, processing_status, NULL AS worker, NULL::int AS worker_pid, 
        extract(epoch FROM now() - updated_at)::float8 AS quiet_seconds FROM media
  WHERE processing_status = ANY(%(states)s) AND updated_at < now() - %(quiet_for)s AND queue = ANY(%(queues)s)
    AND (%(task_ids)s::uuid[] IS NULL OR task_id = ANY(%(task_ids)s))
+"""
+
+# Items whose published task should have a message on the broker, quiet for a while, apart from queued
+# ones still in line: recovery looks for their messages (a delivery acked without its retry has none).
+_UNSEEN = f"""
+SELECT id, task_id, processing_status, NULL AS worker, NULL::int AS worker_pid, 0::float8 AS claimed_at,
+       extract(epoch FROM now() - updated_at)::float8 AS quiet_seconds FROM media
+ WHERE processing_status = ANY(%(states)s) AND updated_at < now() - %(quiet_for)s AND queue = ANY(%(lanes)s)
+   AND EXISTS (SELECT 1 FROM task_outbox o WHERE o.task_id = media.task_id AND o.published_at IS NOT NULL)
+   AND NOT ({_IN_LINE})
 """
 
 
@@ -307,6 +320,17 @@ def waiting_items(conn: psycopg.Connection, queues: tuple[str, ...], states: tup
               "task_ids": None if task_ids is None else list(task_ids)}
     with conn.cursor(row_factory=class_row(OpenItem)) as cur:
         return cur.execute(_WAITING, params).fetchall()
+
+
+def unseen_items(conn: psycopg.Connection, lanes: tuple[str, ...], quiet_for: timedelta,
+                 next_in_line: dict[str, UUID]) -> list[OpenItem]:
+    """Items of `lanes` waiting for their published task's message (`ON_BROKER_STATES`), untouched for
+    `quiet_for`, apart from queued ones published no earlier than the message at the head of their lane
+    (`next_in_line`: queue → task id), which still wait in line."""
+    params = {"states": lifecycle.values(ON_BROKER_STATES), "lanes": list(lanes), "quiet_for": quiet_for,
+              "queues": list(next_in_line), "next_in_line": list(next_in_line.values())}
+    with conn.cursor(row_factory=class_row(OpenItem)) as cur:
+        return cur.execute(_UNSEEN, params).fetchall()
 
 
 def reclaim(conn: psycopg.Connection, ids: list[UUID], from_states: tuple[Status, ...],
