@@ -26,12 +26,13 @@ _READ_WINDOW_SECONDS = 30
 # One keyframe is decoded per seek: one decoder thread costs less than starting a pool for it, and
 # a small probe is enough since the demuxer is forced and the header gives the streams (`make bench`).
 _DECODE_OPTIONS = ("-threads", "1", "-probesize", "1M", "-analyzeduration", "0")
-# Decoders that paint a missing reference grey, should a seek land past a keyframe: these skip every
-# frame but keyframes (`-skip_frame nokey`). The others (H.264, HEVC, VP8/9, AV1) output nothing
-# before a keyframe by themselves, and intra-only codecs have nothing else; skipping there only
-# costs, since a decoder that holds frames back to reorder them then holds the keyframe until the
-# next one arrives: 250 packets read for one frame of the bench's slideshow, a third of the grab.
-_GREY_BEFORE_KEYFRAME = frozenset({"mpeg1video", "mpeg2video", "mpeg4", "h263", "msmpeg4v3", "theora"})
+# Decoders that decode a frame against references that are missing (painted grey) when a stream
+# opens past its keyframe: these skip every frame but keyframes (`-skip_frame nokey`). H.264, VP8,
+# VP9 and AV1 output nothing before a keyframe by themselves (checked on streams cut past one), and
+# intra-only codecs have nothing else: skipping there only costs, since a decoder that holds frames
+# back to reorder them then holds the keyframe until the next one arrives: 250 packets read for one
+# frame of the bench's slideshow, a third of the grab.
+_GREY_BEFORE_KEYFRAME = frozenset({"hevc", "mpeg1video", "mpeg2video", "mpeg4", "h263", "msmpeg4v3", "theora"})
 
 
 class VideoRenderer:
