@@ -5,9 +5,11 @@ warm up, then times `--repeat` renders; it reports the median wall time (the tar
 median CPU time (user + system, children included: steadier on a busy machine) and the peak RSS
 of the process tree (itself and the largest child, as `/usr/bin/time` would). A reference tool that is not
 installed is reported as skipped. `--full` adds the very slow naive runs on the 60-minute inputs
-(the naive audio path needs ~13 GB there).
+(the naive audio path needs ~13 GB there). `--ffmpeg-dir DIR` measures the video cases a second
+time, Sequoia and the `ffmpeg -ss` reference alike, with the ffmpeg and ffprobe of DIR first on PATH
+(the worker image's own build, docker/build-ffmpeg.sh), beside Debian's in the same run.
 
-    python -m bench.engines.run [--repeat 5] [--only jpeg,pdf] [--full]
+    python -m bench.engines.run [--repeat 5] [--only jpeg,pdf] [--full] [--ffmpeg-dir DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ WORK = ROOT / "var" / "bench"
 
 IMAGE_TOOLS = ["sequoia", "naive-pillow", "pyvips", "vipsthumbnail", "vipsthumbnail-1280"]
 VIDEO_TOOLS = ["sequoia", "ffmpeg-input-seek", "naive-output-seek"]
+# With --ffmpeg-dir: the same two measured again with the image's ffmpeg (the suffix names the build).
+SHIPPED = "@image"
+SHIPPED_VIDEO_TOOLS = [f"sequoia{SHIPPED}", f"ffmpeg-input-seek{SHIPPED}"]
 AUDIO_TOOLS = ["sequoia", "audiowaveform", "naive-librosa"]
 CASES: dict[str, tuple[str, list[str]]] = {
     "jpeg_24mp": ("image", IMAGE_TOOLS),
@@ -169,8 +174,10 @@ def setup(tool: str, kind: str, source: Path, out: Path) -> Callable[[], object]
     if tool in ("ffmpeg-input-seek", "naive-output-seek"):
         at = f"{_duration(source) * 0.1:.3f}"
         where = ["-ss", at, "-i", str(source)] if tool == "ffmpeg-input-seek" else ["-i", str(source), "-ss", at]
+        # Raw RGB, not JPEG: the image's ffmpeg has no picture encoder, and both builds must run the
+        # same command (one frame decoded and scaled, nothing encoded: the strictest reference).
         return _command(["ffmpeg", "-nostdin", "-v", "error", "-y", *where, "-frames:v", "1",
-                         "-vf", "scale=1280:-2", str(out / "frame.jpg")])
+                         "-vf", "scale=1280:-2", "-pix_fmt", "rgb24", "-f", "rawvideo", str(out / "frame.rgb")])
     if tool == "audiowaveform":
         return _command(
             ["audiowaveform", "-i", str(source), "-o", str(out / "peaks.json"), "-b", "8", "-z", "128"],
@@ -183,9 +190,10 @@ def setup(tool: str, kind: str, source: Path, out: Path) -> Callable[[], object]
 
 
 def _cpu_seconds() -> float:
-    """User + system CPU time of this process and its waited-for children."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    """User + system CPU time of this process and its waited-for children (getrusage counts in
+    microseconds, where os.times() counts 10 ms clock ticks: ±10% on a 100 ms render)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def measure_one(tool: str, kind: str, source: Path, repeat: int) -> dict:
@@ -229,9 +237,12 @@ def measure_sandbox(repeat: int) -> dict:
 # -- the whole bench
 
 
-def _run_child(*args: str) -> dict:
+def _run_child(*args: str, ffmpeg_dir: Path | None = None) -> dict:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if ffmpeg_dir is not None:
+        env["PATH"] = f"{ffmpeg_dir}{os.pathsep}{env['PATH']}"
     done = subprocess.run([sys.executable, "-m", "bench.engines.run", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                          env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -239,11 +250,11 @@ def _run_child(*args: str) -> dict:
 
 def _format(case: str, tool: str, result: dict, reference: dict | None) -> str:
     if "skipped" in result or "error" in result:
-        return f"  {case:<15} {tool:<18} {'skipped: ' + result.get('skipped', result.get('error', ''))}"
+        return f"  {case:<15} {tool:<24} {'skipped: ' + result.get('skipped', result.get('error', ''))}"
     ratio = ""
     if reference and "median_s" in reference and tool != "sequoia":
         ratio = f"{result['median_s'] / reference['median_s']:7.2f}×"
-    return (f"  {case:<15} {tool:<18} {result['median_s'] * 1000:9.0f} ms {result['cpu_s'] * 1000:9.0f} ms"
+    return (f"  {case:<15} {tool:<24} {result['median_s'] * 1000:9.0f} ms {result['cpu_s'] * 1000:9.0f} ms"
             f" {result['peak_rss_mb']:8.0f} MB   {ratio:>8}  ({result['runs']} runs)")
 
 
@@ -281,9 +292,9 @@ def _targets(results: dict[str, dict[str, dict]], sandbox: dict) -> list[tuple[s
         check("video: 60 min / 1 min", ratio(time_of("video_60min", "sequoia"), time_of("video_1min", "sequoia")),
               1.5),
         # CPU time: wall time on this shared 2-core machine mostly measures the neighbours' load.
-        *(check(f"{case}: sequoia (both sizes) / ffmpeg -ss, CPU", ratio(time_of(case, "sequoia", "cpu_s"),
-                                                                        time_of(case, "ffmpeg-input-seek", "cpu_s")), 2)
-          for case, (kind, _) in CASES.items() if kind == "video"),
+        *(check(f"{case}: sequoia (both sizes) / ffmpeg -ss, CPU{build}", ratio(
+            time_of(case, f"sequoia{build}", "cpu_s"), time_of(case, f"ffmpeg-input-seek{build}", "cpu_s")), 2)
+          for build in ("", SHIPPED) for case, (kind, _) in CASES.items() if kind == "video"),
         check("audio: peak RSS MB, 60 min", results.get("mp3_60min", {}).get("sequoia", {}).get("peak_rss_mb"), 100),
         check("audio: sequoia / audiowaveform (60 min)", ratio(time_of("mp3_60min", "sequoia"),
                                                                time_of("mp3_60min", "audiowaveform")), 1.5),
@@ -302,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated case name prefixes (jpeg,pdf,video,...)")
     parser.add_argument("--full", action="store_true", help="also the slow naive runs on 60-minute inputs")
+    parser.add_argument("--ffmpeg-dir", type=Path, help="video also with this folder's ffmpeg and ffprobe (the image's)")
     parser.add_argument("--one", nargs=4, metavar=("TOOL", "KIND", "SOURCE", "_"), help=argparse.SUPPRESS)
     parser.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", action="store_true", help=argparse.SUPPRESS)
@@ -323,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"bench: install the real sources first: apt-get install {' '.join(missing)} (make bench-deps)")
         return 2
+    if args.ffmpeg_dir and not all((args.ffmpeg_dir / tool).is_file() for tool in ("ffmpeg", "ffprobe")):
+        print(f"bench: no ffmpeg and ffprobe in {args.ffmpeg_dir}")
+        return 2
     prefixes = [p for p in args.only.split(",") if p]
     load_at_start = os.getloadavg()[0]
     print("bench: making the corpus in var/bench/corpus (once) ...", flush=True)
@@ -334,18 +349,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     inputs = {case: Path(path) for case, path in built.items()}
     results: dict[str, dict[str, dict]] = {}
-    print(f"  {'case':<15} {'tool':<18} {'median':>12} {'CPU':>12} {'peak RSS':>11}   {'÷ sequoia':>8}")
+    print(f"  {'case':<15} {'tool':<24} {'median':>12} {'CPU':>12} {'peak RSS':>11}   {'÷ sequoia':>8}")
     for case, (kind, tools) in CASES.items():
         if prefixes and not any(case.startswith(p) for p in prefixes):
             continue
         results[case] = {}
-        for tool in tools:
+        for tool in [*tools, *(SHIPPED_VIDEO_TOOLS if kind == "video" and args.ffmpeg_dir else ())]:
             if tool in SLOW_TOOLS and ("30min" in case or "60min" in case) and not args.full:
                 results[case][tool] = {"skipped": "slow naive run: --full"}
             else:
-                results[case][tool] = _run_child("--repeat", str(args.repeat), "--one", tool, kind,
-                                                 str(inputs[case]), "-")
-            print(_format(case, tool, results[case][tool], results[case].get("sequoia")), flush=True)
+                results[case][tool] = _run_child(
+                    "--repeat", str(args.repeat), "--one", tool.removesuffix(SHIPPED), kind, str(inputs[case]), "-",
+                    ffmpeg_dir=args.ffmpeg_dir.resolve() if tool.endswith(SHIPPED) else None)
+            reference = results[case].get("sequoia" + (SHIPPED if tool.endswith(SHIPPED) else ""))
+            print(_format(case, tool, results[case][tool], reference), flush=True)
     sandbox = _run_child("--sandbox", "--repeat", str(args.repeat))
     print(f"\n  worker: the render server loads the engines once in {sandbox.get('engine_load_s', 0) * 1000:.0f} ms;"
           f" each render then forks a job in {sandbox.get('fork_median_s', 0) * 1000:.1f} ms that inherits them"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,7 +21,7 @@ from sequoia_thumbnails.renderers import thumbhash
 from sequoia_thumbnails.renderers.base import RenderSpec
 from sequoia_thumbnails.renderers.pictures import is_flat
 from sequoia_thumbnails.renderers.video import VideoRenderer
-from tests.corpus import build, conformance, hostile
+from tests.corpus import build, conformance, ffmpeg, hostile
 
 SPEC = RenderSpec(time_limit_seconds=30)
 
@@ -62,6 +64,45 @@ def test_frame_comes_from_the_keyframe_before_ten_percent(videos, tmp_path):
     with Image.open(result.derivatives[0].path) as image:
         r, g, b = (int(v) for v in image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)))
     assert r > b + 60, (r, g, b)
+
+
+def _cut_past_a_keyframe(folder: Path, encoder: tuple[str, ...]) -> tuple[Path, list[np.ndarray]]:
+    """6 s of a moving pattern, a keyframe every 2 s, copied from 0.6 s on into a Matroska file
+    written to a pipe, without the source's tags (a recording cut short): it opens on frames whose
+    references are gone and says no duration, so it is read from its start. With the pictures of
+    the keyframes it holds (2 s and 4 s in), decoded from the source."""
+    source, cut = folder / "source.mkv", folder / "cut.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "6", "-pix_fmt", "yuv420p",
+           *encoder, "-g", "50", str(source))
+    with cut.open("wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(source), "-ss", "0.6", "-c", "copy",
+                        "-copyinkf", "-map_metadata", "-1", "-f", "matroska", "pipe:1"], stdout=out, check=True)
+    keyframes = []
+    for at in ("2", "4"):
+        frame = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-ss", at, "-i", str(source),
+                                "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
+                               capture_output=True, check=True).stdout
+        keyframes.append(np.frombuffer(frame, np.uint8).reshape(360, 640, 3).astype(np.float32))
+    return cut, keyframes
+
+
+@pytest.mark.parametrize("encoder", [
+    ("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"),
+    ("-c:v", "mpeg4"),
+    ("-c:v", "libx264", "-preset", "ultrafast"),
+], ids=["hevc", "mpeg4", "h264"])
+def test_a_stream_opening_past_its_keyframe_gives_that_keyframe(tmp_path, encoder):
+    """Not a frame decoded against references that are gone: HEVC's and MPEG-4 Part 2's decoders
+    output those (grey blocks), H.264's outputs nothing before a keyframe."""
+    cut, keyframes = _cut_past_a_keyframe(tmp_path, encoder)
+
+    _, result = _render(cut, tmp_path / "out")
+
+    assert result.metadata["duration"] is None
+    preview = next(d for d in result.derivatives if d.name == "preview")
+    with Image.open(preview.path) as image:
+        frame = np.asarray(image.convert("RGB"), dtype=np.float32)
+    assert min(float(np.abs(frame - keyframe).mean()) for keyframe in keyframes) < 8
 
 
 def test_metadata_records_duration_codec_and_dimensions(videos, tmp_path):

@@ -1,10 +1,10 @@
 """Video frame previews and thumbnails: one ffprobe, one ffmpeg with input seeking.
 
 `-ss` before `-i` makes the demuxer jump to the keyframe before the target through the index, so
-the cost does not grow with the video's length; `-noaccurate_seek` and `-skip_frame nokey` decode
-keyframes only. The keyframe at 10% of the duration comes back as raw RGB at preview size, decoded
-once for both sizes; when it is flat (black, white, a fade), the keyframes at 35% and 60% are tried.
-ffmpeg's autorotate turns the frame as the rotation metadata says.
+the cost does not grow with the video's length, and `-noaccurate_seek` keeps the first frame decoded
+there: that keyframe. The keyframe at 10% of the duration comes back as raw RGB at preview size,
+decoded once for both sizes; when it is flat (black, white, a fade), the keyframes at 35% and 60% are
+tried. ffmpeg's autorotate turns the frame as the rotation metadata says.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ _READ_WINDOW_SECONDS = 30
 # One keyframe is decoded per seek: one decoder thread costs less than starting a pool for it, and
 # a small probe is enough since the demuxer is forced and the header gives the streams (`make bench`).
 _DECODE_OPTIONS = ("-threads", "1", "-probesize", "1M", "-analyzeduration", "0")
+# Decoders that decode a frame against references that are missing (painted grey) when a stream
+# opens past its keyframe: these skip every frame but keyframes (`-skip_frame nokey`). H.264, VP8,
+# VP9 and AV1 output nothing before a keyframe by themselves (checked on streams cut past one), and
+# intra-only codecs have nothing else: skipping there only costs, since a decoder that holds frames
+# back to reorder them then holds the keyframe until the next one arrives: 250 packets read for one
+# frame of the bench's slideshow, a third of the grab.
+_GREY_BEFORE_KEYFRAME = frozenset({"hevc", "mpeg1video", "mpeg2video", "mpeg4", "h263", "msmpeg4v3", "theora"})
 
 
 class VideoRenderer:
@@ -57,7 +64,8 @@ class VideoRenderer:
         if rotation in (90, 270):
             display = display[::-1]
         size = fit(display, self.spec.largest_edge(MediaKind.VIDEO))
-        frame = self._best_frame(source, fmt, int(stream["index"]), size, duration)
+        keyframes_only = stream.get("codec_name") in _GREY_BEFORE_KEYFRAME
+        frame = self._best_frame(source, fmt, int(stream["index"]), size, duration, keyframes_only)
         result = pictures.derive(frame, self.spec.recipes_for(MediaKind.VIDEO), out_dir)
         result.metadata = {
             "duration": round(duration, 3) if duration else None,
@@ -74,26 +82,28 @@ class VideoRenderer:
         return result
 
     def _best_frame(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
-                    duration: float | None) -> Image.Image:
+                    duration: float | None, keyframes_only: bool) -> Image.Image:
         """The first non-flat keyframe at 10%, 35% or 60%; the flattest video still gets its
         liveliest frame. The start of the file when seeking finds nothing."""
         seen: list[Image.Image] = []
         for fraction in SEEK_FRACTIONS if duration else (0.0,):
-            frames = self._frames(source, fmt, index, size, duration * fraction if duration else 0.0)
+            frames = self._frames(source, fmt, index, size, duration * fraction if duration else 0.0,
+                                  keyframes_only)
             for frame in frames:
                 if not pictures.is_flat(frame):
                     return frame
             seen += frames
         if not seen:
-            seen = self._frames(source, fmt, index, size, 0.0)
+            seen = self._frames(source, fmt, index, size, 0.0, keyframes_only)
         if not seen:
             raise PermanentError("no frame could be decoded", code=ErrorCode.CORRUPT_FILE)
         return max(seen, key=lambda f: float(np.asarray(f.convert("L"), dtype=np.float32).std()))
 
     def _frames(self, source: Path, fmt: MediaFormat, index: int, size: tuple[int, int],
-                at: float) -> list[Image.Image]:
+                at: float, keyframes_only: bool) -> list[Image.Image]:
         width, height = size
         seek = ("-ss", f"{at:.3f}") if at > 0 else ()
+        skip = ("-skip_frame", "nokey") if keyframes_only else ()
         command = ffmpeg.ffmpeg_command(
             source, fmt,
             "-map", f"0:{index}", "-an", "-sn", "-dn",
@@ -103,7 +113,7 @@ class VideoRenderer:
             "-vf", f"scale={width}:{height}:flags=bicubic,setsar=1",
             "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
             # `-t` bounds how far past the target the demuxer reads looking for more keyframes.
-            before_input=(*_DECODE_OPTIONS, "-noaccurate_seek", "-skip_frame", "nokey", *seek,
+            before_input=(*_DECODE_OPTIONS, "-noaccurate_seek", *skip, *seek,
                           "-t", str(_READ_WINDOW_SECONDS)),
         )
         process = ffmpeg.run(command, self.spec.time_limit_seconds)
