@@ -130,7 +130,7 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
     await run_in_threadpool(_check_backpressure, state, priority)
     settings = state.settings
     spooler = MultipartSpooler(UploadLimits(settings.max_upload_files, settings.max_upload_fields,
-                                            settings.upload_spool_dir))
+                                            state.upload_memory, settings.upload_spool_dir))
     try:
         files = await spooler.parse(request.headers.get("content-type", ""), request.stream())
         if not files:
