@@ -67,7 +67,7 @@ def _check_backpressure(state: ApiState, priority: Priority) -> None:
     """Refuse new work while the lane it would join is past its limit, instead of piling up (a deep
     backfill backlog never refuses live work)."""
     queue = queue_for(tasks.GENERATE_DERIVATIVES, priority).value
-    depth = broker.queue_depths(state.redis)[queue]
+    depth = broker.queue_depth(state.redis, queue)
     if depth > state.settings.ingest_max_queue_depth:
         raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.BACKPRESSURE,
                        f"{depth} tasks wait in the {queue} queue (limit {state.settings.ingest_max_queue_depth})",
