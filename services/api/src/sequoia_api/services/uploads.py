@@ -52,8 +52,8 @@ class SpooledFile:
     size: int = 0
     head: bytes = b""
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
-    on_disk: bool = False
-    _held: int = 0  # bytes of `memory` this file holds
+    on_disk: bool = field(default=False, init=False)
+    _held: int = field(default=0, init=False)  # bytes of `memory` this file holds
 
     def write(self, data: bytes) -> None:
         """Append `data`, hashing it and keeping the head for the sniffer; to disk once the memory
