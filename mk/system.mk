@@ -3,3 +3,7 @@
 .PHONY: bench-system
 bench-system: bench-deps ## a batch of each kind through API, workers, S3, Redis, Postgres: CPU per process vs the bare render, items/s, p50/p95 (BENCH_ARGS="--photos 48 --profile")
 	$(BIN)/python -m bench.system.run $(BENCH_ARGS)
+
+.PHONY: bench-ingest
+bench-ingest: bench-deps ## the API alone: CPU per uploaded 12 MP photo, against the API of another tree in the same run (BENCH_ARGS="--baseline DIR --rounds 6")
+	$(BIN)/python -m bench.system.ingest $(BENCH_ARGS)

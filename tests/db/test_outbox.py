@@ -1,12 +1,16 @@
-"""The outbox: what the relay picks up, publishing recorded once, and locked entries skipped."""
+"""The outbox: what the relay picks up, publishing recorded once, locked entries skipped, and a
+publish that stops at the first broker failure recording only what went out."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import timedelta
 
 import psycopg
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from sequoia_core.db import outbox
+from sequoia_core import dispatch
+from sequoia_core.db import media, outbox
 from sequoia_core.lifecycle import Status
 from tests.db.factories import new_entry, new_item
 
@@ -51,3 +55,33 @@ def test_an_entry_another_relay_holds_is_skipped(conn, database_url):
             other.rollback()
             other.execute("DELETE FROM media WHERE id = %s", (entry.media_id,))
             other.commit()
+
+
+class _BrokerDownAfter:
+    """A Celery app whose broker takes `accepted` messages, then is unreachable."""
+
+    def __init__(self, accepted: int) -> None:
+        self.accepted, self.sent = accepted, []
+        self.pool = self
+
+    def acquire(self, block: bool, timeout: float) -> nullcontext:
+        return nullcontext()
+
+    def send_task(self, name: str, args: list, task_id: str, queue: str, connection: object) -> None:
+        if len(self.sent) == self.accepted:
+            raise RedisConnectionError("broker down")
+        self.sent.append(task_id)
+
+
+def test_a_publish_records_what_went_out_and_leaves_the_rest_to_the_relay(conn):
+    entries = [new_entry(conn, new_item(conn)) for _ in range(3)]
+    celery = _BrokerDownAfter(accepted=2)
+
+    assert dispatch.publish_claimed(conn, celery, entries) == 2
+
+    assert celery.sent == [str(e.task_id) for e in entries[:2]]
+    published = conn.execute("SELECT id FROM task_outbox WHERE published_at IS NOT NULL AND id = ANY(%s)",
+                             ([e.id for e in entries],)).fetchall()
+    assert sorted(row[0] for row in published) == sorted(e.id for e in entries[:2])
+    states = [media.get_media(conn, e.media_id).processing_status for e in entries]
+    assert states == [Status.QUEUED, Status.QUEUED, Status.PENDING]

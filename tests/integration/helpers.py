@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from uuid import UUID, uuid4
 
 from psycopg_pool import ConnectionPool
 
 from sequoia_api.services.ingest import Accepted, record_batch, store_original
 from sequoia_api.state import ApiState
-from sequoia_api.services.uploads import SpooledFile
+from sequoia_api.services.uploads import SpooledFile, SpoolMemory
 from sequoia_core.db.outbox import OutboxEntry
 from sequoia_core.storage import Storage
 
@@ -20,8 +19,8 @@ def upload(api, voyage: str, *files: tuple[str, bytes]):
 
 
 def spooled(name: str, data: bytes) -> SpooledFile:
-    """A file as the upload parser leaves it: on disk, hashed, rewound."""
-    upload = SpooledFile(filename=name, file=tempfile.TemporaryFile())
+    """A file as the upload parser leaves it past its memory budget: on disk, hashed, rewound."""
+    upload = SpooledFile(filename=name, memory=SpoolMemory(0))
     upload.write(data)
     upload.file.seek(0)
     return upload

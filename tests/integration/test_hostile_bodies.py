@@ -75,7 +75,7 @@ def test_a_thousand_one_megabyte_parts_are_refused_without_growing_memory(api_pr
     assert api_process.rss_bytes() - before < 20 * MIB
 
 
-def test_a_hundred_one_megabyte_files_spool_to_disk_not_memory(api_process):
+def test_a_hundred_one_megabyte_files_spool_to_disk_past_the_memory_budget(api_process):
     before = api_process.rss_bytes()
 
     exchange = rawhttp.post(api_process.url, UPLOAD, _many_parts(100, MIB), {**WRITER, **MULTIPART}, timeout=60)

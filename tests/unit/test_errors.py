@@ -70,4 +70,6 @@ def test_a_broker_read_of_a_redis_that_does_not_answer_is_broker_unavailable():
     with pytest.raises(BrokerUnavailable):
         broker.queue_depths(nobody)
     with pytest.raises(BrokerUnavailable):
+        broker.queue_depth(nobody, "thumbnails")
+    with pytest.raises(BrokerUnavailable):
         liveness.read(nobody, ["worker@host"])

@@ -10,6 +10,7 @@ from redis import Redis
 
 from sequoia_api.http.auth import Grant, grants_from
 from sequoia_api.http.sessions import Signer
+from sequoia_api.services.uploads import SpoolMemory
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.control import WorkerControl
 from sequoia_core.db.pool import create_async_pool, create_pool
@@ -23,6 +24,7 @@ class ApiState:
     """Settings, Postgres pools, S3 storage, a Redis client and the Celery app (used only to send and inspect).
 
     `read_pool` serves the hot status reads, which run on the event loop; `pool` everything else.
+    `upload_memory` is the budget every upload request spools its files within before using the disk.
     """
 
     settings: Settings
@@ -34,6 +36,7 @@ class ApiState:
     grants: tuple[Grant, ...]
     signer: Signer
     control: WorkerControl
+    upload_memory: SpoolMemory
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
@@ -48,4 +51,5 @@ class ApiState:
             grants=grants_from(settings),
             signer=Signer.from_settings(settings),
             control=WorkerControl(settings, "sequoia-api"),
+            upload_memory=SpoolMemory(settings.upload_memory_bytes),
         )

@@ -93,6 +93,16 @@ def read_queues(client: Redis, with_oldest: bool = False) -> dict[str, QueueList
     return found
 
 
+@translates_errors
+def queue_depth(client: Redis, queue: str) -> int:
+    """Messages waiting in one queue (all its sub-lists), in one round trip: what back-pressure reads
+    before every upload, a quarter of the commands of `queue_depths`."""
+    pipe = client.pipeline(transaction=False)
+    for key in queue_keys(queue):
+        pipe.llen(key)
+    return sum(pipe.execute())
+
+
 def queue_depths(client: Redis) -> dict[str, int]:
     """Messages waiting in each queue (all sub-lists counted), in one round trip."""
     return {queue: lists.depth for queue, lists in read_queues(client).items()}

@@ -77,11 +77,13 @@ class Settings(BaseSettings):
     thumbnail_long_edge: int = Field(default=320, ge=16)
     output_format: Literal["jpeg", "webp", "avif"] = "jpeg"
     output_quality: int = Field(default=85, ge=1, le=100)
-    # -- the front door (docs/security.md): bodies are bounded while they stream, uploads spool to disk
+    # -- the front door (docs/security.md): bodies are bounded while they stream, uploads spool to memory (bounded), then disk
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     max_json_bytes: int = Field(default=1024**2, ge=1024)
     max_upload_files: int = Field(default=100, ge=1)
     max_upload_fields: int = Field(default=16, ge=0)
+    # Upload bytes the API process keeps in memory at once; past it files spool to UPLOAD_SPOOL_DIR.
+    upload_memory_bytes: int = Field(default=8 * 1024**2, ge=0)
     upload_spool_dir: Path | None = None
     body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     # A connection whose request line and headers are not complete this long after it opens (or after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 from dataclasses import dataclass
@@ -64,6 +65,17 @@ def _translate(err: Exception, key: str) -> Exception:
     return TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE)
 
 
+def _client_config(**s3_options: bool) -> Config:
+    """The one botocore configuration of our S3 clients (`s3_options`: what one client adds)."""
+    return Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path", **s3_options},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+    )
+
+
 def _remaining_bytes(stream: BinaryIO) -> float:
     """Bytes from the stream's position to its end; infinite when it cannot seek."""
     try:
@@ -95,18 +107,15 @@ class Storage:
             aws_secret_access_key=(
                 settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
             ),
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=60,
-            ),
         )
-        self._client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, **common)
+        self._client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=_client_config(), **common)
+        # Puts that carry the object's SHA-256 (`put_stream(..., sha256=)`): the store verifies the signed
+        # x-amz-checksum-sha256 header against the body, so signing the body too would only hash it again.
+        self._checksummed = boto3.client("s3", endpoint_url=settings.s3_endpoint_url,
+                                         config=_client_config(payload_signing_enabled=False), **common)
         # Presigned URLs must name the endpoint that browsers reach, which may differ in a cluster.
         public = settings.s3_public_endpoint_url or settings.s3_endpoint_url
-        self._presigner = boto3.client("s3", endpoint_url=public, **common)
+        self._presigner = boto3.client("s3", endpoint_url=public, config=_client_config(), **common)
 
     def ensure_bucket(self) -> None:
         """Check the bucket answers (`TransientError` if S3 does not); create it when missing and
@@ -130,11 +139,20 @@ class Storage:
         except BotoCoreError as err:
             raise _translate(err, self.bucket) from err
 
-    def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
+    def put_stream(self, key: str, stream: BinaryIO, content_type: str, sha256: bytes | None = None) -> None:
         """Upload a file object: one PUT from this thread when it is under the multipart threshold
-        (s3transfer would start a thread pool for it), multipart for larger or unsized streams."""
+        (s3transfer would start a thread pool for it), multipart for larger or unsized streams.
+
+        `sha256`, the digest of the stream's remaining bytes when the caller has it: a single PUT then
+        sends it as the object's checksum, which the store verifies, and neither hashes the body to sign
+        it nor computes botocore's CRC32 (the object keeps it: `ChecksumMode`). A mismatch is refused
+        (`BadDigest`, a `TransientError` here)."""
         try:
             if _remaining_bytes(stream) < _TRANSFER.multipart_threshold:
+                if sha256 is not None:
+                    self._checksummed.put_object(Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type,
+                                                 ChecksumSHA256=base64.b64encode(sha256).decode())
+                    return
                 self._client.put_object(Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type)
             else:
                 self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},

@@ -1,5 +1,6 @@
-"""Multipart uploads streamed to disk: each file is spooled from its first byte, hashed and its head
-kept for sniffing while it arrives, so no part ever sits whole in memory and nothing is read twice.
+"""Multipart uploads streamed to a spool: each file is spooled from its first byte (in memory within
+the process's `UPLOAD_MEMORY_BYTES`, else on disk), hashed and its head kept for sniffing while it
+arrives, so memory stays bounded whatever the parts and nothing is read twice.
 
 Starlette's own parser keeps every file part in RAM up to 1 MB (1000 parts: a gigabyte), so ingest
 parses with python-multipart's streaming `MultipartParser` directly, bounded in files, fields, field
@@ -9,7 +10,6 @@ this runs, by the front door.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from starlette.concurrency import run_in_threadpool
 
 from sequoia_api.http.errors import ApiError
-from sequoia_api.services.uploads import SpooledFile
+from sequoia_api.services.uploads import SpooledFile, SpoolMemory
 from sequoia_core.errors import ErrorCode
 
 FILES_FIELD = "files"
@@ -29,10 +29,11 @@ _MAX_FIELD_BYTES = 64 * 1024
 
 @dataclass
 class UploadLimits:
-    """How many file and non-file parts a request may have."""
+    """How many file and non-file parts a request may have, and where its files spool."""
 
     max_files: int
     max_fields: int
+    memory: SpoolMemory
     spool_dir: Path | None = None
 
 
@@ -84,8 +85,7 @@ class MultipartSpooler:
             raise ApiError(413, ErrorCode.TOO_MANY_FILES, f"at most {self.limits.max_files} files per request")
         if options[b"name"] == FILES_FIELD.encode():
             filename = options[b"filename"].decode("utf-8", errors="replace")
-            spool = tempfile.TemporaryFile(dir=self.limits.spool_dir)
-            self._current = SpooledFile(filename=filename, file=spool)
+            self._current = SpooledFile(filename=filename, memory=self.limits.memory, spool_dir=self.limits.spool_dir)
             self.files.append(self._current)
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -127,6 +127,6 @@ class MultipartSpooler:
         return self.files
 
     def close(self) -> None:
-        """Remove every spool (they are anonymous files: closing frees the disk)."""
+        """Free every spool (memory back to the budget; anonymous files: closing frees the disk)."""
         for spooled in self.files:
-            spooled.file.close()
+            spooled.close()

@@ -67,7 +67,7 @@ def _check_backpressure(state: ApiState, priority: Priority) -> None:
     """Refuse new work while the lane it would join is past its limit, instead of piling up (a deep
     backfill backlog never refuses live work)."""
     queue = queue_for(tasks.GENERATE_DERIVATIVES, priority).value
-    depth = broker.queue_depths(state.redis)[queue]
+    depth = broker.queue_depth(state.redis, queue)
     if depth > state.settings.ingest_max_queue_depth:
         raise ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, ErrorCode.BACKPRESSURE,
                        f"{depth} tasks wait in the {queue} queue (limit {state.settings.ingest_max_queue_depth})",
@@ -130,7 +130,7 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
     await run_in_threadpool(_check_backpressure, state, priority)
     settings = state.settings
     spooler = MultipartSpooler(UploadLimits(settings.max_upload_files, settings.max_upload_fields,
-                                            settings.upload_spool_dir))
+                                            state.upload_memory, settings.upload_spool_dir))
     try:
         files = await spooler.parse(request.headers.get("content-type", ""), request.stream())
         if not files:

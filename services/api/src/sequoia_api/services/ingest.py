@@ -87,7 +87,7 @@ def store_original(state: ApiState, voyage_slug: str, batch_id: UUID, upload: Sp
     key = original_key(voyage_slug, media_id, fmt.extension)
     item = _new_item(state, voyage_slug, batch_id, fmt, upload.filename, upload.size, upload.digest.hexdigest(),
                      key, media_id, priority)
-    state.storage.put_stream(key, upload.file, fmt.mime)
+    state.storage.put_stream(key, upload.file, fmt.mime, sha256=upload.digest.digest())
     return Accepted(filename=upload.filename, item=item)
 
 
