@@ -10,9 +10,10 @@ render's CPU (the engine in-process on the same files, as `sequoia-render` witho
 CPU of our processes (API; thumbnails worker main, pool and render server with its jobs; media
 worker and beat), of Flower, S3, Redis and our database's Postgres backends, items/s and p50/p95
 from the upload request to the final state, and how busy the machine's cores and the worker's
-pool slots were while the batch drained.
+pool slots were while the batch drained, and why the slots sat idle (`bench/system/slots.py`; each
+item's timings in var/bench/system/<kind>-runs.csv).
 
-    REDIS_URL=redis://127.0.0.1:PORT/0 python -m bench.system.run [--photos 24] [--profile]
+    REDIS_URL=redis://127.0.0.1:PORT/0 python -m bench.system.run [--photos 24] [--prefetch 2] [--profile]
 
 `--profile` runs py-spy on the API and the thumbnails worker (all its processes) during the batch
 and leaves speedscope files and `top`-style summaries under var/bench/system/.
@@ -267,7 +268,7 @@ def start_stack(work: Path, database_url: str, s3: services.S3Target, prefetch: 
     services.purge_queues(redis_url)
     env = services.service_env(database_url, redis_url, s3, RENDER_TIME_LIMIT_SECONDS="300",
                                RENDER_MEMORY_LIMIT_MB="2048", FLOWER_PASSWORD=os.urandom(12).hex(),
-                                   WORKER_PREFETCH_MULTIPLIER=str(prefetch))
+                               WORKER_PREFETCH_MULTIPLIER=str(prefetch))
     settings = services.settings_from(env)
     api, api_url = services.start_api(env, work)
     thumbnails = services.start_worker(env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", work,
