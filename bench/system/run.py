@@ -10,9 +10,10 @@ render's CPU (the engine in-process on the same files, as `sequoia-render` witho
 CPU of our processes (API; thumbnails worker main, pool and render server with its jobs; media
 worker and beat), of Flower, S3, Redis and our database's Postgres backends, items/s and p50/p95
 from the upload request to the final state, and how busy the machine's cores and the worker's
-pool slots were while the batch drained.
+pool slots were while the batch drained, and why the slots sat idle (`bench/system/slots.py`; each
+item's timings in var/bench/system/<kind>-runs.csv).
 
-    REDIS_URL=redis://127.0.0.1:PORT/0 python -m bench.system.run [--photos 24] [--profile]
+    REDIS_URL=redis://127.0.0.1:PORT/0 python -m bench.system.run [--photos 24] [--prefetch 2] [--profile]
 
 `--profile` runs py-spy on the API and the thumbnails worker (all its processes) during the batch
 and leaves speedscope files and `top`-style summaries under var/bench/system/.
@@ -21,6 +22,7 @@ and leaves speedscope files and `top`-style summaries under var/bench/system/.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shutil
 import signal
@@ -38,6 +40,7 @@ import redis
 
 from bench.system import corpus
 from bench.system.cpu import Snapshot, busy_fraction, machine_ticks
+from bench.system.slots import Run, SlotTime, slot_time
 from sequoia_core.settings import get_settings
 from sequoia_thumbnails import sandbox
 from sequoia_thumbnails.engine import Engine
@@ -50,8 +53,12 @@ OUT = ROOT / "var" / "bench" / "system"
 REDIS_DB = 10
 CONCURRENCY = 2
 _FINAL = "SELECT count(*) FROM media WHERE batch_id = ANY(%s) AND processing_status IN ('completed', 'failed', 'cancelled')"
+# The item's first publish: `media.queued_at` stays NULL when the worker claimed it before the API
+# could mark it queued; the outbox entry's mark is always written, right after the send.
 _TIMINGS = """SELECT original_filename, processing_status, extract(epoch FROM started_at)::float8,
-                     extract(epoch FROM completed_at)::float8
+                     extract(epoch FROM completed_at)::float8, worker_pid,
+                     (SELECT extract(epoch FROM min(published_at))::float8 FROM task_outbox WHERE media_id = media.id),
+                     task_id
               FROM media WHERE batch_id = ANY(%s)"""
 _BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
 
@@ -116,7 +123,7 @@ class KindResult:
     items_per_s: float
     latencies: list[float]
     cores_busy: float
-    slots_busy: float
+    slots: SlotTime
     failed: int
 
     @property
@@ -186,16 +193,26 @@ def run_kind(stack: Stack, kind: str, files: list[Path], per_request: int, bare:
     client.close()
     first_sent, last_final = min(sent.values()), max(row[3] for row in rows)
     drain = last_final - first_sent
-    in_slots = sum(row[3] - row[2] for row in rows if row[2] is not None)
+    runs = [Run(pid=row[4], queued=row[5], started=row[2], completed=row[3]) for row in rows if row[2] is not None]
+    _write_runs(kind, rows)
     return KindResult(
         kind=kind, items=len(files), bare=bare[0], sandboxed=bare[1],
         cpu={role: (after.cpu[role] - before.cpu[role]) / len(files) for role in after.cpu},
         items_per_s=len(files) / drain,
         latencies=sorted(row[3] - sent[row[0]] for row in rows),
         cores_busy=busy_fraction(before.ticks, after.ticks),
-        slots_busy=in_slots / (CONCURRENCY * drain),
+        slots=slot_time(runs, CONCURRENCY, first_sent, last_final),
         failed=sum(row[1] != "completed" for row in rows),
     )
+
+
+def _write_runs(kind: str, rows: list[tuple]) -> None:
+    """Each item's timings, for a closer look at the slots' gaps: var/bench/system/<kind>-runs.csv."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / f"{kind}-runs.csv").open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["file", "status", "started", "completed", "worker_pid", "published", "task_id"])
+        writer.writerows(rows)
 
 
 def warm_up(stack: Stack, warm: dict[str, list[Path]], bare: dict[str, tuple[float, float]],
@@ -231,20 +248,27 @@ def report(results: list[KindResult]) -> str:
                      f"{r.ours / r.bare:>9.2f}x{r.ours / r.sandboxed:>14.2f}x{ms(r.ours - r.bare):>9}"
                      f"{ms(r.cpu['flower']):>7}{ms(r.cpu['s3']):>5}{ms(r.cpu['redis']):>6}{ms(r.cpu['postgres']):>9}")
     lines += ["", "flow: items/s over the drain (first upload sent to last item final); upload to final, s; "
-              "machine cores busy; worker pool slots holding a task",
-              f"{'kind':<7}{'items/s':>8}{'p50':>7}{'p95':>7}{'cores busy':>11}{'slots busy':>11}{'failed':>7}"]
+              "machine cores busy; worker pool slots holding a task (claim to completion), and idle: before "
+              "their first task (head), between tasks with the queue empty (starved) or with work waiting "
+              "(handover, and its median in ms), after their last (tail) (bench/system/slots.py)",
+              f"{'kind':<7}{'items/s':>8}{'p50':>7}{'p95':>7}{'cores busy':>11}{'slots busy':>11}{'head':>6}"
+              f"{'starved':>8}{'handover':>9}{'p50 ms':>7}{'tail':>6}{'failed':>7}"]
     for r in results:
+        s = r.slots
         lines.append(f"{r.kind:<7}{r.items_per_s:>8.2f}{_percentile(r.latencies, 0.5):>7.2f}"
-                     f"{_percentile(r.latencies, 0.95):>7.2f}{r.cores_busy:>10.0%}{r.slots_busy:>11.0%}{r.failed:>7}")
+                     f"{_percentile(r.latencies, 0.95):>7.2f}{r.cores_busy:>10.0%}{s.share(s.busy):>11.0%}"
+                     f"{s.share(s.head):>6.0%}{s.share(s.starved):>8.0%}{s.share(s.handover):>9.0%}"
+                     f"{s.handover_p50 * 1000:>7.0f}{s.share(s.tail):>6.0%}{r.failed:>7}")
     return "\n".join(lines)
 
 
-def start_stack(work: Path, database_url: str, s3: services.S3Target) -> Stack:
+def start_stack(work: Path, database_url: str, s3: services.S3Target, prefetch: int) -> Stack:
     """API, thumbnails worker, media worker with beat and Flower on free ports, as `make up` runs them."""
     redis_url = services.redis_db_url(REDIS_DB)
     services.purge_queues(redis_url)
     env = services.service_env(database_url, redis_url, s3, RENDER_TIME_LIMIT_SECONDS="300",
-                               RENDER_MEMORY_LIMIT_MB="2048", FLOWER_PASSWORD=os.urandom(12).hex())
+                               RENDER_MEMORY_LIMIT_MB="2048", FLOWER_PASSWORD=os.urandom(12).hex(),
+                               WORKER_PREFETCH_MULTIPLIER=str(prefetch))
     settings = services.settings_from(env)
     api, api_url = services.start_api(env, work)
     thumbnails = services.start_worker(env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", work,
@@ -308,13 +332,15 @@ def main() -> int:
     parser.add_argument("--audio", type=int, default=6)
     parser.add_argument("--per-request", type=int, default=4, help="files per upload request")
     parser.add_argument("--only", default=",".join(corpus.KINDS), help="kinds to run, comma-separated")
+    parser.add_argument("--prefetch", type=int, default=get_settings().worker_prefetch_multiplier,
+                        help="the workers' WORKER_PREFETCH_MULTIPLIER")
     parser.add_argument("--profile", action="store_true", help="py-spy the API and the worker (var/bench/system/)")
     args = parser.parse_args()
     counts = {"image": args.photos, "pdf": args.pdfs, "video": args.videos, "audio": args.audio}
     kinds = [kind for kind in corpus.KINDS if kind in args.only.split(",")]
     print(f"command: python -m bench.system.run {' '.join(sys.argv[1:])}".rstrip())
     print(f"bench-system: {', '.join(f'{counts[k]} {k}' for k in kinds)}; {args.per_request} files per request; "
-          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+          f"prefetch {args.prefetch}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-system-") as tmp, services.fresh_database() as db, \
             services.s3_target(Path(tmp)) as s3:
@@ -326,7 +352,7 @@ def main() -> int:
                        bare_render(files[kind], warm[kind][0], isolate=True)) for kind in kinds}
         print("bare render, CPU ms per item, in-process / sandboxed: "
               + ", ".join(f"{k} {v[0] * 1000:.0f} / {v[1] * 1000:.0f}" for k, v in bare.items()), flush=True)
-        stack = start_stack(work, db, s3)
+        stack = start_stack(work, db, s3, args.prefetch)
         try:
             warm_up(stack, warm, bare)
             for kind in kinds:

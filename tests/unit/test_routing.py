@@ -30,3 +30,11 @@ def test_celery_app_is_json_only_and_acks_late():
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit == 1800
+
+
+def test_prefetch_is_one_message_per_process_unless_raised():
+    """Prefetch 1 keeps live work at most one backfill item behind (docs/priorities.md); a deployment
+    may raise it for short tasks (docs/capacity.md, "Bubbles")."""
+    assert create_celery_app(Settings(_env_file=None)).conf.worker_prefetch_multiplier == 1
+    raised = Settings(_env_file=None, worker_prefetch_multiplier=2)
+    assert create_celery_app(raised).conf.worker_prefetch_multiplier == 2

@@ -47,7 +47,7 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         # At-least-once: ack after the task ran; a killed worker's task goes back to the queue.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=settings.worker_prefetch_multiplier,
         task_time_limit=settings.task_time_limit_seconds,
         task_soft_time_limit=settings.soft_time_limit,
         # Live lanes before backfill lanes, backfill never starved (docs/priorities.md).

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # -- workers (the knobs of scripts/start_celery_worker.sh)
     worker_concurrency: int = Field(default=2, ge=1)
     worker_max_tasks_per_child: int = Field(default=100, ge=1)
+    worker_prefetch_multiplier: int = Field(default=1, ge=1)
     task_time_limit_seconds: int = Field(default=1800, ge=10)
     task_soft_time_limit_seconds: int | None = None
     visibility_timeout_seconds: int | None = None

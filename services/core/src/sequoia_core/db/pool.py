@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -17,9 +18,21 @@ def _pool_options(settings: Settings, min_size: int) -> dict:
             "kwargs": {"autocommit": False}, "open": False, "timeout": 10}
 
 
+def check_idle_connection(conn: psycopg.Connection) -> None:
+    """The pool's check on every checkout, without a round trip while the connection looks sound.
+
+    An idle connection has nothing to read: a server that ended it (restart, failover, idle timeout)
+    sent its FATAL message or closed the socket, which makes it readable, and only then is the
+    connection asked (`check_connection`, which raises and so has the pool make a new one). A round
+    trip on every checkout cost a Postgres wake-up between two tasks (docs/capacity.md, "Bubbles").
+    """
+    if conn.closed or select.select([conn.fileno()], [], [], 0)[0]:
+        ConnectionPool.check_connection(conn)
+
+
 def create_pool(settings: Settings, *, min_size: int = 1) -> ConnectionPool:
     """A connection pool; opened by the caller (`pool.open()`), never at import."""
-    return ConnectionPool(**_pool_options(settings, min_size), check=ConnectionPool.check_connection)
+    return ConnectionPool(**_pool_options(settings, min_size), check=check_idle_connection)
 
 
 def create_async_pool(settings: Settings) -> AsyncConnectionPool:
