@@ -20,7 +20,7 @@ case "$queues" in
 esac
 celery_bin=${CELERY_BIN:-$( [ -x .venv/bin/celery ] && echo .venv/bin/celery || echo celery )}
 
-args=(-A "${CELERY_APP:-$app_default}" worker --hostname "$name@%h" --loglevel "$loglevel" -Q "$queues" -E --without-mingle --without-gossip
+args=(-A "${CELERY_APP:-$app_default}" worker --hostname "$name@%h" --loglevel "$loglevel" -Q "$queues" --without-mingle --without-gossip
       --concurrency "${WORKER_CONCURRENCY:-2}"
       --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-100}"
       --time-limit "${TASK_TIME_LIMIT_SECONDS:-1800}")
