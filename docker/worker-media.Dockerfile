@@ -24,4 +24,4 @@ COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 USER 10001:10001
-CMD ["celery", "-A", "sequoia_media.worker", "worker", "-Q", "media,default", "-E", "--without-mingle", "--without-gossip", "--loglevel", "info"]
+CMD ["celery", "-A", "sequoia_media.worker", "worker", "-Q", "media,default", "--without-mingle", "--without-gossip", "--loglevel", "info"]

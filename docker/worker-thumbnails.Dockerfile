@@ -45,4 +45,4 @@ COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /app
 USER 10001:10001
-CMD ["celery", "-A", "sequoia_thumbnails.worker", "worker", "-Q", "thumbnails", "-E", "--without-mingle", "--without-gossip", "--loglevel", "info"]
+CMD ["celery", "-A", "sequoia_thumbnails.worker", "worker", "-Q", "thumbnails", "--without-mingle", "--without-gossip", "--loglevel", "info"]

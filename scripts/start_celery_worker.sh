@@ -4,7 +4,7 @@
 #   LOGLEVEL  debug | info | warning, default info
 #   QUEUES    third argument or CELERY_QUEUES: thumbnails (default) or media,default
 # Tuning (seed "Worker Configuration"), from the environment or .env:
-#   WORKER_CONCURRENCY (2)  WORKER_MAX_TASKS_PER_CHILD (100)  TASK_TIME_LIMIT_SECONDS (1800)
+#   WORKER_CONCURRENCY (2)  WORKER_MAX_TASKS_PER_CHILD (1000)  TASK_TIME_LIMIT_SECONDS (1800)
 #   CELERY_BEAT=1 also runs the beat schedule (outbox relay, sweeper): one per deployment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +20,9 @@ case "$queues" in
 esac
 celery_bin=${CELERY_BIN:-$( [ -x .venv/bin/celery ] && echo .venv/bin/celery || echo celery )}
 
-args=(-A "${CELERY_APP:-$app_default}" worker --hostname "$name@%h" --loglevel "$loglevel" -Q "$queues" -E --without-mingle --without-gossip
+args=(-A "${CELERY_APP:-$app_default}" worker --hostname "$name@%h" --loglevel "$loglevel" -Q "$queues" --without-mingle --without-gossip
       --concurrency "${WORKER_CONCURRENCY:-2}"
-      --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-100}"
+      --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-1000}"
       --time-limit "${TASK_TIME_LIMIT_SECONDS:-1800}")
 if [ "${CELERY_BEAT:-0}" = "1" ]; then
   mkdir -p var/run

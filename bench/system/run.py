@@ -272,7 +272,7 @@ def start_stack(work: Path, database_url: str, s3: services.S3Target, prefetch: 
     settings = services.settings_from(env)
     api, api_url = services.start_api(env, work)
     thumbnails = services.start_worker(env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", work,
-                                       concurrency=CONCURRENCY, extra_args=("--max-tasks-per-child", "100"))
+                                       concurrency=CONCURRENCY, extra_args=("--max-tasks-per-child", "1000"))
     media = services.start_worker(env, "sequoia_media.worker", "media,default", "media", work,
                                   extra_args=("-B", "--schedule", str(work / "beat-schedule")))
     flower_port = services.seaweed.free_port()

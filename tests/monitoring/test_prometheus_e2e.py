@@ -18,6 +18,7 @@ from sequoia_core.celery_app import create_celery_app
 from tests.factories import html_page, jpeg_bytes, truncated_jpeg
 from tests.monitoring.conftest import Stack
 from tests.monitoring.support import DASHBOARD, RULES, Prometheus, finite
+from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +211,11 @@ def test_flower_is_scraped_with_basic_auth(stack: Stack, workload: dict[str, int
     assert prom.values("sum(flower_events_total)")[""] > 0
 
 
+def test_flower_turns_on_the_workers_task_events(stack: Stack, workload: dict[str, int]) -> None:
+    """Workers start without `-E`: Flower's `enable_events` broadcast makes them send task events, so
+    Flower sees tasks run to their end (a task-sent event alone leaves a task PENDING)."""
+    def run_to_an_end() -> list[str]:
+        tasks = httpx.get(f"{stack.flower_url}/api/tasks", auth=stack.flower_auth, timeout=10).json()
+        return [task_id for task_id, task in tasks.items() if task["state"] in ("SUCCESS", "FAILURE")]
+
+    wait_for(run_to_an_end, 60, "a task Flower saw run to its end")

@@ -158,7 +158,7 @@ def start_worker(env: dict[str, str], app: str, queues: str, name: str, workdir:
     node = f"{name}-{secrets.token_hex(3)}"
     log_path = workdir / f"{node}.log"
     command = [str(BIN / "celery"), "-A", app, "worker", "-Q", queues, "-n", f"{node}@%h",
-               "-c", str(concurrency), "--loglevel", "info", "-E", *extra_args]
+               "-c", str(concurrency), "--loglevel", "info", *extra_args]
     process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env}, stdout=log_path.open("ab"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     return WorkerProcess(node, process, log_path)

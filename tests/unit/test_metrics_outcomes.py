@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from sequoia_core import metrics
 from sequoia_core.db.metrics import ItemFacts
 from sequoia_core.errors import PermanentError, TransientError
-from sequoia_core.task_metrics import TaskMetricsSpec, TaskObserver, initialise, resolve_outcome
+from sequoia_core.task_metrics import TaskMetricsSpec, TaskObserver, initialise, note_facts, resolve_outcome
 from sequoia_core.task_timing import ENQUEUED_AT_HEADER
 
 OUTCOMES = {"completed": metrics.SUCCEEDED, "failed": metrics.FAILED, "skipped": metrics.SKIPPED}
@@ -91,6 +91,21 @@ def test_a_failure_counts_its_error_code():
     before = sample("sequoia_task_errors_total", **labels, error_code="corrupt_file")
 
     run(observer, fake_task(GENERATE), "t-2", states.SUCCESS, "failed")
+
+    assert sample("sequoia_task_errors_total", **labels, error_code="corrupt_file") == before + 1
+
+
+def test_facts_the_task_noted_are_used_without_a_lookup():
+    def no_lookup(_media_id: str) -> ItemFacts:
+        raise AssertionError("the noted facts make a read unneeded")
+
+    observer = TaskObserver(TaskMetricsSpec(lookups={GENERATE: no_lookup}, outcomes=OUTCOMES))
+    labels = {"queue": "thumbnails", "task": GENERATE, "media_kind": "audio", "outcome": "failed"}
+    before = sample("sequoia_task_errors_total", **labels, error_code="corrupt_file")
+    task = fake_task(GENERATE)
+    note_facts(task.request, facts("failed", "corrupt_file", "audio"))
+
+    run(observer, task, "t-7", states.SUCCESS, "failed")
 
     assert sample("sequoia_task_errors_total", **labels, error_code="corrupt_file") == before + 1
 

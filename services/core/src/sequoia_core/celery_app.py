@@ -66,7 +66,10 @@ def create_celery_app(settings: Settings, main: str = "sequoia") -> Celery:
         # none, so a noeviction Redis holds only queued work.
         task_ignore_result=True,
         task_send_sent_event=True,
-        worker_send_task_events=True,
+        # Task events only while a Flower watches: its `enable_events` broadcast (every 5 s, Flower's
+        # default) turns them on in each worker it sees. Unwatched they cost a photo 1-2 ms of the
+        # worker's main process (of 4) for nobody (docs/capacity.md, "System overhead").
+        worker_send_task_events=False,
         worker_concurrency=settings.worker_concurrency,
         worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
         worker_hijack_root_logger=False,

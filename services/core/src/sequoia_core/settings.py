@@ -54,7 +54,9 @@ class Settings(BaseSettings):
 
     # -- workers (the knobs of scripts/start_celery_worker.sh)
     worker_concurrency: int = Field(default=2, ge=1)
-    worker_max_tasks_per_child: int = Field(default=100, ge=1)
+    # A pool process decodes nothing (the render server's forked jobs do) and keeps a flat RSS, so it
+    # is recycled rarely: each recycling restarts its render server, 0.5 s of CPU (docs/capacity.md).
+    worker_max_tasks_per_child: int = Field(default=1000, ge=1)
     worker_prefetch_multiplier: int = Field(default=1, ge=1)
     task_time_limit_seconds: int = Field(default=1800, ge=10)
     task_soft_time_limit_seconds: int | None = None

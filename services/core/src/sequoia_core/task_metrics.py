@@ -29,6 +29,9 @@ from sequoia_core.task_timing import ENQUEUED_AT_HEADER, queue_wait_seconds
 log = logging.getLogger(__name__)
 
 FactsLookup = Callable[[str], ItemFacts | None]
+# Where a task leaves its item's facts on its request, read in the transaction that recorded how its
+# run ended: the receivers then need no transaction of their own to read them.
+FACTS_ATTRIBUTE = "sequoia_item_facts"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,12 @@ class TaskMetricsSpec:
 class _Running:
     started: float
     wait: float | None
+
+
+def note_facts(request: Any, facts: ItemFacts | None) -> None:
+    """Hand the receivers the facts of the item a delivery served, as the task last recorded them."""
+    if facts is not None:
+        setattr(request, FACTS_ATTRIBUTE, facts)
 
 
 def _error_code(facts: ItemFacts | None, retval: object) -> str:
@@ -134,7 +143,7 @@ class TaskObserver:
                    state: str | None = None, retval: object = None, **_: Any) -> None:
         """A delivery ended in this process: count its outcome, observe its timings."""
         running = self._running.pop(task_id, None)
-        facts = self._facts(task.name, args)
+        facts = getattr(task.request, FACTS_ATTRIBUTE, None) or self._facts(task.name, args)
         kind = facts.media_kind if facts else self._kind_unread(task.name)
         queue = _queue(task)
         outcome, code = resolve_outcome(state or states.FAILURE, retval, facts, self._spec.outcomes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -15,6 +15,7 @@ import psycopg
 
 from sequoia_core.db import media
 from sequoia_core.db.media import MediaRow, Run
+from sequoia_core.db.metrics import ItemFacts, item_facts
 from sequoia_core.db.pool import transaction
 from sequoia_core.errors import ErrorCode, PermanentError, SequoiaError
 from sequoia_core.lifecycle import Status
@@ -37,11 +38,13 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Job:
-    """One delivery: its run (item, task id, run token) and the worker process that holds it."""
+    """One delivery: its run (item, task id, run token) and the worker process that holds it; `facts`
+    gets the item as each record of the run's end left it (for the metrics, read in that transaction)."""
 
     run: Run
     worker: str
     pid: int
+    facts: list[ItemFacts] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def media_id(self) -> UUID:
@@ -142,6 +145,7 @@ def record_completed(ctx: ThumbnailsContext, job: Job, rendered: Rendered) -> bo
             ctx.storage.delete([derivative["key"] for derivative in stored])
             log.info("media %s: task %s was refused its completion; removed its %d derivative(s)",
                      job.media_id, job.run.task_id, len(stored))
+        _note_facts(conn, job)
     if completed and rendered.superseded:
         _remove_superseded(ctx, job, rendered.superseded)
     return completed
@@ -157,10 +161,18 @@ def _remove_superseded(ctx: ThumbnailsContext, job: Job, keys: list[str]) -> Non
 def record_failed(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> bool:
     """Mark the item failed with a stable code (its batch finalised if it was the last)."""
     with transaction(ctx.pool) as conn:
-        return media.fail(conn, job.run, code, message) is not False
+        failed = media.fail(conn, job.run, code, message) is not False
+        _note_facts(conn, job)
+        return failed
 
 
 def record_retrying(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> None:
     """Keep the last transient error visible while the task waits to retry."""
     with transaction(ctx.pool) as conn:
         media.mark_retrying(conn, job.run, code, message)
+        _note_facts(conn, job)
+
+
+def _note_facts(conn: psycopg.Connection, job: Job) -> None:
+    if (facts := item_facts(conn, job.media_id)) is not None:
+        job.facts.append(facts)

@@ -16,6 +16,7 @@ from sequoia_core import tasks as task_names
 from sequoia_core.backoff import retry_countdown
 from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
+from sequoia_core.task_metrics import note_facts
 from sequoia_thumbnails import derivatives
 from sequoia_thumbnails.context import ThumbnailsContext, worker_context
 from sequoia_thumbnails.derivatives import Job, Outcome
@@ -60,6 +61,8 @@ def generate(self: Task, media_id: str, run: str | None = None) -> str:
         # The run holds the item under a token only its retry would carry (a redelivery of this
         # message skips an item another run holds): wait for the broker as long as the time limit lets.
         raise _retry(self, ctx, job, err, math.inf) from err
+    finally:
+        note_facts(self.request, job.facts[-1] if job.facts else None)
 
 
 def _retry(task: Task, ctx: ThumbnailsContext, job: Job, err: TransientError, patience: float) -> Retry:
