@@ -53,7 +53,7 @@ migrate: install ## apply the SQL migrations to DATABASE_URL
 # still prints its summary). With .ci/run's demo (600 s) the budgets add up to under 60 minutes.
 # chart-runtime joins when its target exists. docs/testing.md: the measured times.
 TEST_TIERS := test-unit:240 test-db:60 test-integration:480 test-monitoring:150 test-chart:90 kind-test:60 \
-  test-containers:600 $(if $(shell grep -ls '^test-chart-runtime:' mk/*.mk),test-chart-runtime:660) \
+  test-containers:720 $(if $(shell grep -ls '^test-chart-runtime:' mk/*.mk),test-chart-runtime:660) \
   test-faults-ci:480
 
 test: deps ## every tier CI runs (unit, db, integration, monitoring, chart, kind, containers, chart-runtime, faults), each timed
