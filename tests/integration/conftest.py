@@ -58,12 +58,9 @@ def pool(settings: Settings) -> Iterator[ConnectionPool]:
 @pytest.fixture(scope="package")
 def thumbnails_worker(service_env, settings, storage, workdir) -> Iterator[WorkerProcess]:
     """One real prefork worker consuming the `thumbnails` queue."""
-    worker = services.start_worker(service_env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", workdir)
-    try:
-        services.wait_for_ping(settings, worker)
+    with services.running_worker(service_env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", workdir,
+                                 settings) as worker:
         yield worker
-    finally:
-        services.stop_worker(worker)
 
 
 @pytest.fixture(scope="package")

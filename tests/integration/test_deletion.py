@@ -41,12 +41,8 @@ from tests.support.services import WorkerProcess
 @pytest.fixture(scope="module")
 def media_worker(service_env, settings, storage, workdir) -> Iterator[WorkerProcess]:
     """A real worker on the `media` queue; the tests send its deleter task as beat would."""
-    worker = services.start_worker(service_env, "sequoia_media.worker", "media", "deleter", workdir)
-    try:
-        services.wait_for_ping(settings, worker)
+    with services.running_worker(service_env, "sequoia_media.worker", "media", "deleter", workdir, settings) as worker:
         yield worker
-    finally:
-        services.stop_worker(worker)
 
 
 @pytest.fixture(scope="module")

@@ -151,16 +151,13 @@ def test_keys_are_pruned_past_their_retention_on_beat(api, pool, voyage, service
     _post(api, voyage, f"new-{voyage}", ("b.jpg", jpeg_bytes(64, 80)))
 
     assert prune_idempotency_keys(pool, timedelta(hours=24), batch_size=2, budget_seconds=0) == 2
-    worker = services.start_worker(service_env, "sequoia_media.worker", "media", "media-keys", workdir)
-    try:
-        services.wait_for_ping(settings, worker)
+    with services.running_worker(service_env, "sequoia_media.worker", "media", "media-keys", workdir,
+                                 settings) as worker:
         result = create_celery_app(settings).send_task(task_names.PRUNE_IDEMPOTENCY_KEYS)
         deadline = time.monotonic() + 30
         while _key_row(pool, f"old-2-{voyage}") and time.monotonic() < deadline:
             time.sleep(0.2)  # polling Postgres for the worker's deletes
         assert f"{result.id}] succeeded" in worker.log(), worker.log()[-2000:]
-    finally:
-        services.stop_worker(worker)
     assert [_key_row(pool, f"old-{i}-{voyage}") for i in range(3)] == [None] * 3
     assert _key_row(pool, f"new-{voyage}").status_code == 202
 

@@ -10,12 +10,9 @@ from tests.support import services
 @pytest.mark.parametrize(("level", "shown", "hidden"), [("debug", " DEBUG/", None), ("warning", None, " INFO/")])
 def test_a_worker_logs_at_log_level_not_at_its_command_line_level(service_env, settings, workdir, level, shown,
                                                                     hidden):
-    worker = services.start_worker({**service_env, "LOG_LEVEL": level}, "sequoia_media.worker", "media",
-                                   f"log-{level}", workdir)
-    try:
-        services.wait_for_ping(settings, worker)
-    finally:
-        services.stop_worker(worker)
+    with services.running_worker({**service_env, "LOG_LEVEL": level}, "sequoia_media.worker", "media",
+                                 f"log-{level}", workdir, settings) as worker:
+        pass
     log = worker.log()
     if shown:
         assert shown in log, log[-2000:]

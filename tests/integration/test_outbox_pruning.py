@@ -85,15 +85,11 @@ def test_superseded_task_ids_are_answered_until_their_entry_is_pruned(api_state,
 
 
 def test_beat_task_prunes_through_a_real_media_worker(service_env, settings, workdir, pool, aged_entries):
-    worker = services.start_worker(service_env, "sequoia_media.worker", "media", "media", workdir)
-    try:
-        services.wait_for_ping(settings, worker)
+    with services.running_worker(service_env, "sequoia_media.worker", "media", "media", workdir, settings) as worker:
         result = create_celery_app(settings).send_task(task_names.PRUNE_OUTBOX)
         deadline = time.monotonic() + 30
         while len(_remaining(pool, aged_entries)) > 2 and time.monotonic() < deadline:
             time.sleep(0.2)  # polling Postgres for the worker's deletes
         assert worker.alive(), worker.log()[-2000:]
         assert f"{result.id}] succeeded" in worker.log(), worker.log()[-2000:]
-    finally:
-        services.stop_worker(worker)
     assert _remaining(pool, aged_entries) == {aged_entries[3].id, aged_entries[4].id}

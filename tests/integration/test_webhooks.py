@@ -39,13 +39,11 @@ def media_worker(service_env, settings, workdir) -> Iterator[services.WorkerProc
     """A real media worker (concurrency 2, as deployed), without beat: the tests send its ticks. Its
     receivers listen on loopback, which the sender refuses by default (the last test here)."""
     env = {**service_env, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true"}
-    worker = services.start_worker(env, "sequoia_media.worker", "media", "media-hooks", workdir,
-                                   concurrency=2)
     try:
-        services.wait_for_ping(settings, worker)
-        yield worker
+        with services.running_worker(env, "sequoia_media.worker", "media", "media-hooks", workdir, settings,
+                                     concurrency=2) as worker:
+            yield worker
     finally:
-        services.stop_worker(worker)
         # Ticks sent after the last one that delivered would wait on with no consumer.
         Redis.from_url(settings.redis_url).delete(QueueName.MEDIA.value)
 

@@ -227,6 +227,18 @@ def wait_for_ping(settings: Settings, worker: WorkerProcess, timeout: float = 60
     raise TimeoutError(f"worker {worker.name} did not answer a ping:\n{worker.log()[-3000:]}")
 
 
+@contextmanager
+def running_worker(env: dict[str, str], app: str, queues: str, name: str, workdir: Path, settings: Settings,
+                   **options) -> Iterator[WorkerProcess]:
+    """A worker started, answering pings, and stopped on the way out (`options` as `start_worker`'s)."""
+    worker = start_worker(env, app, queues, name, workdir, **options)
+    try:
+        wait_for_ping(settings, worker)
+        yield worker
+    finally:
+        stop_worker(worker)
+
+
 def stop_worker(worker: WorkerProcess, timeout: float = 20.0) -> None:
     """Warm shutdown, then kill the whole process group if it lingers."""
     if worker.alive():
