@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from sequoia_core import lifecycle
 from sequoia_core.db import batches
+from sequoia_core.db.metrics import FACTS_COLUMNS, ItemFacts
 from sequoia_core.lifecycle import CLAIMABLE_STATES, HELD_STATES
 
 
@@ -110,21 +111,22 @@ UPDATE media m
 RETURNING m.*
 """
 
-_COMPLETE = """
+# Each returns the item's batch and, for the metrics, its facts as the update leaves them.
+_COMPLETE = f"""
 UPDATE media
    SET processing_status = 'completed', derivatives = %(derivatives)s, metadata = metadata || %(metadata)s,
        thumbhash = %(thumbhash)s, recipe_versions = %(recipe_versions)s,
        error_code = NULL, error_message = NULL, completed_at = now(), updated_at = now()
  WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
-RETURNING batch_id
+RETURNING batch_id, {FACTS_COLUMNS}
 """
 
-_FAIL = """
+_FAIL = f"""
 UPDATE media
    SET processing_status = 'failed', error_code = %(code)s, error_message = %(message)s,
        completed_at = now(), updated_at = now()
  WHERE id = %(id)s AND task_id = %(task_id)s AND run_token = %(run)s AND processing_status = 'processing'
-RETURNING batch_id
+RETURNING batch_id, {FACTS_COLUMNS}
 """
 
 _RETRYING = """
@@ -205,6 +207,24 @@ def complete(
     """`processing` → `completed` with what the run made (its placeholder, and the recipe versions it
     followed: None counts as stale), finalising the batch if this was its last open item; returns the
     batch id (None for none), or False if not this run's."""
+    ended = complete_run(conn, run, derivatives, metadata, thumbhash, recipe_versions)
+    return False if ended is None else ended.batch_id
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A run that ended its item: the item's batch (None for none) and its facts as the run left it."""
+
+    batch_id: UUID | None
+    facts: ItemFacts
+
+
+def complete_run(
+    conn: psycopg.Connection, run: Run, derivatives: list[dict[str, Any]], metadata: dict[str, Any],
+    thumbhash: bytes | None = None, recipe_versions: dict[str, str] | None = None,
+) -> Ended | None:
+    """`complete`, returning the item's facts with its batch (None if not this run's): the metrics
+    need no read of their own."""
     params = {**run.params(), "derivatives": Jsonb(derivatives), "metadata": Jsonb(metadata),
               "thumbhash": thumbhash, "recipe_versions": None if recipe_versions is None else Jsonb(recipe_versions)}
     return _ended(conn, conn.execute(_COMPLETE, params).fetchone())
@@ -221,15 +241,21 @@ def lock_unfinished_run(conn: psycopg.Connection, run: Run) -> bool:
 def fail(conn: psycopg.Connection, run: Run, code: str, message: str) -> UUID | None | bool:
     """`processing` → `failed` with a stable code, finalising the batch if this was its last open item;
     returns the batch id (None for none), or False if not this run's."""
+    ended = fail_run(conn, run, code, message)
+    return False if ended is None else ended.batch_id
+
+
+def fail_run(conn: psycopg.Connection, run: Run, code: str, message: str) -> Ended | None:
+    """`fail`, returning the item's facts with its batch (None if not this run's)."""
     params = {**run.params(), "code": code, "message": message[:2000]}
     return _ended(conn, conn.execute(_FAIL, params).fetchone())
 
 
-def _ended(conn: psycopg.Connection, row: tuple[UUID | None] | None) -> UUID | None | bool:
+def _ended(conn: psycopg.Connection, row: tuple[Any, ...] | None) -> Ended | None:
     if row is None:
-        return False
+        return None
     batches.finalize_all(conn, [row[0]])
-    return row[0]
+    return Ended(row[0], ItemFacts(*row[1:]))
 
 
 def mark_retrying(conn: psycopg.Connection, run: Run, code: str, message: str) -> bool:
