@@ -16,7 +16,7 @@ import psycopg
 from sequoia_core.db import media
 from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.db.metrics import ItemFacts, item_facts
-from sequoia_core.db.pool import transaction
+from sequoia_core.db.pool import autocommit, transaction
 from sequoia_core.errors import ErrorCode, PermanentError, SequoiaError
 from sequoia_core.lifecycle import Status
 from sequoia_core.recipes import versions_for
@@ -59,7 +59,10 @@ def claim(ctx: ThumbnailsContext, job: Job) -> MediaRow | None:
     # worker is dead); the sweeper reclaims it much sooner when that worker's heartbeat stops.
     stale_after = timedelta(seconds=ctx.settings.task_time_limit_seconds)
     limit = ctx.settings.max_attempts
-    with transaction(ctx.pool) as conn:
+    # Each statement commits alone: the claim is one guarded update, and a dead sibling's run is
+    # read, then taken under its token by a second guarded update; a transaction around them would
+    # hold no lock between them (the first update matched no row) nor share a snapshot.
+    with autocommit(ctx.pool) as conn:
         row = media.claim_for_processing(conn, job.run, job.worker, job.pid, stale_after, limit)
         dead_run = None if row is not None else _dead_sibling_run(conn, job)
         if dead_run is None:
