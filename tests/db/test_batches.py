@@ -68,10 +68,13 @@ def test_a_retry_reopens_a_finished_batch_until_its_items_are_final_again(conn):
 
 def test_two_runs_ending_the_last_two_items_at_once_finalise_the_batch_once():
     """The first run's transaction holds the batch's lock: the second run's end waits for its commit and
-    then counts both items final. Committed rows, so in a database of their own."""
+    then counts both items final. Items of two kinds, so no counter row of the triggers orders the two
+    transactions instead; committed rows, so in a database of their own."""
     with fresh_database() as url, psycopg.connect(url) as one, psycopg.connect(url) as two, \
             psycopg.connect(url, autocommit=True) as watch:
-        batch_id, (first, second) = batch_of(one, Status.PROCESSING, Status.PROCESSING)
+        batch_id = new_batch(one, 2)
+        first, second = (new_item(one, Status.PROCESSING, batch_id=batch_id, media_kind=kind)
+                         for kind in ("image", "pdf"))
         one.commit()
         assert media.complete(one, Run(first.id, first.task_id, first.run_token), [], {}) == batch_id
         with ThreadPoolExecutor(1) as executor:
