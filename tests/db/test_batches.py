@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
+import psycopg
 import pytest
 
 from sequoia_core.db import batches, media, transitions
 from sequoia_core.db.media import Run
-from sequoia_core.lifecycle import Status
+from sequoia_core.lifecycle import BatchStatus, Status
 from tests.db.factories import new_batch, new_item
+from tests.support.services import fresh_database
 
 
 def batch_of(conn, *states: Status):
@@ -60,3 +64,29 @@ def test_a_retry_reopens_a_finished_batch_until_its_items_are_final_again(conn):
 
     assert batches.get_batch(conn, batch_id).batch_status == "processing"
     assert batches.finalize_if_done(conn, batch_id) is None
+
+
+def test_two_runs_ending_the_last_two_items_at_once_finalise_the_batch_once():
+    """The first run's transaction holds the batch's lock: the second run's end waits for its commit and
+    then counts both items final. Items of two kinds, so no counter row of the triggers orders the two
+    transactions instead; committed rows, so in a database of their own."""
+    with fresh_database() as url, psycopg.connect(url) as one, psycopg.connect(url) as two, \
+            psycopg.connect(url, autocommit=True) as watch:
+        batch_id = new_batch(one, 2)
+        first, second = (new_item(one, Status.PROCESSING, batch_id=batch_id, media_kind=kind)
+                         for kind in ("image", "pdf"))
+        one.commit()
+        assert media.complete(one, Run(first.id, first.task_id, first.run_token), [], {}) == batch_id
+        with ThreadPoolExecutor(1) as executor:
+            ending = executor.submit(media.complete, two, Run(second.id, second.task_id, second.run_token), [], {})
+            deadline = time.monotonic() + 10
+            while watch.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                                (two.info.backend_pid,)).fetchone()[0] != "Lock":
+                assert time.monotonic() < deadline and not ending.done(), "the second run did not wait"
+                time.sleep(0.01)
+            assert batches.get_batch(one, batch_id).batch_status == BatchStatus.PROCESSING  # the other was open
+            one.commit()
+            assert ending.result(timeout=10) == batch_id
+        two.commit()
+
+        assert batches.get_batch(watch, batch_id).batch_status == BatchStatus.COMPLETED

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from sequoia_core.db.pool import create_pool, transaction
+from sequoia_core.db.pool import autocommit, create_pool, transaction
 from sequoia_core.settings import Settings
 
 
@@ -61,3 +61,30 @@ def test_a_connection_the_server_ended_is_asked_and_replaced(pool, asked, databa
 
     assert asked == [first]
     assert second != first
+
+
+def _in_transaction(conn: psycopg.Connection) -> bool:
+    return conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
+def test_autocommit_commits_each_statement_and_returns_the_connection_in_transaction_mode(pool, database_url):
+    with autocommit(pool) as conn:
+        conn.execute("CREATE TEMPORARY TABLE IF NOT EXISTS seen (n int)")
+        conn.execute("INSERT INTO seen VALUES (1)")
+        assert not _in_transaction(conn)  # committed already: no COMMIT to send
+        backend = conn.info.backend_pid
+
+    with transaction(pool) as conn:
+        assert conn.info.backend_pid == backend and not conn.autocommit
+        conn.execute("INSERT INTO seen VALUES (2)")
+        assert _in_transaction(conn)
+        conn.rollback()
+        assert conn.execute("SELECT array_agg(n) FROM seen").fetchone()[0] == [1]
+
+
+def test_autocommit_returns_the_connection_in_transaction_mode_after_an_error(pool):
+    with pytest.raises(psycopg.errors.DivisionByZero), autocommit(pool) as conn:
+        conn.execute("SELECT 1 / 0")
+
+    with transaction(pool) as conn:
+        assert not conn.autocommit

@@ -11,8 +11,9 @@ import pytest
 
 from sequoia_core.db import media, transitions
 from sequoia_core.db.media import Run
+from sequoia_core.db.metrics import item_facts
 from sequoia_core.lifecycle import CLAIMABLE_STATES, Status
-from tests.db.factories import new_item
+from tests.db.factories import new_batch, new_item
 
 ALL = list(Status)
 RUNNING = (Status.PROCESSING, Status.RETRYING)  # states a run holds the item in
@@ -207,6 +208,30 @@ def test_fail_only_by_its_run_from_processing(conn, state):
     else:
         assert failed is False
         assert_unchanged(conn, item)
+
+
+@pytest.mark.parametrize("end", ["complete", "fail"])
+def test_a_run_that_ends_its_item_returns_the_facts_a_read_would_find(conn, end):
+    batch_id = new_batch(conn, total_items=1)
+    item = new_item(conn, Status.PROCESSING, batch_id=batch_id)
+
+    if end == "complete":
+        ended = media.complete_run(conn, own_run(item), [{"name": "thumbnail"}], {"width": 1})
+    else:
+        ended = media.fail_run(conn, own_run(item), "corrupt_file", "bad file")
+
+    assert ended.batch_id == batch_id
+    assert ended.facts == item_facts(conn, item.id)  # read after the batch was finalised, in the same transaction
+    assert ended.facts.processing_status == (Status.COMPLETED if end == "complete" else Status.FAILED)
+    assert (ended.facts.end_to_end_seconds is not None) == (end == "complete")
+
+
+def test_a_run_refused_its_end_returns_nothing(conn):
+    item = new_item(conn, Status.PROCESSING)
+
+    assert media.complete_run(conn, other_run(item), [], {}) is None
+    assert media.fail_run(conn, other_run(item), "corrupt_file", "no") is None
+    assert_unchanged(conn, item)
 
 
 def test_fail_keeps_the_message_bounded(conn):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -115,6 +116,27 @@ def test_a_refused_run_leaves_the_keys_of_another_run_of_the_same_task(api_state
 
     assert derivatives.record_completed(worker_ctx, job, rendered) is False
     assert len(keys_under(storage, f"derivatives/{voyage}/{job.media_id}/")) == 2
+
+
+@pytest.mark.parametrize("holder", ["dead", "alive"])
+def test_a_redelivery_takes_over_only_the_run_of_a_dead_pool_process_of_its_worker(api_state, worker_ctx, voyage,
+                                                                                  holder):
+    """The claim's statements commit one by one: the first claim finds the item held, the run's pool
+    process is looked up, and only a dead one's run is taken, by the guarded second claim."""
+    _, entries = ingest_unpublished(api_state, voyage, ("orphan.jpg", jpeg_bytes(64, 48)))
+    gone_process = subprocess.Popen(["true"])
+    gone_process.wait()
+    pid = gone_process.pid if holder == "dead" else os.getppid()
+    first = _job(entries[0])
+    assert derivatives.claim(worker_ctx, Job(first.run, first.worker, pid)) is not None
+
+    redelivery = _job(entries[0])
+    taken = derivatives.claim(worker_ctx, redelivery)
+
+    if holder == "dead":
+        assert (taken.run_token, taken.worker_pid, taken.attempts) == (redelivery.run.token, os.getpid(), 2)
+    else:
+        assert taken is None
 
 
 def test_a_renderer_in_the_workers_environment_finds_no_secret_and_no_network(service_env, monkeypatch):

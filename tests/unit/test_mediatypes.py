@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
+import puremagic
 import pytest
 from PIL import Image
+from puremagic import main as puremagic_main
 
+from sequoia_core import mediatypes
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.mediatypes import MediaKind, identify, sniff
 from tests.corpus import pdf_bytes, png_bytes
@@ -104,3 +108,53 @@ def test_name_of_the_same_kind_is_only_a_hint():
     assert identify(png, "photo.jpg").name == "png"
     assert identify(png, "no-extension").name == "png"
     assert identify(png, None).name == "png"
+
+
+def _first_allowed(matches) -> str | None:
+    """The format `sniff` takes from a list of puremagic matches, as it took it from the whole table."""
+    for match in sorted(matches, key=lambda m: -m.confidence):
+        ext = match.extension.lstrip(".").lower()
+        fmt = mediatypes._BY_EXTENSION.get(mediatypes._EXTENSION_ALIASES.get(ext, ext))
+        if fmt is not None:
+            return fmt.name
+    return None
+
+
+def _planted(rows, filler: bytes) -> list[bytes]:
+    """A header with each signature at its offset (footers at the end) over `filler`."""
+    headers = []
+    for row in rows:
+        data = bytearray(filler)
+        end = row.offset + len(row.byte_match)
+        data[row.offset:end if end != 0 else None] = row.byte_match
+        headers.append(bytes(data))
+    return headers
+
+
+def _signature_headers() -> list[bytes]:
+    rng = random.Random(15)
+    fillers = [bytes(2048), rng.randbytes(2048)]
+    headers = []
+    for filler in fillers:
+        headers += _planted(puremagic_main.magic_header_array + puremagic_main.magic_footer_array, filler)
+        for base, parts in puremagic_main.multi_part_dict.items():
+            for first in _planted([row for row in puremagic_main.magic_header_array if row.byte_match == base], filler):
+                headers += _planted(parts, first)
+    return headers
+
+
+def test_sniffing_over_the_allowed_signatures_picks_what_the_whole_table_picks():
+    samples = [_image(fmt) for fmt in ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "ICO")] + [pdf_bytes(b"")]
+    rng = random.Random(7)
+    samples += [rng.randbytes(rng.choice((3, 64, 8192))) for _ in range(200)]
+    headers = samples + _signature_headers()
+    picked = 0
+    for header in headers:
+        try:
+            whole = puremagic.magic_string(header)
+        except puremagic.PureError:
+            whole = []
+        assert _first_allowed(mediatypes._matches(header)) == _first_allowed(whole), header[:32]
+        picked += _first_allowed(whole) is not None
+
+    assert len(headers) > 2800 and picked > 200  # every signature planted, and many allowed ones found

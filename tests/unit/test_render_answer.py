@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 
 from sequoia_core.errors import ErrorCode, PermanentError
 from sequoia_core.recipes import Recipe
-from sequoia_thumbnails.render_job import result_from_json
+from sequoia_core.mediatypes import format_named
+from sequoia_thumbnails.render_job import request, result_from_json
 from sequoia_thumbnails.renderers.base import RenderSpec
 
 SPEC = RenderSpec()
@@ -95,3 +96,10 @@ def test_the_placeholder_must_be_a_short_base64_string(out_dir):
     assert result_from_json(answer, out_dir, SPEC).thumbhash is None
     for bad in ("not base64!", base64.b64encode(b"x" * 200).decode(), "AAE=", 7):
         assert "malformed" in _refused({**answer, "thumbhash": bad}, out_dir)
+
+
+def test_a_request_carries_the_fields_of_its_own_spec(tmp_path):
+    spec, other = RenderSpec(), RenderSpec(max_frames=7)
+    asked = [request(tmp_path / "a.jpg", format_named("jpeg"), tmp_path / "out", s)["spec"] for s in (spec, other, spec)]
+
+    assert asked == [asdict(spec), asdict(other), asdict(spec)]

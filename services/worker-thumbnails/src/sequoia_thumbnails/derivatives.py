@@ -16,7 +16,7 @@ import psycopg
 from sequoia_core.db import media
 from sequoia_core.db.media import MediaRow, Run
 from sequoia_core.db.metrics import ItemFacts, item_facts
-from sequoia_core.db.pool import transaction
+from sequoia_core.db.pool import autocommit, transaction
 from sequoia_core.errors import ErrorCode, PermanentError, SequoiaError
 from sequoia_core.lifecycle import Status
 from sequoia_core.recipes import versions_for
@@ -59,7 +59,10 @@ def claim(ctx: ThumbnailsContext, job: Job) -> MediaRow | None:
     # worker is dead); the sweeper reclaims it much sooner when that worker's heartbeat stops.
     stale_after = timedelta(seconds=ctx.settings.task_time_limit_seconds)
     limit = ctx.settings.max_attempts
-    with transaction(ctx.pool) as conn:
+    # Each statement commits alone: the claim is one guarded update, and a dead sibling's run is
+    # read, then taken under its token by a second guarded update; a transaction around them would
+    # hold no lock between them (the first update matched no row) nor share a snapshot.
+    with autocommit(ctx.pool) as conn:
         row = media.claim_for_processing(conn, job.run, job.worker, job.pid, stale_after, limit)
         dead_run = None if row is not None else _dead_sibling_run(conn, job)
         if dead_run is None:
@@ -139,13 +142,14 @@ def record_completed(ctx: ThumbnailsContext, job: Job, rendered: Rendered) -> bo
     """
     stored = rendered.stored
     with transaction(ctx.pool) as conn:
-        completed = media.complete(conn, job.run, stored, rendered.metadata, rendered.thumbhash,
-                                   rendered.recipe_versions) is not False
+        ended = media.complete_run(conn, job.run, stored, rendered.metadata, rendered.thumbhash,
+                                   rendered.recipe_versions)
+        completed = ended is not None
         if not completed and media.lock_unfinished_run(conn, job.run):
             ctx.storage.delete([derivative["key"] for derivative in stored])
             log.info("media %s: task %s was refused its completion; removed its %d derivative(s)",
                      job.media_id, job.run.task_id, len(stored))
-        _note_facts(conn, job)
+        _note_facts(conn, job, ended)
     if completed and rendered.superseded:
         _remove_superseded(ctx, job, rendered.superseded)
     return completed
@@ -161,9 +165,9 @@ def _remove_superseded(ctx: ThumbnailsContext, job: Job, keys: list[str]) -> Non
 def record_failed(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> bool:
     """Mark the item failed with a stable code (its batch finalised if it was the last)."""
     with transaction(ctx.pool) as conn:
-        failed = media.fail(conn, job.run, code, message) is not False
-        _note_facts(conn, job)
-        return failed
+        ended = media.fail_run(conn, job.run, code, message)
+        _note_facts(conn, job, ended)
+        return ended is not None
 
 
 def record_retrying(ctx: ThumbnailsContext, job: Job, code: str, message: str) -> None:
@@ -173,6 +177,9 @@ def record_retrying(ctx: ThumbnailsContext, job: Job, code: str, message: str) -
         _note_facts(conn, job)
 
 
-def _note_facts(conn: psycopg.Connection, job: Job) -> None:
-    if (facts := item_facts(conn, job.media_id)) is not None:
+def _note_facts(conn: psycopg.Connection, job: Job, ended: media.Ended | None = None) -> None:
+    """Keep the item's facts for the metrics: as the run's end returned them, else read (a refused or
+    retried run), in the transaction that recorded it."""
+    facts = ended.facts if ended is not None else item_facts(conn, job.media_id)
+    if facts is not None:
         job.facts.append(facts)

@@ -63,6 +63,11 @@ def get_batch(conn: psycopg.Connection, batch_id: UUID) -> BatchRow | None:
 def finalize_if_done(conn: psycopg.Connection, batch_id: UUID) -> BatchStatus | None:
     """Give the batch its final status once every item is final; exactly once. Returns it, if set now."""
     conn.execute(_LOCK, (batch_id,))
+    return finalize_locked(conn, batch_id)
+
+
+def finalize_locked(conn: psycopg.Connection, batch_id: UUID) -> BatchStatus | None:
+    """`finalize_if_done` in a transaction that locked the batch's row in an earlier statement."""
     row = conn.execute(_FINALIZE, {"id": batch_id, "final": lifecycle.values(FINAL_STATES),
                                    "open_batch": lifecycle.values(OPEN_BATCH_STATES)}).fetchone()
     return BatchStatus(row[0]) if row else None

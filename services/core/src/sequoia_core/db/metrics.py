@@ -20,12 +20,12 @@ class ItemFacts:
     end_to_end_seconds: float | None
 
 
-_FACTS = """
-SELECT media_kind, processing_status, error_code,
+# The facts as columns of a `media` row: a transition that ends a run returns them as it leaves the row.
+FACTS_COLUMNS = """media_kind, processing_status, error_code,
        CASE WHEN processing_status = 'completed'
-            THEN extract(epoch FROM completed_at - created_at)::float END AS end_to_end_seconds
-  FROM media WHERE id = %s
-"""
+            THEN extract(epoch FROM completed_at - created_at)::float END AS end_to_end_seconds"""
+
+_FACTS = f"SELECT {FACTS_COLUMNS} FROM media WHERE id = %s"
 
 
 def item_facts(conn: psycopg.Connection, media_id: UUID) -> ItemFacts | None:

@@ -59,6 +59,25 @@ def transaction(pool: ConnectionPool, timeout: float | None = None) -> Iterator[
         raise _unavailable(err) from err
 
 
+@contextmanager
+def autocommit(pool: ConnectionPool, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+    """A connection outside any transaction: each statement commits on its own, without the BEGIN and
+    COMMIT round trips. For work that is one statement, or statements that would share nothing in a
+    transaction (under READ COMMITTED each statement takes its own snapshot either way). The
+    connection goes back to the pool in transaction mode."""
+    try:
+        with pool.connection(timeout=timeout) as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                # A connection left mid-statement (interrupted) or broken is not idle: the pool drops it.
+                if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    conn.autocommit = False
+    except _UNAVAILABLE as err:
+        raise _unavailable(err) from err
+
+
 @asynccontextmanager
 async def async_transaction(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection]:
     """`transaction` on the event loop."""
