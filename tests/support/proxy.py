@@ -21,6 +21,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._accepting = True
+        self._refuse_next = 0
         self._closed = False
         self.refused = 0  # connections turned away since the proxy started
         threading.Thread(target=self._accept_loop, name=f"proxy-{self.port}", daemon=True).start()
@@ -44,6 +45,10 @@ class TcpProxy:
         for sock in doomed:
             _close(sock)
 
+    def refuse_next(self, count: int) -> None:
+        """Close the next `count` new connections at once, then forward again (a flaky path)."""
+        self._refuse_next = count
+
     def heal(self) -> None:
         """Forward new connections again."""
         self._accepting = True
@@ -60,7 +65,8 @@ class TcpProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            if not self._accepting:
+            if not self._accepting or self._refuse_next > 0:
+                self._refuse_next = max(0, self._refuse_next - 1)
                 self.refused += 1
                 _close(client)
                 continue
