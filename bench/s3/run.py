@@ -5,7 +5,8 @@ Against a SeaweedFS of its own, in one process, alternating rounds: the thumbnai
 (`put_file`, ~200 KB) and the API's PUT of an original with its SHA-256 (`put_stream(..., sha256=)`),
 each done by `Storage` and by boto3 calls as `Storage` made them before (`get_object` with a Range and
 the body read in 1 MiB chunks, `put_object`, `put_object` with `ChecksumSHA256` on a client without
-payload signing). CPU is this process's (getrusage: user + system, every thread).
+payload signing). CPU is this process's (getrusage: user + system, every thread); system time includes the kernel's
+share of moving the bytes over loopback, which no client removes, so user time is printed apart.
 
     python -m bench.s3.run [--calls 200] [--rounds 4] [--original-kb 4000] [--derivative-kb 200]
 """
@@ -29,9 +30,9 @@ from sequoia_core.settings import Settings
 from sequoia_core.storage import Storage, _client_config
 
 
-def _cpu() -> float:
+def _cpu() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 def main() -> None:
@@ -98,7 +99,7 @@ def run(gateway: seaweed.SeaweedS3, tmp: Path, args: argparse.Namespace) -> None
         f"PUT original + sha256 ({args.original_kb} KB)": {
             "boto3": boto3_put_original, "storage": storage_put_original},
     }
-    spent = {(call, path): 0.0 for call, paths in calls.items() for path in paths}
+    spent = {(call, path): [0.0, 0.0] for call, paths in calls.items() for path in paths}
     for paths in calls.values():  # warm: connections, credentials, botocore's loaders
         for do in paths.values():
             do()
@@ -106,20 +107,29 @@ def run(gateway: seaweed.SeaweedS3, tmp: Path, args: argparse.Namespace) -> None
         for call, paths in calls.items():
             order = list(paths) if round_ % 2 == 0 else list(reversed(paths))
             for path in order:
-                start = _cpu()
+                user, system = _cpu()
                 for _ in range(args.calls):
                     paths[path]()
-                spent[call, path] += _cpu() - start
+                user_after, system_after = _cpu()
+                spent[call, path][0] += user_after - user
+                spent[call, path][1] += system_after - system
     total = args.calls * args.rounds
     print(f"client CPU per call, ms ({args.rounds} alternating rounds of {args.calls} calls, SeaweedFS on loopback)")
-    print(f"{'call':36} {'boto3':>8} {'storage':>8} {'ratio':>6}")
-    sums = {"boto3": 0.0, "storage": 0.0}
+    print(f"{'call':36} {'boto3':>8} {'storage':>8} {'ratio':>6}   user only: {'boto3':>6} {'storage':>7}")
+    sums = {path: [0.0, 0.0] for path in ("boto3", "storage")}
     for call in calls:
-        old, new = (spent[call, path] / total * 1000 for path in ("boto3", "storage"))
-        sums["boto3"] += old
-        sums["storage"] += new
-        print(f"{call:36} {old:8.2f} {new:8.2f} {new / old:6.2f}")
-    print(f"{'all three':36} {sums['boto3']:8.2f} {sums['storage']:8.2f} {sums['storage'] / sums['boto3']:6.2f}")
+        for path in sums:
+            sums[path][0] += spent[call, path][0]
+            sums[path][1] += spent[call, path][1]
+        _line(call, *(spent[call, path] for path in ("boto3", "storage")), total)
+    _line("all three", sums["boto3"], sums["storage"], total)
+
+
+def _line(call: str, old: list[float], new: list[float], calls: int) -> None:
+    """One row: CPU (user + system) per call in ms of both paths, their ratio, then user CPU alone."""
+    per_call = [sum(old) / calls * 1000, sum(new) / calls * 1000, old[0] / calls * 1000, new[0] / calls * 1000]
+    print(f"{call:36} {per_call[0]:8.2f} {per_call[1]:8.2f} {per_call[1] / per_call[0]:6.2f}"
+          f"              {per_call[2]:6.2f} {per_call[3]:7.2f}")
 
 
 if __name__ == "__main__":

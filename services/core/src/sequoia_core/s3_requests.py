@@ -21,10 +21,11 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import get_environ_proxies
 from urllib3.exceptions import HTTPError as URLLib3Error
@@ -67,16 +68,13 @@ class S3Requests:
         `ClientError` for an error answer, `BotoCoreError` when the store cannot be reached."""
         return self._send("GET", key, headers, None, operation)
 
-    def put(self, key: str, body: BinaryIO, headers: dict[str, str], operation: str = "PutObject") -> None:
-        """PUT the stream's remaining bytes as `key`; unsigned payload, so `headers` should carry an
-        x-amz-checksum-* the store verifies. Errors as `get`."""
-        answer = self._send("PUT", key, headers, body, operation)
+    def put(self, key: str, body: BinaryIO, length: int, headers: dict[str, str],
+            operation: str = "PutObject") -> None:
+        """PUT the stream's next `length` bytes as `key`, the body unsigned: `headers` should carry an
+        x-amz-checksum-* that the store verifies. Errors as `get`."""
+        answer = self._send("PUT", key, {**headers, "Content-Length": str(length)}, body, operation)
         answer.raw.drain_conn()
         answer.raw.release_conn()
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._http.close()
 
     def _send(self, method: str, key: str, headers: dict[str, str], body: BinaryIO | None,
               operation: str) -> AWSResponse:
@@ -85,14 +83,15 @@ class S3Requests:
         for attempt in range(1, ATTEMPTS + 1):
             if body is not None:
                 body.seek(start)
-            request = AWSRequest(method, url, headers=headers, data=body)
+            request = AWSRequest(method, url, headers=headers)
             request.context["client_config"] = _UNSIGNED_BODY
             self._sign(request)
-            prepared = request.prepare()
-            prepared.stream_output = True
+            # Sent as a plain dict: botocore's own preparation copies the headers into an email.Message,
+            # whose every access costs more than the signature.
+            prepared = AWSPreparedRequest(method, url, dict(request.headers.items()), body, stream_output=True)
             try:
                 response = self._http.send(prepared)
-            except (ConnectionError, HTTPClientError):
+            except (BotoConnectionError, HTTPClientError):
                 if attempt == ATTEMPTS:
                     raise
                 time.sleep(_backoff(attempt, throttled=False))

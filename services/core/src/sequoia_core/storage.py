@@ -165,10 +165,10 @@ class Storage:
         not a second to sign it. `sha256`, that digest when the caller has it (then nothing hashes the
         body here). A mismatch is refused (`BadDigest`, a `TransientError` here)."""
         try:
-            if _remaining_bytes(stream) < _TRANSFER.multipart_threshold:
+            if (size := _remaining_bytes(stream)) < _TRANSFER.multipart_threshold:
                 digest = sha256 if sha256 is not None else _sha256(stream)
-                self._requests.put(key, stream, {"Content-Type": content_type,
-                                                 "x-amz-checksum-sha256": base64.b64encode(digest).decode()})
+                self._requests.put(key, stream, int(size), {"Content-Type": content_type,
+                                                            "x-amz-checksum-sha256": base64.b64encode(digest).decode()})
             else:
                 self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
                                             Config=_TRANSFER)
