@@ -164,3 +164,10 @@ def test_credentials_come_from_botocores_chain_when_none_are_configured(settings
     keyless.download(_key(voyage, "chain.bin"), tmp_path / "chain", max_bytes=100)
 
     assert (tmp_path / "chain").read_bytes() == b"chained"
+
+
+def test_an_empty_key_is_refused_before_sending(storage, tmp_path):
+    with pytest.raises(PermanentError) as refused:
+        storage.download("", tmp_path / "none", max_bytes=100)
+
+    assert refused.value.code == ErrorCode.INVALID_KEY

@@ -24,7 +24,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError, ParamValidationError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import get_environ_proxies
@@ -78,6 +78,8 @@ class S3Requests:
 
     def _send(self, method: str, key: str, headers: dict[str, str], body: BinaryIO | None,
               operation: str) -> AWSResponse:
+        if not key:  # what botocore's parameter validation refuses before sending
+            raise ParamValidationError(report="Invalid length for parameter Key, value: 0, valid min length: 1")
         url = self._base + quote(key, safe="/~")
         start = body.tell() if body is not None else 0
         for attempt in range(1, ATTEMPTS + 1):
