@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
 from sequoia_core.s3_requests import ATTEMPTS
 from sequoia_core.storage import Storage
+from tests.chart_runtime.platform import certificates
 from tests.support.proxy import TcpProxy
 
 
@@ -171,3 +173,48 @@ def test_an_empty_key_is_refused_before_sending(storage, tmp_path):
         storage.download("", tmp_path / "none", max_bytes=100)
 
     assert refused.value.code == ErrorCode.INVALID_KEY
+
+
+@pytest.fixture
+def https_store(settings, tmp_path, monkeypatch):
+    """The store behind HTTPS (a TLS-terminating proxy with a certificate of a test CA), the CA's file
+    and the settings that name it; no CA bundle in the environment."""
+    pki = certificates(tmp_path / "pki", ["localhost"], ["127.0.0.1"])
+    for name, pem in pki.items():
+        (tmp_path / name).write_bytes(pem)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
+    target = urlsplit(settings.s3_endpoint_url)
+    forwarder = TcpProxy(target.hostname, target.port, tls=context)
+    for name in ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    yield tmp_path / "ca.crt", settings.model_copy(update={"s3_endpoint_url": f"https://localhost:{forwarder.port}"})
+    forwarder.close()
+
+
+def test_over_https_the_ca_bundle_of_aws_ca_bundle_is_trusted(https_store, storage, voyage, tmp_path, monkeypatch):
+    ca, settings = https_store
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(ca))
+    secure = Storage(settings)
+
+    secure.put_stream(_key(voyage, "tls.bin"), io.BytesIO(b"over tls"), "application/octet-stream")
+    secure.download(_key(voyage, "tls.bin"), tmp_path / "tls", max_bytes=100)
+
+    assert (tmp_path / "tls").read_bytes() == b"over tls"
+
+
+def test_over_https_a_certificate_of_an_unknown_ca_is_refused(https_store, storage, voyage, tmp_path):
+    _, settings = https_store
+    untrusting = Storage(settings)
+    storage.put_stream(_key(voyage, "untrusted.bin"), io.BytesIO(b"secret"), "application/octet-stream")
+
+    with pytest.raises(TransientError) as get:
+        untrusting.download(_key(voyage, "untrusted.bin"), tmp_path / "untrusted", max_bytes=100)
+    with pytest.raises(TransientError) as put:
+        untrusting.put_stream(_key(voyage, "untrusted.bin"), io.BytesIO(b"replaced"), "application/octet-stream")
+
+    assert get.value.code == put.value.code == ErrorCode.STORAGE_UNAVAILABLE
+    assert "CERTIFICATE_VERIFY_FAILED" in str(get.value)
+    assert not (tmp_path / "untrusted").exists()
+    storage.download(_key(voyage, "untrusted.bin"), tmp_path / "kept", max_bytes=100)
+    assert (tmp_path / "kept").read_bytes() == b"secret"

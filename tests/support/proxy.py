@@ -1,11 +1,13 @@
 """A TCP forwarder a test can break, to cut one process off a server without touching the server or
 any other process: `refuse()` turns new connections away while open ones carry on (what a failed
 DNS lookup or a half-healed partition does to a client that connects now), `cut()` also drops the
-open ones (a partition, a server crash as this client sees it), `heal()` lets everything through."""
+open ones (a partition, a server crash as this client sees it), `heal()` lets everything through.
+With `tls=` it also terminates TLS, standing in for an HTTPS server in front of a plain one."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 
 from psycopg.conninfo import make_conninfo
@@ -14,8 +16,10 @@ from psycopg.conninfo import make_conninfo
 class TcpProxy:
     """Listens on a free port of 127.0.0.1 and forwards each connection to `target`."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`, a server context: clients then speak TLS to the proxy, which forwards in the clear."""
         self.target = (host, port)
+        self._tls = tls
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
@@ -70,6 +74,12 @@ class TcpProxy:
                 self.refused += 1
                 _close(client)
                 continue
+            if self._tls is not None:
+                try:
+                    client = self._tls.wrap_socket(client, server_side=True)
+                except (ssl.SSLError, OSError):  # a client that does not trust our certificate
+                    _close(client)
+                    continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
