@@ -1,15 +1,16 @@
 """The S3 requests of the hot path (a ranged GET, a single PUT) signed and sent without a client call.
 
 A boto3 call spends 1.2-2.4 ms of CPU in botocore's request machinery (endpoint rules, events,
-parameter validation, serialization, parsing) before and after the bytes; the worker makes three or
-four per photo and the API one. Here botocore's own pieces do the parts that matter: its SigV4 signer
-(`S3SigV4Auth`) with the credentials the boto3 session resolved (explicit keys, environment, web
-identity, instance role: refreshed as boto3 would), and its urllib3 session (`URLLib3Session`: the
-same CA bundle, proxies, timeouts and errors). The endpoint and region are the boto3 client's own, the
-address path-style as every client of ours. Failures are raised as botocore raises them
-(`ClientError` with the store's error code, `BotoCoreError` for the connection), so `storage._translate`
-reads them unchanged; retries follow botocore's standard mode (3 attempts, connection errors, 5xx,
-throttling and transient codes, jittered exponential backoff; its retry quota is left out)."""
+parameter validation, serialization, parsing) before and after the bytes; the worker makes three a
+photo (the original's GET, two derivatives' PUTs), the API one (the original's PUT). Here botocore's
+own pieces do the parts that matter: its SigV4 signer (`S3SigV4Auth`) with the credentials the boto3
+session resolved (explicit keys, environment, web identity, instance role: refreshed as boto3
+would), and its urllib3 session (`URLLib3Session`: the same CA bundle, proxies, timeouts and
+errors). The endpoint and region are the boto3 client's own, the address path-style as every client
+of ours. Failures are raised as botocore raises them (`ClientError` with the store's error code,
+`BotoCoreError` for the connection), so `storage._translate` reads them unchanged; retries follow
+botocore's standard mode (3 attempts, connection errors, 5xx, throttling and transient codes,
+jittered exponential backoff; its retry quota and x-amz-retry-after are left out)."""
 
 from __future__ import annotations
 
