@@ -9,6 +9,8 @@ import hashlib
 import io
 import socket
 import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -218,3 +220,66 @@ def test_over_https_a_certificate_of_an_unknown_ca_is_refused(https_store, stora
     assert not (tmp_path / "untrusted").exists()
     storage.download(_key(voyage, "untrusted.bin"), tmp_path / "kept", max_bytes=100)
     assert (tmp_path / "kept").read_bytes() == b"secret"
+
+
+@pytest.fixture
+def failing_store(settings):
+    """An HTTP server that answers every request with the next of `answers` (status, body), then 200;
+    the requests it took, and a `Storage` pointed at it."""
+    answers: list[tuple[int, bytes]] = []
+    taken: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            taken.append(self.command)
+            status, body = answers.pop(0) if answers else (200, b"")
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    yield answers, taken, Storage(settings.model_copy(update={"s3_endpoint_url": endpoint}))
+    server.shutdown()
+    server.server_close()
+
+
+_SLOW_DOWN = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+
+
+def test_a_5xx_answer_is_retried_and_the_next_attempt_counts(failing_store):
+    answers, taken, store = failing_store
+    answers.append((502, b"<html>bad gateway</html>"))
+
+    store.put_stream("originals/v/retried.bin", io.BytesIO(b"bytes"), "application/octet-stream")
+
+    assert taken == ["PUT", "PUT"]
+
+
+def test_a_store_that_keeps_answering_5xx_is_storage_unavailable_after_three_attempts(failing_store, tmp_path):
+    answers, taken, store = failing_store
+    answers.extend([(503, _SLOW_DOWN)] * ATTEMPTS)
+
+    with pytest.raises(TransientError) as failed:
+        store.download("originals/v/slow.bin", tmp_path / "slow", max_bytes=100)
+
+    assert taken == ["GET"] * ATTEMPTS
+    assert failed.value.code == ErrorCode.STORAGE_UNAVAILABLE and "SlowDown" in str(failed.value)
+
+
+def test_a_4xx_answer_is_not_retried(failing_store, tmp_path):
+    answers, taken, store = failing_store
+    answers.append((403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"))
+
+    with pytest.raises(TransientError) as failed:
+        store.download("originals/v/denied.bin", tmp_path / "denied", max_bytes=100)
+
+    assert taken == ["GET"] and "AccessDenied" in str(failed.value)
