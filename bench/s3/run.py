@@ -5,8 +5,9 @@ Against a SeaweedFS of its own, in one process, alternating rounds: the thumbnai
 (`put_file`, ~200 KB) and the API's PUT of an original with its SHA-256 (`put_stream(..., sha256=)`),
 each done by `Storage` and by boto3 calls as `Storage` made them before (`get_object` with a Range and
 the body read in 1 MiB chunks, `put_object`, `put_object` with `ChecksumSHA256` on a client without
-payload signing). CPU is this process's (getrusage: user + system, every thread); system time includes the kernel's
-share of moving the bytes over loopback, which no client removes, so user time is printed apart.
+payload signing). CPU is this process's (getrusage: user + system, every thread); system time
+includes the kernel's share of moving the bytes over loopback, which no client removes, so user time
+is printed apart.
 
     python -m bench.s3.run [--calls 200] [--rounds 4] [--original-kb 1000] [--derivative-kb 200]
 """
