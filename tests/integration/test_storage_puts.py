@@ -17,19 +17,20 @@ from tests.factories import jpeg_bytes
 
 
 @pytest.fixture
-def sent_puts(api_state) -> Iterator[list[dict[str, str]]]:
-    """The headers of every checksummed PUT the live app sends during the test."""
+def sent_puts(api_state, monkeypatch) -> Iterator[list[dict[str, str]]]:
+    """The headers of every PUT the live app's storage sends during the test (its own signed path)."""
     sent: list[dict[str, str]] = []
-    events = api_state.storage._checksummed.meta.events
-    handler_id = "test-sent-puts"
+    http = api_state.storage._requests._http
+    send = http.send
 
-    def record(request, **_) -> None:
-        sent.append({name: value.decode() if isinstance(value, bytes) else value
-                     for name, value in request.headers.items()})
+    def record(request):
+        if request.method == "PUT":
+            sent.append({name: value.decode() if isinstance(value, bytes) else value
+                         for name, value in request.headers.items()})
+        return send(request)
 
-    events.register("before-send.s3.PutObject", record, unique_id=handler_id)
+    monkeypatch.setattr(http, "send", record)
     yield sent
-    events.unregister("before-send.s3.PutObject", unique_id=handler_id)
 
 
 def test_an_uploaded_original_keeps_the_uploads_sha256_as_its_s3_checksum(api, storage, pool, voyage, sent_puts):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 from dataclasses import dataclass
@@ -14,11 +15,14 @@ from typing import BinaryIO
 from uuid import UUID
 
 import boto3
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, ParamValidationError
+from urllib3.exceptions import HTTPError as URLLib3Error
 
 from sequoia_core.errors import ErrorCode, ObjectNotFound, PermanentError, TransientError
+from sequoia_core.s3_requests import S3Requests
 from sequoia_core.settings import Settings
 
 # Voyage slugs become S3 key segments: 1-64 lowercase letters, digits and inner hyphens.
@@ -87,11 +91,20 @@ def _remaining_bytes(stream: BinaryIO) -> float:
     return end - position
 
 
-def _object_size(response: dict) -> int:
+def _object_size(headers) -> int:
     """The whole object's size from a ranged GET's answer: Content-Range's total ("bytes 0-9/10"),
     or the body's length when the store sent the whole object (200)."""
-    total = (response.get("ContentRange") or "").rpartition("/")[2]
-    return int(total) if total.isdigit() else int(response["ContentLength"])
+    total = (headers.get("Content-Range") or "").rpartition("/")[2]
+    return int(total) if total.isdigit() else int(headers["Content-Length"])
+
+
+def _sha256(stream: BinaryIO) -> bytes:
+    """The digest of the stream's remaining bytes, the stream left where it was."""
+    position, digest = stream.tell(), hashlib.sha256()
+    while chunk := stream.read(_CHUNK):  # not hashlib.file_digest: it hashes a BytesIO whole
+        digest.update(chunk)
+    stream.seek(position)
+    return digest.digest()
 
 
 class Storage:
@@ -101,21 +114,25 @@ class Storage:
         self.bucket = settings.s3_bucket
         self._create_bucket = settings.s3_create_bucket
         self._expiry = settings.presign_expiry_seconds
-        common = dict(
+        # One botocore session: the clients and the hot path share its resolved credentials (explicit
+        # keys, else the environment, web identity or instance role) and its configuration.
+        core = botocore.session.get_session()
+        session = boto3.Session(
+            botocore_session=core,
             region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None,
             aws_secret_access_key=(
                 settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
             ),
         )
-        self._client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=_client_config(), **common)
-        # Puts that carry the object's SHA-256 (`put_stream(..., sha256=)`): the store verifies the signed
-        # x-amz-checksum-sha256 header against the body, so signing the body too would only hash it again.
-        self._checksummed = boto3.client("s3", endpoint_url=settings.s3_endpoint_url,
-                                         config=_client_config(payload_signing_enabled=False), **common)
+        self._client = session.client("s3", endpoint_url=settings.s3_endpoint_url, config=_client_config())
+        # The worker's GET of the original, its PUTs of derivatives and the API's PUT of an original,
+        # without botocore's per-call machinery (s3_requests.py); everything else stays on boto3.
+        self._requests = S3Requests(self._client, core.get_credentials(), self.bucket,
+                                    core.get_config_variable("ca_bundle"))
         # Presigned URLs must name the endpoint that browsers reach, which may differ in a cluster.
         public = settings.s3_public_endpoint_url or settings.s3_endpoint_url
-        self._presigner = boto3.client("s3", endpoint_url=public, config=_client_config(), **common)
+        self._presigner = session.client("s3", endpoint_url=public, config=_client_config())
 
     def ensure_bucket(self) -> None:
         """Check the bucket answers (`TransientError` if S3 does not); create it when missing and
@@ -143,17 +160,15 @@ class Storage:
         """Upload a file object: one PUT from this thread when it is under the multipart threshold
         (s3transfer would start a thread pool for it), multipart for larger or unsized streams.
 
-        `sha256`, the digest of the stream's remaining bytes when the caller has it: a single PUT then
-        sends it as the object's checksum, which the store verifies, and neither hashes the body to sign
-        it nor computes botocore's CRC32 (the object keeps it: `ChecksumMode`). A mismatch is refused
-        (`BadDigest`, a `TransientError` here)."""
+        A single PUT sends the SHA-256 of the stream's remaining bytes as the object's checksum, which
+        the store verifies (the object keeps it: `ChecksumMode`), and leaves the body unsigned: one hash,
+        not a second to sign it. `sha256`, that digest when the caller has it (then nothing hashes the
+        body here). A mismatch is refused (`BadDigest`, a `TransientError` here)."""
         try:
-            if _remaining_bytes(stream) < _TRANSFER.multipart_threshold:
-                if sha256 is not None:
-                    self._checksummed.put_object(Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type,
-                                                 ChecksumSHA256=base64.b64encode(sha256).decode())
-                    return
-                self._client.put_object(Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type)
+            if (size := _remaining_bytes(stream)) < _TRANSFER.multipart_threshold:
+                digest = sha256 if sha256 is not None else _sha256(stream)
+                self._requests.put(key, stream, int(size), {"Content-Type": content_type,
+                                                            "x-amz-checksum-sha256": base64.b64encode(digest).decode()})
             else:
                 self._client.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type},
                                             Config=_TRANSFER)
@@ -170,7 +185,7 @@ class Storage:
         GET asks for at most `max_bytes` + 1 bytes; the object's size, which the answer's
         Content-Range states, is checked before the body is read, and the bytes read are counted."""
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+            response = self._requests.get(key, {"Range": f"bytes=0-{max_bytes}"})
         except ClientError as err:
             if str(err.response.get("Error", {}).get("Code")) in _EMPTY_RANGE_CODES:  # only an empty object
                 path.write_bytes(b"")
@@ -178,21 +193,27 @@ class Storage:
             raise _translate(err, key) from err
         except BotoCoreError as err:
             raise _translate(err, key) from err
-        body = response["Body"]
-        if _object_size(response) > max_bytes:
-            body.close()
-            raise PermanentError(f"s3 object {key} is over the limit of {max_bytes} bytes",
-                                 code=ErrorCode.FILE_TOO_LARGE)
+        body = response.raw
         written = 0
         try:
+            if _object_size(response.headers) > max_bytes:
+                raise PermanentError(f"s3 object {key} is over the limit of {max_bytes} bytes",
+                                     code=ErrorCode.FILE_TOO_LARGE)
             with path.open("wb") as out:
                 while chunk := body.read(_CHUNK):
                     written += out.write(chunk)
-        except (BotoCoreError, ClientError) as err:
-            raise _translate(err, key) from err
+        except URLLib3Error as err:
+            raise TransientError(f"s3 unavailable for {key}: {err}", code=ErrorCode.STORAGE_UNAVAILABLE) from err
+        finally:
+            if written < int(response.headers.get("Content-Length", 0)):
+                body.close()  # unread bytes: the connection cannot serve another request
+            body.release_conn()
         if written > max_bytes:
             raise PermanentError(f"s3 object {key} is over the limit of {max_bytes} bytes",
                                  code=ErrorCode.FILE_TOO_LARGE)
+        if written != int(response.headers.get("Content-Length", written)):
+            raise TransientError(f"s3 sent {written} of the {response.headers['Content-Length']} bytes of {key}",
+                                 code=ErrorCode.STORAGE_UNAVAILABLE)
 
     def copy(self, source_key: str, key: str, etag: str, content_type: str) -> None:
         """Copy an object within the bucket, only if its ETag is still `etag` (`original_changed` if not)."""
