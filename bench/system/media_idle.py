@@ -94,10 +94,11 @@ def ticks(env: dict[str, str], repeat: int) -> None:
 
 
 def idle(env: dict[str, str], work: Path, database_url: str, seconds: float, settle: float,
-         flags: tuple[str, ...], profile: Path | None, beat: bool = True, events: bool = False) -> None:
+         flags: tuple[str, ...], profile: Path | None, beat: bool = True, events: bool = False,
+         app: str = "sequoia_media.worker") -> None:
     """A real media worker with beat left alone: CPU per minute by process, commands, transactions."""
     settings = services.settings_from(env)
-    media = services.start_worker(env, "sequoia_media.worker", "media,default", "media", work,
+    media = services.start_worker(env, app, "media,default", "media", work,
                                   extra_args=(*(("-B", "--schedule", str(work / "beat-schedule")) if beat else ()), *flags))
     client = redis.Redis.from_url(env["REDIS_URL"])
     try:
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="idle window of the real worker (0: none)")
     parser.add_argument("--settle", type=float, default=20.0, help="seconds before the idle window")
     parser.add_argument("--worker-args", default="--without-mingle --without-gossip", help="more arguments of `celery worker`")
+    parser.add_argument("--app", default="sequoia_media.worker", help="the worker's Celery app (-A)")
     parser.add_argument("--events", action="store_true", help="turn task events on, as a watching Flower does")
     parser.add_argument("--no-beat", action="store_true", help="the worker alone, without -B")
     parser.add_argument("--profile", type=Path, help="py-spy record (raw) of the worker's tree into this file")
@@ -157,7 +159,7 @@ def main() -> int:
         env = services.service_env(db, redis_url, s3)
         if args.seconds:
             idle(env, Path(tmp), db, args.seconds, args.settle, tuple(args.worker_args.split()), args.profile,
-                 beat=not args.no_beat, events=args.events)
+                 beat=not args.no_beat, events=args.events, app=args.app)
         if args.repeat:
             ticks(env, args.repeat)
     return 0
