@@ -26,7 +26,7 @@ from sequoia_media.pruner import prune_idempotency_keys, prune_outbox, prune_web
 from sequoia_media.recovery import recover
 from sequoia_media.sweeper import sweep
 from sequoia_media.uploads import abort_expired_uploads
-from sequoia_media.webhook_sender import deliver_due
+from sequoia_media.webhook_sender import any_due, deliver_due
 
 WEBHOOK_SENDER_LOCK = "sequoia:webhooks:sender"
 
@@ -78,6 +78,8 @@ def deliver_webhooks(self: Task) -> int:
     than one media worker process (the others relay and sweep)."""
     ctx = worker_context()
     settings = ctx.settings
+    if not any_due(ctx.pool):  # most ticks: one query, no lock
+        return 0
     budget = settings.webhook_delivery_interval_seconds
     hold = budget + 2 * (settings.webhook_connect_timeout_seconds + settings.webhook_timeout_seconds)
     sender = ctx.redis.lock(WEBHOOK_SENDER_LOCK, timeout=hold, blocking=False)
