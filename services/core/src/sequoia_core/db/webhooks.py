@@ -61,13 +61,13 @@ SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints
 """
 _DELETE_ENDPOINT = "DELETE FROM webhook_endpoints WHERE id = %s"
 
-# A lease, not a lock held across HTTP: the due rows are pushed `lease` into the future and the
-# transaction ends; the attempt's record then sets the real next time. A sender that dies mid-way
-# leaves its deliveries due again when the lease runs out.
 # The sender's look before it takes its lock: one probe of the partial index, no row locked.
 _ANY_DUE = """
 SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now())
 """
+# A lease, not a lock held across HTTP: the due rows are pushed `lease` into the future and the
+# transaction ends; the attempt's record then sets the real next time. A sender that dies mid-way
+# leaves its deliveries due again when the lease runs out.
 _LEASE_DUE = """
 WITH due AS (
     SELECT id FROM webhook_deliveries
