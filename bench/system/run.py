@@ -271,10 +271,12 @@ def start_stack(work: Path, database_url: str, s3: services.S3Target, prefetch: 
                                WORKER_PREFETCH_MULTIPLIER=str(prefetch))
     settings = services.settings_from(env)
     api, api_url = services.start_api(env, work)
+    # As scripts/start_celery_worker.sh (and the chart) start them: no mingle, no gossip.
+    solo = ("--without-mingle", "--without-gossip")
     thumbnails = services.start_worker(env, "sequoia_thumbnails.worker", "thumbnails", "thumbs", work,
-                                       concurrency=CONCURRENCY, extra_args=("--max-tasks-per-child", "1000"))
+                                       concurrency=CONCURRENCY, extra_args=("--max-tasks-per-child", "1000", *solo))
     media = services.start_worker(env, "sequoia_media.worker", "media,default", "media", work,
-                                  extra_args=("-B", "--schedule", str(work / "beat-schedule")))
+                                  extra_args=("-B", "--schedule", str(work / "beat-schedule"), *solo))
     flower_port = services.seaweed.free_port()
     flower = services.spawn("flower", [str(ROOT / "scripts" / "start_celery_flower.sh")],
                             {**env, "FLOWER_PORT": str(flower_port)}, work)
@@ -311,12 +313,13 @@ def stop_stack(stack: Stack) -> None:
 
 
 def _profilers(stack: Stack, label: str) -> list[subprocess.Popen]:
-    """py-spy on the API and on every thumbnails worker process, until stopped."""
+    """py-spy on the API, every thumbnails worker process and the media worker's (GIL holders), until stopped."""
     py_spy = shutil.which("py-spy", path=str(services.BIN)) or shutil.which("py-spy")
     if py_spy is None:
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     OUT.mkdir(parents=True, exist_ok=True)
-    targets = {"api": (stack.api.process.pid, []), "worker": (stack.thumbnails.process.pid, ["--subprocesses"])}
+    targets = {"api": (stack.api.process.pid, []), "worker": (stack.thumbnails.process.pid, ["--subprocesses"]),
+               "media": (stack.media.process.pid, ["--subprocesses", "--gil"])}
     return [subprocess.Popen([py_spy, "record", "--pid", str(pid), *extra, "--nonblocking", "--rate", "200",
                               "--format", "raw", "-o", str(OUT / f"{label}-{name}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

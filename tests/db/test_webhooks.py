@@ -125,6 +125,17 @@ def test_a_leased_delivery_is_not_due_again_until_recorded_then_follows_the_sche
     assert logged == [("failed", 500, "HTTP 500")]
 
 
+def test_the_sender_sees_a_delivery_due_until_it_is_leased(conn):
+    hook = endpoint(conn, "wh-any-due")
+    assert not webhook_db.any_due(conn)  # the tick leaves without taking the sender's lock
+
+    complete(conn, new_item(conn, Status.PROCESSING, voyage="wh-any-due"))
+    assert webhook_db.any_due(conn)
+
+    assert [d.endpoint_id for d in webhook_db.lease_due(conn, 100, LEASE)] == [hook.id]
+    assert not webhook_db.any_due(conn)
+
+
 def test_delivered_failed_and_replayed(conn):
     hook = endpoint(conn, "wh-replay")
     complete(conn, new_item(conn, Status.PROCESSING, voyage="wh-replay"))

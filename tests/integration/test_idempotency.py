@@ -20,6 +20,7 @@ from sequoia_media.pruner import prune_idempotency_keys
 from tests.factories import html_page, jpeg_bytes, png_bytes
 from tests.integration.helpers import upload
 from tests.support import services
+from tests.support.processes import wait_for
 from tests.support.services import TEST_TOKEN
 
 RETRY_ROUTE = "POST /api/async/retry-failed-thumbnails?"
@@ -157,7 +158,8 @@ def test_keys_are_pruned_past_their_retention_on_beat(api, pool, voyage, service
         deadline = time.monotonic() + 30
         while _key_row(pool, f"old-2-{voyage}") and time.monotonic() < deadline:
             time.sleep(0.2)  # polling Postgres for the worker's deletes
-        assert f"{result.id}] succeeded" in worker.log(), worker.log()[-2000:]
+        # The pool process logs the success after its last commit: wait for the line, not just the rows.
+        wait_for(lambda: f"{result.id}] succeeded" in worker.log(), 30, f"{result.id} succeeded in the worker's log")
     assert [_key_row(pool, f"old-{i}-{voyage}") for i in range(3)] == [None] * 3
     assert _key_row(pool, f"new-{voyage}").status_code == 202
 

@@ -139,9 +139,13 @@ def next_in_line(client: Redis, queue: str) -> UUID | None:
     return None if raw is None else task_id_of(raw)
 
 
+@translates_errors
 def heads(client: Redis, queues: tuple[str, ...]) -> dict[str, UUID]:
-    """The task id of the message next in line on each of `queues` that has one."""
-    found = {queue: next_in_line(client, queue) for queue in queues}
+    """The task id of the message next in line on each of `queues` that has one, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for queue in queues:
+        pipe.lindex(queue, -1)
+    found = {queue: task_id_of(raw) for queue, raw in zip(queues, pipe.execute(), strict=True) if raw is not None}
     return {queue: head for queue, head in found.items() if head}
 
 
@@ -193,9 +197,10 @@ class Epoch:
 def read_epoch(client: Redis) -> Epoch:
     """Compare the server's run id with the one recorded in Redis itself: a restart without
     persistence or a flush loses the record, a restart or failover changes the run id."""
-    run_id = str(client.info("server")["run_id"])
-    now = _server_time(client)
-    raw = client.get(EPOCH_KEY)
+    pipe = client.pipeline(transaction=False)  # one round trip: it runs with every sweep
+    pipe.info("server").time().get(EPOCH_KEY)
+    info, (seconds, micros), raw = pipe.execute()
+    run_id, now = str(info["run_id"]), seconds + micros / 1e6
     recorded = json.loads(raw) if raw else {}
     if recorded.get("run_id") != run_id:
         return Epoch(run_id=run_id, changed=True, known_for=0.0)

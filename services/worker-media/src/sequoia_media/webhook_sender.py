@@ -82,6 +82,12 @@ def send(client: httpx.Client, delivery: DueDelivery, allow_private: bool = Fals
     return Attempt(ok, code, _ms_since(started), None if ok else f"HTTP {code}")
 
 
+def any_due(pool: ConnectionPool) -> bool:
+    """Whether a delivery is due: the tick looks before it takes the sender's lock."""
+    with transaction(pool) as conn:
+        return webhook_db.any_due(conn)
+
+
 def deliver_due(pool: ConnectionPool, client: httpx.Client, settings: Settings, budget_seconds: float) -> int:
     """Send due deliveries, `webhook_delivery_concurrency` at a time, until none is due or the budget
     is spent (the next tick goes on); returns how many attempts were made."""

@@ -1,6 +1,10 @@
 """Celery entry point of the media worker (and beat):
 `celery -A sequoia_media.worker worker -Q media,default -B`."""
 
+from typing import Any
+
+from celery.signals import beat_init
+
 from sequoia_core import tasks as task_names
 from sequoia_core.celery_app import create_celery_app
 from sequoia_core.logs import install_worker_log_level
@@ -30,6 +34,16 @@ app.conf.beat_schedule = {
     # Expired uploads are rare and cheap to find: the orphan janitor's hourly pace is plenty.
     "abort-expired-uploads": _every(task_names.ABORT_EXPIRED_UPLOADS, settings.orphan_sweep_interval_seconds),
 }
+
+
+def _no_task_sent_events(sender: Any, **_: Any) -> None:
+    """Beat publishes only the ticks above, whose runs send no task events (`tasks.periodic`): their
+    task-sent event would leave each one pending in Flower for ever. Beat's own process (`celery
+    beat`, or the child `-B` forks), so the worker and the API keep `task_send_sent_event`."""
+    sender.app.conf.task_send_sent_event = False
+
+
+beat_init.connect(_no_task_sent_events, weak=False, dispatch_uid="sequoia-beat-no-sent-events")
 app.autodiscover_tasks(["sequoia_media"], force=True)
 install_metrics(settings)
 install_heartbeat(app, settings)

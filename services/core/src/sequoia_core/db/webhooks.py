@@ -61,6 +61,10 @@ SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints
 """
 _DELETE_ENDPOINT = "DELETE FROM webhook_endpoints WHERE id = %s"
 
+# The sender's look before it takes its lock: one probe of the partial index, no row locked.
+_ANY_DUE = """
+SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now())
+"""
 # A lease, not a lock held across HTTP: the due rows are pushed `lease` into the future and the
 # transaction ends; the attempt's record then sets the real next time. A sender that dies mid-way
 # leaves its deliveries due again when the lease runs out.
@@ -131,6 +135,12 @@ def list_endpoints(conn: psycopg.Connection, voyage_slug: str | None = None) -> 
 def delete_endpoint(conn: psycopg.Connection, endpoint_id: UUID) -> bool:
     """Remove an endpoint with its deliveries and their attempts; False if there was none."""
     return conn.execute(_DELETE_ENDPOINT, (endpoint_id,)).rowcount == 1
+
+
+def any_due(conn: psycopg.Connection) -> bool:
+    """Whether some delivery is due now (a tick that finds none takes no lock and leases nothing)."""
+    row = conn.execute(_ANY_DUE).fetchone()
+    return bool(row and row[0])
 
 
 def lease_due(conn: psycopg.Connection, limit: int, lease: timedelta) -> list[DueDelivery]:
