@@ -67,7 +67,8 @@ class _BrokerDownAfter:
     def acquire(self, block: bool, timeout: float) -> nullcontext:
         return nullcontext()
 
-    def send_task(self, name: str, args: list, task_id: str, queue: str, connection: object) -> None:
+    def send_task(self, name: str, args: list, task_id: str, queue: str, connection: object,
+                  ignore_result: bool) -> None:
         if len(self.sent) == self.accepted:
             raise RedisConnectionError("broker down")
         self.sent.append(task_id)

@@ -1,10 +1,15 @@
 """Upload spools: a file stays in memory while the process's budget lasts, then moves to disk whole;
-the budget is shared by every file and given back when a file is closed."""
+the budget is shared by every file and given back when a file is closed; a multipart body spools
+whole once its last step has run."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+from collections.abc import AsyncIterator
 
+from sequoia_api.http.multipart import MultipartSpooler, UploadLimits
 from sequoia_api.services.uploads import SpooledFile, SpoolMemory
 
 
@@ -53,3 +58,29 @@ def test_no_budget_spools_every_file_to_disk():
 
     assert spooled.on_disk and memory.used == 0 and _read(spooled) == b"z" * 10
     spooled.close()
+
+
+def _multipart(boundary: str, files: dict[str, bytes]) -> bytes:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+             f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+             for name, data in files.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+def test_a_body_received_then_finished_gives_every_file_whole_hashed_and_rewound():
+    files = {"a.jpg": os.urandom(1536 * 1024), "b.jpg": os.urandom(300 * 1024)}  # past a flush, and a tail
+    body = _multipart("edge", files)
+    spooler = MultipartSpooler(UploadLimits(10, 10, SpoolMemory(16 * 1024 * 1024)))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for begin in range(0, len(body), 65536):
+            yield body[begin:begin + 65536]
+
+    spooled = asyncio.run(spooler.receive("multipart/form-data; boundary=edge", chunks()))
+    assert [f.filename for f in spooled] == list(files)
+    assert spooled[1].size < len(files["b.jpg"])  # its last bytes wait for `finish`, in the caller's hop
+    spooler.finish()
+
+    for f, data in zip(spooled, files.values(), strict=True):
+        assert (f.size, f.digest.hexdigest(), f.file.read()) == (len(data), hashlib.sha256(data).hexdigest(), data)
+    spooler.close()

@@ -22,10 +22,12 @@ PUBLISH_WAIT_SECONDS = 5.0
 def send(celery: Celery, entry: OutboxEntry) -> None:
     """Put one entry's task on its queue (`BrokerUnavailable` if Redis does not take it). The task id is
     fixed in advance, so a repeat is a duplicate delivery of the same task (which the guarded claim
-    ignores), never a second item."""
+    ignores), never a second item. No task keeps a result (`task_ignore_result`), and by name Celery
+    does not know it: `ignore_result` spares the SUBSCRIBE and UNSUBSCRIBE to the result's channel
+    its result backend would send for every task."""
     with translated_errors(), celery.pool.acquire(block=True, timeout=PUBLISH_WAIT_SECONDS) as connection:
         celery.send_task(entry.task_name, args=[str(entry.media_id)], task_id=str(entry.task_id),
-                         queue=entry.queue, connection=connection)
+                         queue=entry.queue, connection=connection, ignore_result=True)
 
 
 def _record_sent(conn: psycopg.Connection, entries: list[OutboxEntry]) -> None:

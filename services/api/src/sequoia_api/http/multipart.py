@@ -102,8 +102,9 @@ class MultipartSpooler:
             spooled.write(data)
         self._pending, self._pending_bytes = [], 0
 
-    async def parse(self, content_type: str, body: AsyncIterator[bytes]) -> list[SpooledFile]:
-        """Spool every file of `body`; `ApiError` (4xx) for a malformed or over-bounded body."""
+    async def receive(self, content_type: str, body: AsyncIterator[bytes]) -> list[SpooledFile]:
+        """Spool every file of `body` but its last bytes (up to a MB), which `finish` spools and hashes in
+        the thread-pool hop the caller makes anyway; `ApiError` (4xx) for a malformed or over-bounded body."""
         kind, params = parse_options_header(content_type)
         if kind != b"multipart/form-data" or b"boundary" not in params:
             raise ApiError(422, ErrorCode.INVALID_REQUEST, "a multipart/form-data body with a boundary is required")
@@ -121,10 +122,13 @@ class MultipartSpooler:
             raise _malformed(f"the multipart body is malformed: {err}") from err
         if parser.state != MultipartState.END:
             raise _malformed("the multipart body ended before its closing boundary")
-        await run_in_threadpool(self._flush)
+        return self.files
+
+    def finish(self) -> None:
+        """Spool and hash the last bytes `receive` left, and rewind every file (blocking: off the loop)."""
+        self._flush()
         for spooled in self.files:
             spooled.file.seek(0)
-        return self.files
 
     def close(self) -> None:
         """Free every spool (memory back to the budget; anonymous files: closing frees the disk)."""

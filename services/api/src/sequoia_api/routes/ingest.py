@@ -132,7 +132,7 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
     spooler = MultipartSpooler(UploadLimits(settings.max_upload_files, settings.max_upload_fields,
                                             state.upload_memory, settings.upload_spool_dir))
     try:
-        files = await spooler.parse(request.headers.get("content-type", ""), request.stream())
+        files = await spooler.receive(request.headers.get("content-type", ""), request.stream())
         if not files:
             raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, ErrorCode.INVALID_REQUEST,
                            f"at least one file is required in the `{FILES_FIELD}` field")
@@ -141,7 +141,11 @@ async def ingest_media(voyage_slug: VoyageSlug, request: Request, state: State, 
             batch_id, results = service.ingest(state, voyage_slug, files, priority, dedupe=dedupe == "sha256")
             return _respond(state, voyage_slug, batch_id, results)
 
-        return await run_in_threadpool(idempotent, state, request, key, _upload_hash(files), run)
+        def spool_and_run() -> Response:  # the spool's last step and the call in one thread-pool hop
+            spooler.finish()
+            return idempotent(state, request, key, _upload_hash(files), run)
+
+        return await run_in_threadpool(spool_and_run)
     finally:
         spooler.close()
 
