@@ -170,6 +170,25 @@ def test_credentials_come_from_botocores_chain_when_none_are_configured(settings
     assert (tmp_path / "chain").read_bytes() == b"chained"
 
 
+def test_its_connections_disable_nagles_algorithm(settings, voyage, tmp_path, monkeypatch):
+    """A small PUT goes out as two writes (headers, body): with Nagle's algorithm on, the body waits
+    for the store's delayed ACK, 40 ms a thumbnail. botocore's clients turn it off; so must ours."""
+    options = []
+    set_option = socket.socket.setsockopt
+
+    def recording(sock, level, name, value, *rest):
+        options.append((level, name, value))
+        return set_option(sock, level, name, value, *rest)
+
+    monkeypatch.setattr(socket.socket, "setsockopt", recording)
+    fresh = Storage(settings)  # its own connection pool: the first request opens a connection
+    (tmp_path / "thumb.webp").write_bytes(b"w" * 20_000)
+
+    fresh.put_file(_key(voyage, "thumb.webp"), tmp_path / "thumb.webp", "image/webp")
+
+    assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in options
+
+
 def test_an_empty_key_is_refused_before_sending(storage, tmp_path):
     with pytest.raises(PermanentError) as refused:
         storage.download("", tmp_path / "none", max_bytes=100)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import time
 from typing import BinaryIO
 from urllib.parse import quote
@@ -46,6 +47,10 @@ _MAX_BACKOFF = 20.0
 # What tells botocore's S3 signer to leave the body out of the signature (UNSIGNED-PAYLOAD).
 _UNSIGNED_BODY = Config(s3={"payload_signing_enabled": False})
 _ERROR_BODY_LIMIT = 64 * 1024
+# botocore's clients disable Nagle's algorithm (its default socket options); a session made without
+# options would leave it on, and a small PUT (headers, then the body in a second write) would wait for
+# the store's delayed ACK: 40 ms a thumbnail.
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class S3Requests:
@@ -62,7 +67,7 @@ class S3Requests:
         self._credentials = credentials
         verify = ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE", True)  # botocore's EndpointCreator
         self._http = URLLib3Session(verify=verify, proxies=get_environ_proxies(endpoint),
-                                    timeout=(_CONNECT_TIMEOUT, _READ_TIMEOUT))
+                                    timeout=(_CONNECT_TIMEOUT, _READ_TIMEOUT), socket_options=_SOCKET_OPTIONS)
 
     def get(self, key: str, headers: dict[str, str], operation: str = "GetObject") -> AWSResponse:
         """A GET of `key` whose answer (2xx) is streamed: read `.raw`, then `.raw.release_conn()`.
