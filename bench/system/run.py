@@ -46,6 +46,7 @@ from sequoia_thumbnails import sandbox
 from sequoia_thumbnails.engine import Engine
 from sequoia_thumbnails.renderers.base import RenderSpec
 from tests.support import services
+from tests.support.processes import wait_for
 from tests.support.services import TEST_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,13 +219,15 @@ def _write_runs(kind: str, rows: list[tuple]) -> None:
 def warm_up(stack: Stack, warm: dict[str, list[Path]], bare: dict[str, tuple[float, float]],
             rounds: int = 10) -> None:
     """Run the warm-up files until every pool process has started its render server and built its
-    context (S3 clients, database pool): a start is a cost per pool process, not per item."""
+    context (S3 clients, database pool), and until the media worker has run a beat tick (its pool
+    process builds its context at the first): a start is a cost per process, not per item."""
     for _ in range(rounds):
         for kind, files in warm.items():
             run_kind(stack, kind, files, len(files), bare[kind])  # at once: each pool process takes one
         snap = Snapshot()
         if len(snap.matching(snap.tree(stack.thumbnails.process.pid), "sequoia_thumbnails.render_server")) \
                 >= CONCURRENCY:
+            wait_for(lambda: " succeeded in " in stack.media.log(), 60, "the media worker's first beat tick")
             return
     raise RuntimeError(f"fewer than {CONCURRENCY} render servers after {rounds} warm-up rounds")
 
