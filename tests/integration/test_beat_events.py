@@ -35,6 +35,9 @@ def test_beat_ticks_send_no_task_events_while_a_flower_would_watch(service_env, 
                      30, "the worker's heartbeat event (events do flow)")
         receiver.should_stop = True
         listener.join(10)
+    # Ticks beat sent as the worker stopped wait on `media` and `default` with nobody to run them:
+    # the next tests' worker health would call those queues unhealthy.
+    services.purge_queues(service_env["REDIS_URL"])
 
     task_events = [e for e in events if e["type"].startswith("task-")
                    and (e.get("hostname") == node or str(e.get("name", "")).startswith("media."))]
